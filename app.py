@@ -1,0 +1,25 @@
+"""infrai scheduling: the table of contents. Routes live in chalicelib/api (one blueprint per
+resource); the event handlers below only hand their records to a service."""
+import os
+
+from chalice import Chalice
+
+from chalicelib.api import health, webhooks
+from chalicelib.services import idempotency
+
+app = Chalice(app_name="infrai-scheduling")
+app.register_blueprint(health.bp)
+app.register_blueprint(webhooks.bp)
+
+
+@app.middleware("http")
+def remember_lambda_context(event, get_response):
+    idempotency.set_lambda_context(app.lambda_context)
+    return get_response(event)
+
+
+@app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), batch_size=10, name="deliver")
+def deliver(event):
+    """One attempt per message, up to 10 at once (chalicelib/services/attempts.py)."""
+    from chalicelib.services import attempts
+    return attempts.process_batch([record.body for record in event])

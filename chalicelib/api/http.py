@@ -1,0 +1,53 @@
+"""What every route needs: the caller's project (decided here and nowhere else), the JSON
+body, query parameters, and JSON responses. Errors become responses in `errors.py`."""
+from chalice import Response
+
+from ..core import validation
+from ..services import projects
+from .errors import json_errors
+
+# Chalice answers 415 in its own format for content types a route does not list; we take JSON
+# from clients that label it loosely, and refuse non-JSON bodies ourselves, in our format.
+CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
+                 "application/octet-stream"]
+
+
+def caller_project(request) -> str:
+    """The one place that decides whose data a request may touch."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    if authorizer.get("project_id"):
+        return authorizer["project_id"]
+    return projects.authenticate(_header(request, "authorization"))
+
+
+def _header(request, name):
+    return (request.headers or {}).get(name)
+
+
+def json_body(request) -> dict:
+    return validation.parse_json_body(request.raw_body)
+
+
+def idempotency_key(request, body: dict) -> str | None:
+    return validation.idempotency_key(body, _header(request, "idempotency-key"))
+
+
+def query(request) -> dict:
+    return dict(request.query_params or {})
+
+
+def respond(body: dict, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def route(bp, path: str, methods: list[str], status: int = 200):
+    """`@bp.route` with our error format and a default status for dict results."""
+    def decorate(view):
+        def respond_with_status(*args, **kwargs):
+            result = view(*args, **kwargs)
+            return result if isinstance(result, Response) else respond(result, status)
+        respond_with_status.__name__ = view.__name__
+        respond_with_status.__doc__ = view.__doc__
+        kwargs = {"content_types": CONTENT_TYPES} if set(methods) & {"POST", "PUT", "PATCH"} else {}
+        return bp.route(path, methods=methods, **kwargs)(json_errors(respond_with_status))
+    return decorate

@@ -1,0 +1,42 @@
+"""Lazy boto3 clients, one per service per process, made on first use (cold start is billed,
+and moto must be up before the first client). botocore honours AWS_ENDPOINT_URL, which is how
+the local stack points the same code at moto."""
+import functools
+import os
+import threading
+
+_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _client(service: str, region: str):
+    import boto3  # deferred: importing boto3 is most of a cold start
+    from botocore.config import Config
+
+    with _lock:  # boto3's default session is not safe to create clients from concurrently
+        return boto3.session.Session().client(
+            service, region_name=region,
+            config=Config(retries={"max_attempts": 4, "mode": "standard"},
+                          max_pool_connections=32))
+
+
+def client(service: str):
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _client(service, region)
+
+
+def dynamodb():
+    return client("dynamodb")
+
+
+def sqs():
+    return client("sqs")
+
+
+def scheduler():
+    return client("scheduler")
+
+
+def reset() -> None:
+    """Forget every client (tests that restart moto or change the endpoint)."""
+    _client.cache_clear()

@@ -1,0 +1,172 @@
+"""The DynamoDB adapter: typed get/put/update/query on the one data table, conditions as
+domain outcomes, and opaque page cursors. Key layout lives in `keys.py`."""
+import base64
+import json
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from .. import config
+from ..core.errors import InvalidInput
+from . import clients
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """The write's condition did not hold: someone else changed the item first."""
+
+
+def _to_ddb(item: dict) -> dict:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _from_ddb(item: dict) -> dict:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value):
+    """Decimals back to int/float, recursively, so records are JSON-ready."""
+    from decimal import Decimal
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _numbers(value):
+    """Floats to Decimal on the way in (boto3 refuses floats)."""
+    from decimal import Decimal
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    return value
+
+
+def get(pk: str, sk: str, consistent=True) -> dict | None:
+    resp = clients.dynamodb().get_item(TableName=config.table_name(),
+                                       Key=_to_ddb({"pk": pk, "sk": sk}), ConsistentRead=consistent)
+    return _from_ddb(resp["Item"]) if "Item" in resp else None
+
+
+def put(item: dict, *, condition: str | None = None, names=None, values=None) -> None:
+    kwargs = {"TableName": config.table_name(), "Item": _to_ddb(_numbers(item))}
+    _add_condition(kwargs, condition, names, values)
+    _write(clients.dynamodb().put_item, kwargs)
+
+
+def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = None,
+           values=None, names=None, appends: dict | None = None) -> dict:
+    """SET each field of `sets` (None means REMOVE), list_append each of `appends`, REMOVE
+    `removes`; returns the new item."""
+    removes = tuple(removes) + tuple(f for f, v in sets.items() if v is None)
+    sets = {f: v for f, v in sets.items() if v is not None}
+    names = dict(names or {})
+    values = dict(values or {})
+    parts = []
+    for i, (field, value) in enumerate(sets.items()):
+        names[f"#s{i}"] = field
+        values[f":s{i}"] = value
+        parts.append(f"#s{i} = :s{i}")
+    for i, (field, items) in enumerate((appends or {}).items()):
+        names[f"#a{i}"] = field
+        values[f":a{i}"] = items
+        values[":empty"] = []
+        parts.append(f"#a{i} = list_append(if_not_exists(#a{i}, :empty), :a{i})")
+    expr = "SET " + ", ".join(parts)
+    if removes:
+        for i, field in enumerate(removes):
+            names[f"#r{i}"] = field
+        expr += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+    kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk}),
+              "UpdateExpression": expr, "ReturnValues": "ALL_NEW"}
+    _add_condition(kwargs, condition, names, values)
+    if "ExpressionAttributeNames" not in kwargs:
+        kwargs["ExpressionAttributeNames"] = names
+    if "ExpressionAttributeValues" not in kwargs and values:
+        kwargs["ExpressionAttributeValues"] = _to_ddb(_numbers(values))
+    return _from_ddb(_write(clients.dynamodb().update_item, kwargs)["Attributes"])
+
+
+def delete(pk: str, sk: str, *, condition=None, names=None, values=None) -> None:
+    kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk})}
+    _add_condition(kwargs, condition, names, values)
+    _write(clients.dynamodb().delete_item, kwargs)
+
+
+def _add_condition(kwargs, condition, names, values):
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if values:
+        kwargs["ExpressionAttributeValues"] = _to_ddb(_numbers(values))
+
+
+def _write(call, kwargs):
+    try:
+        return call(**kwargs)
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise ConditionFailed() from e
+        raise
+
+
+def transact_put(items: list[dict]) -> None:
+    """All or nothing: several new items, each refusing to overwrite an existing one."""
+    ops = [{"Put": {"TableName": config.table_name(), "Item": _to_ddb(_numbers(item)),
+                    "ConditionExpression": "attribute_not_exists(pk)"}} for item in items]
+    try:
+        clients.dynamodb().transact_write_items(TransactItems=ops)
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "TransactionCanceledException":
+            raise ConditionFailed() from e
+        raise
+
+
+def query_page(index: str, pk_value: str, *, limit: int, cursor: str | None,
+               newest_first=True, sk_prefix: str | None = None) -> tuple[list[dict], str | None]:
+    """One page of an index partition, with an opaque cursor bound to that partition."""
+    pk_attr = f"{index}pk"
+    names = {"#pk": pk_attr}
+    values = {":pk": pk_value}
+    cond = "#pk = :pk"
+    if sk_prefix:
+        names["#sk"] = f"{index}sk"
+        values[":skp"] = sk_prefix
+        cond += " AND begins_with(#sk, :skp)"
+    kwargs = {"TableName": config.table_name(), "IndexName": index, "KeyConditionExpression": cond,
+              "ExpressionAttributeNames": names, "ExpressionAttributeValues": _to_ddb(values),
+              "ScanIndexForward": not newest_first, "Limit": limit}
+    if cursor:
+        kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, pk_attr, pk_value)
+    resp = clients.dynamodb().query(**kwargs)
+    items = [_from_ddb(i) for i in resp.get("Items", [])]
+    last = resp.get("LastEvaluatedKey")
+    return items, (_encode_cursor(last) if last and len(items) == limit else None)
+
+
+def _encode_cursor(key: dict) -> str:
+    plain = {k: _de.deserialize(v) for k, v in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, default=str).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, pk_attr: str, pk_value: str) -> dict:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        ok = isinstance(plain, dict) and plain.get(pk_attr) == pk_value and all(
+            isinstance(v, str) for v in plain.values())
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise InvalidInput("'cursor' is not one this list returned; pass next_cursor unchanged, "
+                           "or omit it to start from the first page.", field="cursor")
+    return _to_ddb(plain)

@@ -1,0 +1,65 @@
+"""Domain errors, one module. Each carries an HTTP status, a stable code and a message
+that says how to fix the request. `chalicelib/api/errors.py` maps them to responses."""
+
+
+class InfraiError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message, field=None, **extra):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def to_dict(self):
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        body.update(self.extra)
+        return {"error": body}
+
+
+class InvalidInput(InfraiError, ValueError):
+    status = 400
+    code = "invalid_request"
+
+
+class InvalidSchedule(InvalidInput):
+    code = "invalid_schedule"
+
+
+class UnsafeTarget(InvalidInput):
+    """A target URL that resolves to a loopback, private, link-local or otherwise
+    non-public address on a stage that does not allow private targets."""
+    code = "unsafe_target"
+
+
+class PayloadTooLarge(InfraiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(InfraiError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(InfraiError, LookupError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(InfraiError):
+    status = 409
+    code = "conflict"
+
+
+class IdempotencyMismatch(InfraiError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class QuotaExceeded(InfraiError):
+    status = 429
+    code = "quota_exceeded"

@@ -1,0 +1,31 @@
+"""Prefixed, time-sortable, URL-safe ids: `dlv_01J…`. No dots (the signature joins on dots).
+
+Layout: 48-bit millisecond timestamp + 80 random bits, Crockford base32 (ULID), so ids
+sort by creation time and DynamoDB can list newest first by sort key alone."""
+import os
+import re
+
+from . import clock
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run")
+_ID_RE = re.compile(r"^(%s)_[0-9A-HJKMNP-TV-Z]{26}$" % "|".join(PREFIXES))
+
+
+def _b32(n: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        out.append(_ALPHABET[n & 31])
+        n >>= 5
+    return "".join(reversed(out))
+
+
+def new_id(prefix: str, at: float | None = None) -> str:
+    assert prefix in PREFIXES, prefix
+    ms = int((clock.now() if at is None else at) * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    return f"{prefix}_{_b32(ms, 10)}{_b32(rand, 16)}"
+
+
+def is_id(value, prefix: str) -> bool:
+    return isinstance(value, str) and value.startswith(prefix + "_") and bool(_ID_RE.match(value))

@@ -1,0 +1,138 @@
+"""Field checks shared by every route. Each failure names the field and says how to fix it;
+nothing is written before every field has passed."""
+import json
+
+from .errors import InvalidInput, PayloadTooLarge
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+MAX_EXTRA_HEADERS = 20
+MAX_HEADER_NAME = 256
+MAX_HEADER_VALUE = 4096
+# Headers the service owns: a caller may not replace the signature, framing or routing.
+RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection",
+                    "user-agent")
+RESERVED_HEADER_PREFIXES = ("webhook-", "infrai-")
+_TOKEN_CHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def parse_json_body(raw: bytes | None) -> dict:
+    if raw is None or raw == b"":
+        raise InvalidInput("The request body is empty: send a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
+    if len(raw) > MAX_PAYLOAD_BYTES + 64 * 1024:
+        raise PayloadTooLarge(f"The request body is over {MAX_PAYLOAD_BYTES // 1024} KB; send a smaller payload.",
+                              field="payload")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"The request body is not valid JSON ({e}); send a JSON object.")
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
+    return body
+
+
+def reject_unknown(body: dict, allowed) -> None:
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        raise InvalidInput(f"Unknown field '{extra[0]}'; accepted fields are: {', '.join(sorted(allowed))}.",
+                           field=extra[0])
+
+
+def integer(body: dict, name: str, default: int, lo: int, hi: int) -> int:
+    value = body.get(name, default)
+    if value is None:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InvalidInput(f"'{name}' must be a whole number from {lo} to {hi}.", field=name)
+    if not lo <= value <= hi:
+        raise InvalidInput(f"'{name}' must be from {lo} to {hi}; got {value}.", field=name)
+    return value
+
+
+def string(body: dict, name: str, *, required=True, max_len=256, min_len=1, default=None) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"'{name}' is required.", field=name)
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string.", field=name)
+    if not min_len <= len(value) <= max_len:
+        raise InvalidInput(f"'{name}' must be {min_len} to {max_len} characters long.", field=name)
+    return value
+
+
+def boolean(body: dict, name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{name}' must be true or false.", field=name)
+    return value
+
+
+def payload(body: dict, name="payload", *, required=True) -> str:
+    """The payload as compact JSON text (what is stored and sent). Must be an object."""
+    if name not in body or body[name] is None:
+        if required:
+            raise InvalidInput(f"'{name}' is required: a JSON object, e.g. {{\"order_id\": \"ord_42\"}}.",
+                               field=name)
+        return "{}"
+    value = body[name]
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'{name}' must be a JSON object (got {type(value).__name__}); wrap it, "
+                           f"e.g. {{\"data\": ...}}.", field=name)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"'{name}' is over {MAX_PAYLOAD_BYTES // 1024} KB once encoded; store large data "
+                              "elsewhere and send a reference.", field=name)
+    return text
+
+
+def extra_headers(body: dict, name="headers") -> dict:
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'{name}' must be an object of header names to string values.", field=name)
+    if len(value) > MAX_EXTRA_HEADERS:
+        raise InvalidInput(f"'{name}' may hold at most {MAX_EXTRA_HEADERS} headers.", field=name)
+    out = {}
+    for key, val in value.items():
+        where = f"{name}.{key}"
+        if not key or len(key) > MAX_HEADER_NAME or not set(key) <= _TOKEN_CHARS:
+            raise InvalidInput(f"Header name '{key[:40]}' is not a valid HTTP header name.", field=where)
+        low = key.lower()
+        if low in RESERVED_HEADERS or low.startswith(RESERVED_HEADER_PREFIXES):
+            raise InvalidInput(f"Header '{key}' is set by the service and cannot be overridden; "
+                               "remove it.", field=where)
+        if low in {k.lower() for k in out}:
+            raise InvalidInput(f"Header '{key}' is given twice.", field=where)
+        if not isinstance(val, str) or len(val) > MAX_HEADER_VALUE or any(c in val for c in "\r\n\0"):
+            raise InvalidInput(f"Header '{key}' must be a string of at most {MAX_HEADER_VALUE} characters "
+                               "without line breaks.", field=where)
+        out[key] = val
+    return out
+
+
+def idempotency_key(body: dict, header_value: str | None) -> str | None:
+    value = body.get("idempotency_key", header_value)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(f"'idempotency_key' must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+                           field="idempotency_key")
+    if "idempotency_key" in body and header_value is not None and header_value != body["idempotency_key"]:
+        raise InvalidInput("'idempotency_key' in the body and the Idempotency-Key header differ; send one.",
+                           field="idempotency_key")
+    return value
+
+
+def query_limit(params: dict | None, default=20, hi=100) -> int:
+    raw = (params or {}).get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= hi:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {hi}.", field="limit")
+    return int(raw)

@@ -1,0 +1,59 @@
+"""Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
+from .. import config, sender
+from ..core import validation
+from ..core.errors import InvalidInput
+from . import deliveries, idempotency, projects
+
+KIND = "webhook"
+SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
+               "idempotency_key")
+MAX_RETRIES = 20
+MAX_TIMEOUT = 300
+MAX_DELAY = 365 * 24 * 3600
+
+
+def check_url(body: dict, field="url") -> str:
+    url = validation.string(body, field, max_len=2048)
+    sender.check_url(url, allow_private=config.allow_private_targets(), field=field)
+    return url
+
+
+def send(project_id: str, body: dict, idem_key: str | None) -> dict:
+    validation.reject_unknown(body, SEND_FIELDS)
+    url = check_url(body)
+    payload = validation.payload(body)
+    headers = validation.extra_headers(body)
+    retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
+    timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
+    delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
+
+    def create():
+        record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
+                                       retries=retries, timeout_seconds=timeout,
+                                       delay_seconds=delay, headers=headers)
+        return deliveries.view(deliveries.submit(record))
+
+    return idempotency.once(project_id, "webhook.send", idem_key, body, create)
+
+
+def get(project_id: str, delivery_id: str) -> dict:
+    return deliveries.view(deliveries.get(project_id, delivery_id, KIND))
+
+
+def list_(project_id: str, params: dict) -> dict:
+    state = params.get("state")
+    if state is not None and state not in deliveries.STATES:
+        raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
+    limit = validation.query_limit(params)
+    items, nxt = deliveries.list_page(project_id, KIND, state=state, limit=limit,
+                                      cursor=params.get("cursor"))
+    return {"items": [deliveries.view(i) for i in items], "next_cursor": nxt}
+
+
+def retry(project_id: str, delivery_id: str, idem_key: str | None) -> dict:
+    return idempotency.once(project_id, "webhook.retry", idem_key, {"delivery_id": delivery_id},
+                            lambda: deliveries.view(deliveries.replay(project_id, delivery_id, KIND)))
+
+
+def secret(project_id: str) -> dict:
+    return {"secret": projects.current_secret(project_id)}

@@ -1,0 +1,88 @@
+"""What Lambda's SQS event source does for the deliver function, done locally: long-poll the
+dispatch queue, hand batches of up to 10 to the very same handler as a Lambda SQS event, delete
+the batch when the handler returns, and leave it for redelivery when it raises."""
+import logging
+import threading
+import uuid
+
+from chalicelib.aws import clients
+
+log = logging.getLogger("infrai.local.poller")
+
+RETRY_VISIBILITY = 2   # Lambda waits out the visibility timeout; locally we retry sooner
+
+
+class Poller:
+    def __init__(self, handler, queue_url: str, queue_arn: str, *, workers=4, batch_size=10,
+                 wait_seconds=1, retry_visibility=RETRY_VISIBILITY):
+        self.handler, self.queue_url, self.queue_arn = handler, queue_url, queue_arn
+        self.workers, self.batch_size, self.wait_seconds = workers, batch_size, wait_seconds
+        self.retry_visibility = retry_visibility
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.batches = 0
+        self.failures = 0
+
+    def start(self):
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"sqs-poller-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self, timeout=10):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _loop(self):
+        sqs = clients.sqs()
+        while not self._stop.is_set():
+            try:
+                msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+                                           WaitTimeSeconds=self.wait_seconds,
+                                           AttributeNames=["All"]).get("Messages", [])
+            except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
+                if not self._stop.wait(0.5):
+                    log.exception("receive failed")
+                continue
+            if msgs:
+                self.run_batch(msgs)
+
+    def run_batch(self, msgs):
+        sqs = clients.sqs()
+        event = {"Records": [self._record(m) for m in msgs]}
+        try:
+            self.handler(event, _Context())
+        except Exception:  # noqa: BLE001 - the batch comes back, as on Lambda
+            self.failures += 1
+            log.exception("deliver handler raised; %d messages will be redelivered", len(msgs))
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_visibility} for i, m in enumerate(msgs)]
+            try:
+                sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception:  # noqa: BLE001
+                log.exception("could not shorten visibility")
+            return
+        self.batches += 1
+        sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+
+    def _record(self, m):
+        return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                "attributes": m.get("Attributes", {}), "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody"), "eventSource": "aws:sqs",
+                "eventSourceARN": self.queue_arn, "awsRegion": "us-east-1"}
+
+
+class _Context:
+    """The bits of a Lambda context the handler may read."""
+    function_name = "infrai-scheduling-local-deliver"
+    memory_limit_in_mb = 512
+    aws_request_id = ""
+
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self):
+        return 360_000

@@ -1,0 +1,96 @@
+"""The local stack: moto server as the embedded AWS, the resources provisioned from the same
+definitions deployment uses, the HTTP API, and the stand-ins for what moto lacks (an SQS poller
+for the deliver function). One process, 127.0.0.1 only."""
+import logging
+import os
+import socket
+import threading
+
+log = logging.getLogger("infrai.local")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_environment(moto_port: int) -> dict:
+    """What the app reads on the local stage. Credentials are dummies: nothing reaches AWS."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+        "INFRAI_STAGE": "local", "INFRAI_ALLOW_PRIVATE_TARGETS": "1",
+        # the dispatch queue name the deliver handler is bound to
+        "INFRAI_DISPATCH_QUEUE": "infrai-local-dispatch",
+    }
+
+
+class LocalStack:
+    def __init__(self, port: int | None = None, moto_port: int | None = None, api_key: str | None = None,
+                 pollers: int = 4):
+        self.port = port if port is not None else int(os.environ.get("PORT", "8000"))
+        self.moto_port = moto_port or free_port()
+        self.api_key = api_key or os.environ.get("INFRAI_LOCAL_API_KEY")
+        self.pollers = pollers
+        self._moto = self._http = self._poller = None
+        self._http_thread = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "LocalStack":
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update(local_environment(self.moto_port))
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)   # moto logs every request
+        logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
+        logging.getLogger("botocore.configprovider").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        from chalicelib.aws import clients, dispatch
+        clients.reset()
+        dispatch.reset()
+        from . import provision
+        urls = provision.provision()
+        self._start_api()
+        self._start_poller(urls["dispatch_queue_url"])
+        from chalicelib.services import projects
+        if self.api_key:
+            self.project_id = projects.ensure_project_for_key(self.api_key)
+        else:
+            created = projects.create_project()
+            self.api_key, self.project_id = created["api_key"], created["project_id"]
+        return self
+
+    def _start_api(self):
+        from chalice.config import Config
+        from chalice.local import LocalDevServer
+
+        from app import app
+        config = Config.create(chalice_stage="local", app_name=app.app_name, lambda_timeout=60)
+        self._http = LocalDevServer(app, config, "127.0.0.1", self.port)
+        self.port = self._http.server.server_address[1]
+        self._http_thread = threading.Thread(target=self._http.server.serve_forever,
+                                             name="http-api", daemon=True)
+        self._http_thread.start()
+
+    def _start_poller(self, queue_url):
+        from chalicelib.aws import clients
+        from app import deliver
+
+        from .poller import Poller
+        arn = clients.sqs().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        self._poller = Poller(deliver, queue_url, arn["Attributes"]["QueueArn"],
+                              workers=self.pollers).start()
+
+    def stop(self):
+        if self._poller:
+            self._poller.stop()
+        if self._http:
+            self._http.shutdown()
+            self._http.server.server_close()
+        if self._moto:
+            self._moto.stop()

@@ -1,0 +1,65 @@
+"""Functional tests: the Chalice app through chalice.test.Client, AWS through moto (in process)."""
+import json
+import os
+
+import pytest
+from moto import mock_aws
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "1")
+    from chalicelib.aws import clients, dispatch
+    with mock_aws():
+        clients.reset()
+        dispatch.reset()
+        from local import provision
+        provision.provision()
+        yield
+        clients.reset()
+        dispatch.reset()
+
+
+@pytest.fixture
+def client(aws):
+    from chalice.test import Client
+
+    from app import app
+    with Client(app) as c:
+        yield c
+
+
+@pytest.fixture
+def project(aws):
+    from chalicelib.services import projects
+    return projects.create_project()
+
+
+class Api:
+    """JSON in, JSON out, with the project's key."""
+
+    def __init__(self, client, api_key):
+        self.client, self.key = client, api_key
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        h = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        resp = getattr(self.client.http, method.lower())(path, headers=h, body=data)
+        resp.data = json.loads(resp.body) if resp.body else None
+        return resp
+
+
+@pytest.fixture
+def api(client, project):
+    return Api(client, project["api_key"])
+
+
+def dispatch_messages():
+    """Every message on the dispatch queue, read and left alone (visibility 0)."""
+    from chalicelib.aws import clients, dispatch
+    sqs = clients.sqs()
+    msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
+                               VisibilityTimeout=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in msgs]

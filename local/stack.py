@@ -27,9 +27,23 @@ def local_environment(moto_port: int) -> dict:
     }
 
 
+def _handler_classes():
+    from chalice.local import ChaliceRequestHandler
+
+    class Handler(ChaliceRequestHandler):
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms
+        disable_nagle_algorithm = True
+
+    class Quiet(Handler):
+        def log_message(self, *args):
+            pass
+    return Handler, Quiet
+
+
 class LocalStack:
     def __init__(self, port: int | None = None, moto_port: int | None = None, api_key: str | None = None,
-                 pollers: int = 4):
+                 pollers: int = 4, quiet: bool = False):
+        self.quiet = quiet
         self.port = port if port is not None else int(os.environ.get("PORT", "8000"))
         self.moto_port = moto_port or free_port()
         self.api_key = api_key or os.environ.get("INFRAI_LOCAL_API_KEY")
@@ -42,14 +56,13 @@ class LocalStack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "LocalStack":
-        from moto.server import ThreadedMotoServer
+        from .moto_process import MotoProcess
 
         os.environ.update(local_environment(self.moto_port))
         logging.getLogger("werkzeug").setLevel(logging.WARNING)   # moto logs every request
         logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
         logging.getLogger("botocore.configprovider").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
-        self._moto.start()
+        self._moto = MotoProcess(self.moto_port).start()
         from chalicelib.aws import clients, dispatch
         clients.reset()
         dispatch.reset()
@@ -68,10 +81,12 @@ class LocalStack:
     def _start_api(self):
         from chalice.config import Config
         from chalice.local import LocalDevServer
+        _Handler, _QuietHandler = _handler_classes()
 
         from app import app
         config = Config.create(chalice_stage="local", app_name=app.app_name, lambda_timeout=60)
-        self._http = LocalDevServer(app, config, "127.0.0.1", self.port)
+        self._http = LocalDevServer(app, config, "127.0.0.1", self.port,
+                                    handler_cls=_QuietHandler if self.quiet else _Handler)
         self.port = self._http.server.server_address[1]
         self._http_thread = threading.Thread(target=self._http.server.serve_forever,
                                              name="http-api", daemon=True)

@@ -56,6 +56,20 @@ def get(pk: str, sk: str, consistent=True) -> dict | None:
     return _from_ddb(resp["Item"]) if "Item" in resp else None
 
 
+def get_many(key_pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """Up to 100 items in one round trip (strongly consistent), keyed by (pk, sk)."""
+    found = {}
+    pending = [_to_ddb({"pk": pk, "sk": sk}) for pk, sk in dict.fromkeys(key_pairs)]
+    while pending:
+        request = {config.table_name(): {"Keys": pending[:100], "ConsistentRead": True}}
+        resp = clients.dynamodb().batch_get_item(RequestItems=request)
+        for raw in resp["Responses"].get(config.table_name(), []):
+            item = _from_ddb(raw)
+            found[(item["pk"], item["sk"])] = item
+        pending = pending[100:] + resp.get("UnprocessedKeys", {}).get(config.table_name(), {}).get("Keys", [])
+    return found
+
+
 def put(item: dict, *, condition: str | None = None, names=None, values=None) -> None:
     kwargs = {"TableName": config.table_name(), "Item": _to_ddb(_numbers(item))}
     _add_condition(kwargs, condition, names, values)

@@ -35,8 +35,12 @@ def _executor():
 def process_batch(bodies: list[str]) -> dict:
     """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
     error (the whole batch then comes back; the others are no-ops the second time)."""
-    secrets_cache: dict = {}
-    futures = [_executor().submit(_process_one, body, secrets_cache) for body in bodies]
+    messages = [_parse(body) for body in bodies]
+    wanted = [keys.delivery(m["d"]) for m in messages if m]
+    records = store.get_many(wanted) if wanted else {}
+    secrets = {pid: projects.signing_secrets(pid) for pid in {r["project_id"] for r in records.values()}}
+    futures = [_executor().submit(_process_one, m, body, records.get(keys.delivery(m["d"])) if m else None,
+                                  secrets) for m, body in zip(messages, bodies)]
     outcomes, errors = [], []
     for f in futures:
         try:
@@ -49,15 +53,20 @@ def process_batch(bodies: list[str]) -> dict:
     return {"processed": len(outcomes), "outcomes": outcomes}
 
 
-def _process_one(body: str, secrets_cache: dict) -> str:
+def _parse(body: str) -> dict | None:
     try:
         msg = json.loads(body)
-        delivery_id, n, not_before = msg["d"], int(msg["n"]), float(msg["at"])
+        return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"])}
     except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _process_one(msg: dict | None, body: str, record: dict | None, secrets: dict) -> str:
+    if msg is None:
         # Nobody can ever read it: straight to the DLQ rather than sinking the batch 5 times.
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
         return "unreadable"
-    record = store.get(*keys.delivery(delivery_id))
+    delivery_id, n, not_before = msg["d"], msg["n"], msg["at"]
     if record is None:
         return "unknown"
     if record["state"] in deliveries.TERMINAL or record["state"] == "held":
@@ -73,7 +82,7 @@ def _process_one(body: str, secrets_cache: dict) -> str:
     claimed = _claim(record, n, now)
     if claimed is None:
         return "busy"
-    result = _send(claimed, n, secrets_cache)
+    result = _send(claimed, n, secrets[claimed["project_id"]])
     return _follow_up(_record_attempt(claimed, n, result))
 
 
@@ -91,14 +100,11 @@ def _claim(record: dict, n: int, now: float) -> dict | None:
         return None   # another worker holds this attempt; its own message comes back if it dies
 
 
-def _send(record: dict, n: int, secrets_cache: dict) -> sender.AttemptResult:
-    project_id = record["project_id"]
-    if project_id not in secrets_cache:
-        secrets_cache[project_id] = projects.signing_secrets(project_id)
+def _send(record: dict, n: int, secrets: list[str]) -> sender.AttemptResult:
     body = record["payload"].encode()
     headers = dict(record.get("headers") or {})
     headers.update(record.get("meta_headers") or {})
-    headers.update(signing.webhook_headers(secrets_cache[project_id], record["delivery_id"],
+    headers.update(signing.webhook_headers(secrets, record["delivery_id"],
                                            int(clock.now()), body))
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT

@@ -15,7 +15,7 @@ FAST_RETRIES = "1,1,1,1"   # seconds between retries, so retry tests take second
 def stack():
     os.environ["INFRAI_RETRY_SCHEDULE"] = FAST_RETRIES
     from local.stack import LocalStack
-    s = LocalStack(port=0).start()
+    s = LocalStack(port=0, quiet=True).start()
     yield s
     s.stop()
 

@@ -1,0 +1,10 @@
+"""`make bench`: every benchmark, figures printed. BENCH=webhooks,cron,queues picks some."""
+import importlib
+import os
+
+from . import common  # noqa: F401 - puts the project on sys.path
+
+SUITES = ["webhooks"]
+
+for name in os.environ.get("BENCH", ",".join(SUITES)).split(","):
+    importlib.import_module(f"bench.{name}").main()

@@ -4,11 +4,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt | cksum | cut -d' ' -f1)
+OPS_LOG := $(CURDIR)/build/botocore-ops.log
 
 .PHONY: run test bench install clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-deploy.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
@@ -18,9 +19,13 @@ install: $(STAMP)
 run: $(STAMP)
 	exec $(PY) -m local
 
+# Three runs: e2e starts the local stack in-process (its own AWS endpoint), and tests/deploy
+# checks the IAM policy against every AWS operation the first two runs recorded.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests/unit tests/functional
-	$(PY) -m pytest -q tests/e2e
+	mkdir -p build && rm -f $(OPS_LOG)
+	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q -n 2 tests/unit tests/functional
+	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/e2e
+	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -4,12 +4,14 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import health, webhooks
+from chalicelib.api import cron, health, queues, webhooks
 from chalicelib.services import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
 app.register_blueprint(health.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(cron.bp)
+app.register_blueprint(queues.bp)
 
 
 @app.middleware("http")
@@ -18,7 +20,8 @@ def remember_lambda_context(event, get_response):
     return get_response(event)
 
 
-@app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), batch_size=10, name="deliver")
+@app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), name="deliver",
+                    batch_size=10, maximum_batching_window_in_seconds=1, maximum_concurrency=20)
 def deliver(event):
     """One attempt per message, up to 10 at once (chalicelib/services/attempts.py)."""
     from chalicelib.services import attempts

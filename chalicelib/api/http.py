@@ -8,8 +8,7 @@ from .errors import json_errors
 
 # Chalice answers 415 in its own format for content types a route does not list; we take JSON
 # from clients that label it loosely, and refuse non-JSON bodies ourselves, in our format.
-CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
-                 "application/octet-stream"]
+CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 
 def caller_project(request) -> str:

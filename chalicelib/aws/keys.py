@@ -22,3 +22,31 @@ def deliveries_of(project_id: str, kind: str) -> str:
 def deliveries_in_state(project_id: str, kind: str, state: str) -> str:
     """gsi2 partition: the same, narrowed to one state."""
     return f"{project_id}#{kind}#{state}"
+
+
+def cron_job(cron_id: str) -> tuple[str, str]:
+    return f"CRON#{cron_id}", "CRON"
+
+
+def cron_jobs_of(project_id: str) -> str:
+    """gsi1 partition: a project's cron jobs, in creation order."""
+    return f"{project_id}#cronjobs"
+
+
+def cron_run(cron_id: str, delivery_id: str) -> tuple[str, str]:
+    """Runs share their job's partition, so a job's runs are one Query, newest first."""
+    return f"CRON#{cron_id}", f"RUN#{delivery_id}"
+
+
+def queue(project_id: str, name: str) -> tuple[str, str]:
+    return f"QUEUE#{project_id}#{name}", "QUEUE"
+
+
+def queues_of(project_id: str) -> str:
+    """gsi1 partition: a project's queues, by name."""
+    return f"{project_id}#queues"
+
+
+def queue_kind(name: str) -> str:
+    """The delivery kind of a queue's messages (their gsi1/gsi2 partitions)."""
+    return f"queue:{name}"

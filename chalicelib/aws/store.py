@@ -145,26 +145,51 @@ def transact_put(items: list[dict]) -> None:
         raise
 
 
-def query_page(index: str, pk_value: str, *, limit: int, cursor: str | None,
+def query_page(index: str | None, pk_value: str, *, limit: int, cursor: str | None,
                newest_first=True, sk_prefix: str | None = None) -> tuple[list[dict], str | None]:
-    """One page of an index partition, with an opaque cursor bound to that partition."""
-    pk_attr = f"{index}pk"
+    """One page of a partition (of an index, or of the table when `index` is None), with an
+    opaque cursor bound to that partition."""
+    pk_attr, sk_attr = (f"{index}pk", f"{index}sk") if index else ("pk", "sk")
     names = {"#pk": pk_attr}
     values = {":pk": pk_value}
     cond = "#pk = :pk"
     if sk_prefix:
-        names["#sk"] = f"{index}sk"
+        names["#sk"] = sk_attr
         values[":skp"] = sk_prefix
         cond += " AND begins_with(#sk, :skp)"
-    kwargs = {"TableName": config.table_name(), "IndexName": index, "KeyConditionExpression": cond,
+    kwargs = {"TableName": config.table_name(), "KeyConditionExpression": cond,
               "ExpressionAttributeNames": names, "ExpressionAttributeValues": _to_ddb(values),
               "ScanIndexForward": not newest_first, "Limit": limit}
+    if index:
+        kwargs["IndexName"] = index
     if cursor:
         kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, pk_attr, pk_value)
     resp = clients.dynamodb().query(**kwargs)
     items = [_from_ddb(i) for i in resp.get("Items", [])]
     last = resp.get("LastEvaluatedKey")
     return items, (_encode_cursor(last) if last and len(items) == limit else None)
+
+
+def count(index: str, pk_value: str) -> int:
+    """How many items an index partition holds (paginated COUNT query)."""
+    total, kwargs = 0, {"TableName": config.table_name(), "IndexName": index, "Select": "COUNT",
+                        "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": f"{index}pk"},
+                        "ExpressionAttributeValues": _to_ddb({":pk": pk_value})}
+    while True:
+        resp = clients.dynamodb().query(**kwargs)
+        total += resp["Count"]
+        if "LastEvaluatedKey" not in resp:
+            return total
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def put_many(items: list[dict]) -> None:
+    """New items in batches of 25 (BatchWriteItem: no conditions, so only for fresh ids)."""
+    ddb = clients.dynamodb()
+    pending = [{"PutRequest": {"Item": _to_ddb(_numbers(i))}} for i in items]
+    while pending:
+        resp = ddb.batch_write_item(RequestItems={config.table_name(): pending[:25]})
+        pending = pending[25:] + resp.get("UnprocessedItems", {}).get(config.table_name(), [])
 
 
 def _encode_cursor(key: dict) -> str:

@@ -27,5 +27,13 @@ def new_id(prefix: str, at: float | None = None) -> str:
     return f"{prefix}_{_b32(ms, 10)}{_b32(rand, 16)}"
 
 
+def derived_id(prefix: str, at: float, *parts: str) -> str:
+    """The same id for the same inputs: a cron firing (cron id, scheduled time) always maps to
+    one delivery, however many times Scheduler sends it. Still sorts by `at`."""
+    import hashlib
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return f"{prefix}_{_b32(int(at * 1000), 10)}{_b32(int.from_bytes(digest[:10], 'big'), 16)}"
+
+
 def is_id(value, prefix: str) -> bool:
     return isinstance(value, str) and value.startswith(prefix + "_") and bool(_ID_RE.match(value))

@@ -90,6 +90,17 @@ def payload(body: dict, name="payload", *, required=True) -> str:
     return text
 
 
+def any_json(body: dict, name="payload") -> str:
+    """Any JSON value (the cron table says `unknown`), as compact text; absent means `{}`."""
+    if body.get(name) is None:
+        return "{}"
+    text = json.dumps(body[name], separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"'{name}' is over {MAX_PAYLOAD_BYTES // 1024} KB once encoded; store large data "
+                              "elsewhere and send a reference.", field=name)
+    return text
+
+
 def extra_headers(body: dict, name="headers") -> dict:
     value = body.get(name)
     if value is None:

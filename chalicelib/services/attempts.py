@@ -1,13 +1,17 @@
 """The deliver function's work: for each SQS message, one attempt of one delivery.
 
-At-least-once without double bookkeeping. A message names (delivery, attempt number n).
-Attempt n is *claimed* with a conditional write (attempt_count = n-1), *recorded* with another,
-and only then is attempt n+1 queued (`enqueued` remembers it was). Whatever point a crash hits,
-the redelivered message either finds attempt n recorded (and only finishes the follow-up) or
-claims it again after the lease ran out: an attempt may be *sent* twice (same webhook-id, so
-receivers can dedupe) but is *recorded* once, and a succeeded delivery is never sent again.
-Receiver failures never raise: they are recorded and retried by a new, delayed message, so one
-bad endpoint never makes the rest of its batch run again."""
+At-least-once without double bookkeeping. A work message names (delivery, attempt number n).
+Attempt n is *recorded* with a conditional write (attempt_count = n-1 -> n), and only then is
+attempt n+1 queued (`enqueued` remembers that it was). Wherever a crash hits, the redelivered
+message either finds attempt n recorded (and only finishes the follow-up) or makes attempt n
+again: an attempt may be *sent* twice (same webhook-id, so receivers can dedupe) but is
+*recorded* once, and a succeeded delivery is never sent again. There is no claim write before
+sending: it would cost a third of the DynamoDB writes to prevent only the rare duplicate that
+receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
+new, delayed message, so one bad endpoint never makes the rest of its batch run again.
+
+Besides work, the dispatch queue carries cron firings ({cron, at}, from Scheduler) and
+release tasks ({release}) for queues with many held messages."""
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import config, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, retry_policy, signing
-from . import deliveries, projects
+from . import cron_runs, deliveries, projects, queues
 
 log = logging.getLogger(__name__)
 
-LEASE_MARGIN = 60          # seconds past the attempt timeout before another worker may take over
 USER_AGENT = "infrai-scheduling/1.0"
 EXCERPT_KEPT = 512
 _pool = None
@@ -32,41 +35,68 @@ def _executor():
     return _pool
 
 
-def process_batch(bodies: list[str]) -> dict:
-    """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
-    error (the whole batch then comes back; the others are no-ops the second time)."""
-    messages = [_parse(body) for body in bodies]
-    wanted = [keys.delivery(m["d"]) for m in messages if m]
-    records = store.get_many(wanted) if wanted else {}
-    secrets = {pid: projects.signing_secrets(pid) for pid in {r["project_id"] for r in records.values()}}
-    futures = [_executor().submit(_process_one, m, body, records.get(keys.delivery(m["d"])) if m else None,
-                                  secrets) for m, body in zip(messages, bodies)]
-    outcomes, errors = [], []
+def _all(fn, items):
+    """fn over items concurrently; results in order, errors collected and raised once."""
+    futures = [_executor().submit(fn, *i) for i in items]
+    results, errors = [], []
     for f in futures:
         try:
-            outcomes.append(f.result())
+            results.append(f.result())
         except Exception as e:  # noqa: BLE001 - collected, re-raised once after the batch
             log.exception("message failed")
             errors.append(e)
+            results.append(None)
+    return results, errors
+
+
+def process_batch(bodies: list[str]) -> dict:
+    """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
+    error (the whole batch then comes back; the others are no-ops the second time)."""
+    works, errors1 = _all(_to_work, [(b,) for b in bodies])
+    wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
+    records = store.get_many(wanted) if wanted else {}
+    context = _Context(records.values())
+    outcomes, errors2 = _all(_process_one, [
+        (w, records.get(keys.delivery(w["d"])) if isinstance(w, dict) else None, context) for w in works])
+    errors = errors1 + errors2
     if errors:
         raise errors[0]
     return {"processed": len(outcomes), "outcomes": outcomes}
 
 
-def _parse(body: str) -> dict | None:
+def _to_work(body: str):
+    """A work message as is; a cron firing or a release task done here. Returns work or a word."""
     try:
         msg = json.loads(body)
+    except ValueError:
+        msg = None
+    if isinstance(msg, dict) and cron_runs.is_firing(msg):
+        return cron_runs.fire(str(msg["cron"]), str(msg["at"]))[1] or "fired"
+    if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
+        return queues.continue_release(msg["release"])
+    try:
         return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"])}
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _process_one(msg: dict | None, body: str, record: dict | None, secrets: dict) -> str:
-    if msg is None:
+    except (KeyError, TypeError, ValueError):
         # Nobody can ever read it: straight to the DLQ rather than sinking the batch 5 times.
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
         return "unreadable"
-    delivery_id, n, not_before = msg["d"], msg["n"], msg["at"]
+
+
+class _Context:
+    """What the messages of one batch share: signing secrets and queue endpoints, read once."""
+
+    def __init__(self, records):
+        records = list(records)
+        self.secrets = {p: projects.signing_secrets(p) for p in {r["project_id"] for r in records}}
+        names = {(r["project_id"], r["source"]["queue"]) for r in records
+                 if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
+        self.queues = {pq: queues.find(*pq) for pq in names}
+
+
+def _process_one(work, record: dict | None, context: _Context) -> str:
+    if not isinstance(work, dict):
+        return work or "nothing"
+    n, not_before = work["n"], work["at"]
     if record is None:
         return "unknown"
     if record["state"] in deliveries.TERMINAL or record["state"] == "held":
@@ -77,40 +107,41 @@ def _process_one(msg: dict | None, body: str, record: dict | None, secrets: dict
         return "stale"
     now = clock.now()
     if now < not_before:
-        dispatch.enqueue(deliveries.work(delivery_id, n, not_before), not_before - now)
+        # Longer than SQS's 900 s: hop again; the last hop waits exactly the rest.
+        dispatch.enqueue(deliveries.work(record["delivery_id"], n, not_before), not_before - now)
         return "waiting"
-    claimed = _claim(record, n, now)
-    if claimed is None:
-        return "busy"
-    result = _send(claimed, n, secrets[claimed["project_id"]])
-    return _follow_up(_record_attempt(claimed, n, result))
+    url, timeout = record.get("url"), record["timeout_seconds"]
+    if record["kind"].startswith("queue:"):
+        queue = context.queues.get((record["project_id"], record["source"]["queue"]))
+        if not queues.accepts(queue):
+            return _hold(record, n)
+        url, timeout = queue["url"], queue["timeout_seconds"]
+    result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+    return _follow_up(_record_attempt(record, n, result))
 
 
-def _claim(record: dict, n: int, now: float) -> dict | None:
+def _hold(record: dict, n: int) -> str:
+    """The queue lost its endpoint or was paused: keep the message, visibly, until released."""
     try:
-        return store.update(
-            record["pk"], record["sk"],
-            {"state": "delivering", "lease_until": now + record["timeout_seconds"] + LEASE_MARGIN,
-             "updated_at": now,
-             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "delivering")},
-            condition="attempt_count = :prev AND (#st IN (:q, :r) OR (#st = :d AND lease_until < :now))",
-            names={"#st": "state"},
-            values={":prev": n - 1, ":q": "queued", ":r": "retrying", ":d": "delivering", ":now": now})
+        store.update(record["pk"], record["sk"], {
+            "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held")},
+            condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
     except store.ConditionFailed:
-        return None   # another worker holds this attempt; its own message comes back if it dies
+        pass
+    return "held"
 
 
-def _send(record: dict, n: int, secrets: list[str]) -> sender.AttemptResult:
+def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
     body = record["payload"].encode()
     headers = dict(record.get("headers") or {})
     headers.update(record.get("meta_headers") or {})
-    headers.update(signing.webhook_headers(secrets, record["delivery_id"],
-                                           int(clock.now()), body))
+    headers.update(signing.webhook_headers(secrets, record["delivery_id"], int(clock.now()), body))
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT
     headers["infrai-attempt"] = str(n)
-    return sender.post(record["url"], body, headers, timeout=record["timeout_seconds"],
-                       allow_private=config.allow_private_targets())
+    return sender.post(url, body, headers, timeout=timeout, allow_private=config.allow_private_targets())
 
 
 def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
@@ -135,9 +166,10 @@ def _record_attempt(record: dict, n: int, result) -> dict:
             {"state": state, "attempt_count": n, "attempts": kept, "updated_at": now,
              "next_attempt_at": next_at,
              "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)},
-            removes=("lease_until",), condition="attempt_count = :prev", values={":prev": n - 1})
+            condition="attempt_count = :prev AND NOT #st IN (:c, :h)", names={"#st": "state"},
+            values={":prev": n - 1, ":c": "cancelled", ":h": "held"})
     except store.ConditionFailed:
-        # A worker that took over after our lease ran out recorded it first: keep theirs.
+        # A duplicate of this message recorded it first, or it was cancelled meanwhile: keep theirs.
         return store.get(record["pk"], record["sk"])
 
 

@@ -4,23 +4,19 @@ import logging
 
 from ..aws import dispatch, keys, store
 from ..core import clock, ids
-from ..core.errors import Conflict, InfraiError, NotFound
+from ..core.errors import Conflict, NotFound
+from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-STATES = ("queued", "held", "delivering", "retrying", "succeeded", "failed", "cancelled")
+STATES = ("queued", "held", "retrying", "succeeded", "failed", "cancelled")
 TERMINAL = ("succeeded", "failed", "cancelled")
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 
 
-class ServiceUnavailable(InfraiError):
-    status = 503
-    code = "unavailable"
-
-
 def work(delivery_id: str, attempt: int, not_before: float) -> dict:
     """The SQS message body: small, so the payload is read from the record, never from the queue."""
-    return {"d": delivery_id, "n": attempt, "at": round(not_before, 3)}
+    return {"d": delivery_id, "n": attempt, "at": not_before}
 
 
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
@@ -116,7 +112,7 @@ def view(record: dict) -> dict:
         "updated_at": clock.rfc3339(record["updated_at"]),
         "deliver_at": clock.rfc3339(record.get("deliver_at")),
         "next_attempt_at": clock.rfc3339(record.get("next_attempt_at"))
-        if record["state"] in ("queued", "retrying", "delivering") else None,
+        if record["state"] in ("queued", "retrying") else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
         "attempt_count": record["attempt_count"],
         "attempts": [_attempt_view(a) for a in record.get("attempts", [])],

@@ -5,12 +5,14 @@ second effect; same key, other body -> 422; same key still running -> 409. Power
 imported on first use only: most requests carry no key, and cold starts are billed."""
 import functools
 import json
+import time
 
 from .. import config
 from ..aws import clients
 from ..core.errors import Conflict, IdempotencyMismatch
 
 KEEP_SECONDS = 24 * 3600
+WAIT_FOR_FIRST = 5.0   # a concurrent twin waits this long for the first request's answer, then 409
 _lambda_context = None
 
 
@@ -51,11 +53,17 @@ def once(project_id: str, operation: str, key: str | None, body: dict, fn):
     fingerprint = json.loads(json.dumps({k: v for k, v in body.items() if k != "idempotency_key"},
                                         sort_keys=True, default=str))
     request = {"project": project_id, "operation": operation, "key": key, "body": fingerprint}
+    deadline, pause = time.monotonic() + WAIT_FOR_FIRST, 0.02
     try:
-        return run(request=request, fn=fn)
-    except IdempotencyAlreadyInProgressError:
-        raise Conflict("A request with this idempotency_key is still being processed; retry in a "
-                       "moment to get its result.", field="idempotency_key")
+        while True:
+            try:
+                return run(request=request, fn=fn)
+            except IdempotencyAlreadyInProgressError:
+                if time.monotonic() + pause > deadline:
+                    raise Conflict("A request with this idempotency_key is still being processed; retry "
+                                   "in a moment to get its result.", field="idempotency_key")
+                time.sleep(pause)   # the first request is nearly always done within milliseconds
+                pause = min(pause * 2, 0.5)
     except IdempotencyValidationError:
         raise IdempotencyMismatch("This idempotency_key was already used with a different request "
                                   "body in the last 24 h; use a new key for a new request.",

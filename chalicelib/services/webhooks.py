@@ -37,7 +37,8 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
 
 
 def get(project_id: str, delivery_id: str) -> dict:
-    return deliveries.view(deliveries.get(project_id, delivery_id, KIND))
+    """Any delivery of the project: a webhook, a cron run or a queue message."""
+    return deliveries.view(deliveries.get(project_id, delivery_id))
 
 
 def list_(project_id: str, params: dict) -> dict:
@@ -52,7 +53,7 @@ def list_(project_id: str, params: dict) -> dict:
 
 def retry(project_id: str, delivery_id: str, idem_key: str | None) -> dict:
     return idempotency.once(project_id, "webhook.retry", idem_key, {"delivery_id": delivery_id},
-                            lambda: deliveries.view(deliveries.replay(project_id, delivery_id, KIND)))
+                            lambda: deliveries.view(deliveries.replay(project_id, delivery_id)))
 
 
 def secret(project_id: str) -> dict:

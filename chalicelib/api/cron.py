@@ -1,0 +1,61 @@
+from chalice import Blueprint
+
+from ..services import cron, cron_runs
+from .http import caller_project, idempotency_key, json_body, query, route
+
+bp = Blueprint(__name__)
+BASE = "/v1/scheduling/cron"
+
+
+@route(bp, BASE, ["POST"], status=201)
+def create():
+    req = bp.current_request
+    body = json_body(req)
+    return cron.create(caller_project(req), body, idempotency_key(req, body))
+
+
+@route(bp, BASE, ["GET"])
+def list_jobs():
+    req = bp.current_request
+    return cron.list_(caller_project(req), query(req))
+
+
+@route(bp, f"{BASE}/{{cron_id}}", ["GET"])
+def get(cron_id):
+    return cron.get(caller_project(bp.current_request), cron_id)
+
+
+@route(bp, f"{BASE}/{{cron_id}}", ["PATCH"])
+def update(cron_id):
+    req = bp.current_request
+    project = caller_project(req)
+    return cron.update(project, cron_id, json_body(req))
+
+
+@route(bp, f"{BASE}/{{cron_id}}", ["DELETE"])
+def delete(cron_id):
+    cron.delete(caller_project(bp.current_request), cron_id)
+    return {"deleted": cron_id}
+
+
+@route(bp, f"{BASE}/{{cron_id}}/pause", ["POST"])
+def pause(cron_id):
+    return cron.set_enabled(caller_project(bp.current_request), cron_id, False)
+
+
+@route(bp, f"{BASE}/{{cron_id}}/resume", ["POST"])
+def resume(cron_id):
+    return cron.set_enabled(caller_project(bp.current_request), cron_id, True)
+
+
+@route(bp, f"{BASE}/{{cron_id}}/trigger", ["POST"], status=202)
+def trigger(cron_id):
+    req = bp.current_request
+    project = caller_project(req)
+    return cron_runs.trigger(project, cron_id, req.headers.get("idempotency-key"))
+
+
+@route(bp, f"{BASE}/{{cron_id}}/runs", ["GET"])
+def runs(cron_id):
+    req = bp.current_request
+    return cron_runs.runs(caller_project(req), cron_id, query(req))

@@ -1,0 +1,224 @@
+"""Cron jobs: DynamoDB is the source of truth, EventBridge Scheduler the clock. Every change
+writes the record first, marked `sync: pending` (a pending record claims no schedule), then
+makes the schedules match, then marks it `ok`; if the schedules cannot be changed, the record
+is put back as it was. A schedule whose record is gone or deleting fires nothing (runs check)."""
+import logging
+from datetime import datetime, timezone
+
+from ..aws import keys, scheduler, store
+from ..core import clock, ids, schedules, validation
+from ..core.errors import InvalidInput, NotFound
+from . import idempotency, webhooks
+from .errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
+          "enabled", "idempotency_key")
+MAX_NAME = 128
+MAX_RETRIES = 20
+MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
+
+
+def _check(body: dict, current: dict | None = None) -> dict:
+    """The validated fields of a create (current None) or a PATCH (merged over current)."""
+    validation.reject_unknown(body, FIELDS)
+    partial = current is not None
+    out = dict(current or {})
+
+    def given(name):
+        return not partial or name in body
+    if given("name"):
+        out["name"] = validation.string(body, "name", max_len=MAX_NAME).strip() or _empty_name()
+    if given("schedule"):
+        raw = validation.string(body, "schedule", max_len=schedules.MAX_LENGTH)
+        out["schedule"] = schedules.parse(raw).expression
+    if given("timezone"):
+        out["timezone"] = schedules.check_timezone(body.get("timezone", "UTC"))
+    if not partial or "url" in body or "queue" in body:
+        out.update(_target(body, partial))
+    if given("payload"):
+        out["payload"] = validation.any_json(body)
+    if given("retries"):
+        out["retries"] = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
+    if given("timeout_seconds"):
+        out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 300, 1, MAX_TIMEOUT)
+    if given("enabled"):
+        out["enabled"] = validation.boolean(body, "enabled", True)
+    return out
+
+
+def _empty_name():
+    raise InvalidInput("'name' must not be blank.", field="name")
+
+
+def _target(body: dict, partial: bool) -> dict:
+    url, queue = body.get("url"), body.get("queue")
+    if (url is None) == (queue is None):
+        raise InvalidInput("Give exactly one target: 'url' (an http(s) URL to POST to) or 'queue' "
+                           "(a queue name to publish into).", field="url" if url is not None else "queue")
+    if url is not None:
+        return {"url": webhooks.check_url(body), "queue": None}
+    from . import queues
+    return {"queue": queues.check_name(queue, "queue"), "url": None}
+
+
+def _aws_expressions(fields: dict) -> list[str]:
+    return schedules.to_aws(schedules.parse(fields["schedule"]))
+
+
+def create(project_id: str, body: dict, idem_key: str | None) -> dict:
+    fields = _check(body)
+    return idempotency.once(project_id, "cron.create", idem_key, body, lambda: view(_create(project_id, fields)))
+
+
+def _create(project_id: str, fields: dict) -> dict:
+    now = clock.now()
+    cron_id = ids.new_id("cron", now)
+    pk, sk = keys.cron_job(cron_id)
+    record = {"pk": pk, "sk": sk, "cron_id": cron_id, "project_id": project_id,
+              "gsi1pk": keys.cron_jobs_of(project_id), "gsi1sk": cron_id,
+              **fields, "aws_expressions": _aws_expressions(fields),
+              "created_at": now, "updated_at": now, "sync": "pending"}
+    store.put(record, condition="attribute_not_exists(pk)")
+    try:
+        _sync_schedules(record, [])
+    except Exception as e:  # noqa: BLE001 - undo the record: no job without its schedule
+        log.exception("schedule create failed for %s", cron_id)
+        _drop_schedules(record["aws_expressions"], cron_id)
+        store.delete(pk, sk)
+        raise ServiceUnavailable("The schedule could not be created; nothing was stored. Retry.") from e
+    return _mark_synced(record)
+
+
+def _sync_schedules(record: dict, old_expressions: list[str]) -> None:
+    names = scheduler.schedule_names(record["cron_id"], len(record["aws_expressions"]))
+    for name, expression in zip(names, record["aws_expressions"]):
+        scheduler.put(name, record["cron_id"], expression, record["timezone"], record["enabled"])
+    for name in scheduler.schedule_names(record["cron_id"], len(old_expressions))[len(names):]:
+        scheduler.delete(name)
+
+
+def _drop_schedules(expressions: list[str], cron_id: str) -> None:
+    for name in scheduler.schedule_names(cron_id, max(len(expressions), 2)):
+        try:
+            scheduler.delete(name)
+        except Exception:  # noqa: BLE001 - best effort while undoing; logged
+            log.exception("could not delete schedule %s", name)
+
+
+def _mark_synced(record: dict) -> dict:
+    try:
+        return store.update(record["pk"], record["sk"], {"sync": "ok"},
+                            condition="updated_at = :u", values={":u": record["updated_at"]})
+    except store.ConditionFailed:
+        return store.get(record["pk"], record["sk"])
+
+
+def load(project_id: str, cron_id: str) -> dict:
+    record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
+    if not record or record["project_id"] != project_id or record.get("sync") == "deleting":
+        raise NotFound(f"No cron job '{str(cron_id)[:64]}' in this project; list them with "
+                       "GET /v1/scheduling/cron.", field="cron_id")
+    if record.get("sync") == "pending":
+        record = _converge(record)
+    return record
+
+
+def _converge(record: dict) -> dict:
+    """A change that died half-way: make the schedules match the record now."""
+    try:
+        _sync_schedules(record, ["", ""])
+        return _mark_synced(record)
+    except Exception:  # noqa: BLE001 - stays pending; the next read tries again
+        log.exception("converge failed for %s", record["cron_id"])
+        return record
+
+
+def get(project_id: str, cron_id: str) -> dict:
+    return view(load(project_id, cron_id), runs=5)
+
+
+def list_(project_id: str, params: dict) -> dict:
+    limit = validation.query_limit(params, default=20, hi=100)
+    items, nxt = store.query_page("gsi1", keys.cron_jobs_of(project_id), limit=limit,
+                                  cursor=params.get("cursor"), newest_first=False)
+    return {"items": [view(i) for i in items if i.get("sync") != "deleting"], "next_cursor": nxt}
+
+
+def update(project_id: str, cron_id: str, body: dict) -> dict:
+    if not body or set(body) <= {"idempotency_key"}:
+        raise InvalidInput("Send at least one field to change, e.g. {\"schedule\": \"0 10 * * *\"}.")
+    old = load(project_id, cron_id)
+    return view(_change(old, _check(body, _public_fields(old))), runs=5)
+
+
+def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
+    old = load(project_id, cron_id)
+    if old["enabled"] == enabled:
+        return view(old, runs=5)
+    return view(_change(old, {**_public_fields(old), "enabled": enabled}), runs=5)
+
+
+def _public_fields(record: dict) -> dict:
+    return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
+                                        "retries", "timeout_seconds", "enabled")}
+
+
+def _change(old: dict, fields: dict) -> dict:
+    now = max(clock.now(), old["updated_at"] + 0.001)
+    new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending"}
+    try:
+        store.put(new, condition="updated_at = :u", values={":u": old["updated_at"]})
+    except store.ConditionFailed:
+        raise ServiceUnavailable("The job changed while this request ran; read it and try again.")
+    try:
+        _sync_schedules(new, old["aws_expressions"])
+    except Exception as e:  # noqa: BLE001 - put record and schedules back as they were
+        log.exception("schedule update failed for %s", old["cron_id"])
+        store.put(old)
+        try:
+            _sync_schedules(old, new["aws_expressions"])
+        except Exception:  # noqa: BLE001
+            store.update(old["pk"], old["sk"], {"sync": "pending"})   # converges on the next read
+        raise ServiceUnavailable("The schedule could not be changed; the job is as it was. Retry.") from e
+    return _mark_synced(new)
+
+
+def delete(project_id: str, cron_id: str) -> None:
+    old = load(project_id, cron_id)
+    store.update(old["pk"], old["sk"], {"sync": "deleting"})
+    try:
+        _drop_schedules_strict(old)
+    except Exception as e:  # noqa: BLE001
+        store.update(old["pk"], old["sk"], {"sync": "pending"})
+        raise ServiceUnavailable("The schedule could not be deleted; the job still exists. Retry.") from e
+    store.delete(old["pk"], old["sk"])
+
+
+def _drop_schedules_strict(record: dict) -> None:
+    for name in scheduler.schedule_names(record["cron_id"], max(len(record["aws_expressions"]), 2)):
+        scheduler.delete(name)
+
+
+def view(record: dict, runs: int = 0) -> dict:
+    schedule = schedules.parse(record["schedule"])
+    after = datetime.fromtimestamp(clock.now(), tz=timezone.utc)
+    upcoming = schedules.next_runs(schedule, record["timezone"], after, max(runs, 1)) if record["enabled"] else []
+    out = {
+        "cron_id": record["cron_id"], "name": record["name"], "schedule": record["schedule"],
+        "timezone": record["timezone"], "enabled": record["enabled"],
+        "next_run_at": clock.rfc3339(upcoming[0].timestamp()) if upcoming else None,
+        "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
+        "payload": _json(record["payload"]), "aws_schedule_expressions": record["aws_expressions"],
+        "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
+    }
+    out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
+    if runs:
+        out["next_runs"] = [clock.rfc3339(t.timestamp()) for t in upcoming]
+    return out
+
+
+def _json(text):
+    import json
+    return json.loads(text) if text else None

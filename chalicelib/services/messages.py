@@ -1,0 +1,140 @@
+"""Publishing to queues, one message or a batch, and reading or cancelling messages."""
+from ..aws import dispatch, store
+from ..core import clock, ids, validation
+from ..core.errors import Conflict, InfraiError, InvalidInput
+from . import deliveries, idempotency, queues
+
+MAX_DELAY = 365 * 24 * 3600
+MAX_BATCH = 100
+CANCELLABLE = ("held", "queued", "retrying")
+
+
+def _check(body) -> dict:
+    if not isinstance(body, dict):
+        raise InvalidInput("Each message must be a JSON object: {\"queue\": ..., \"payload\": {...}}.")
+    validation.reject_unknown(body, queues.PUBLISH_FIELDS)
+    name = validation.string(body, "queue", max_len=80)
+    return {"queue": queues.check_name(name), "payload": validation.payload(body),
+            "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)}
+
+
+def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None) -> dict:
+    held = not queues.accepts(queue)
+    return deliveries.new_record(
+        project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
+        retries=queue["retries"], timeout_seconds=queue["timeout_seconds"], delay_seconds=fields["delay"],
+        state="held" if held else "queued", id_prefix="msg", delivery_id=message_id,
+        meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]})
+
+
+def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
+    fields = _check(body)
+
+    def run():
+        queue = queues.ensure(project_id, fields["queue"])
+        return view_accepted(deliveries.submit(_record(project_id, queue, fields)))
+    return idempotency.once(project_id, "queue.publish", idem_key, body, run)
+
+
+def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
+    """Up to 100 messages in one request; a bad one is reported in its slot, the rest go."""
+    validation.reject_unknown(body, ("messages", "idempotency_key"))
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not 1 <= len(msgs) <= MAX_BATCH:
+        raise InvalidInput(f"'messages' must be a list of 1 to {MAX_BATCH} messages.", field="messages")
+
+    def run():
+        results, records = [None] * len(msgs), []
+        queues_seen: dict = {}
+        for i, m in enumerate(msgs):
+            try:
+                fields = _check(m)
+                if isinstance(m, dict) and m.get("idempotency_key") is not None:
+                    raise InvalidInput("Per-message idempotency keys are not taken in a batch; give the "
+                                       "batch one 'idempotency_key'.", field="idempotency_key")
+            except InfraiError as e:
+                results[i] = {"error": e.to_dict()["error"]}
+                continue
+            name = fields["queue"]
+            if name not in queues_seen:
+                queues_seen[name] = queues.ensure(project_id, name)
+            records.append((i, _record(project_id, queues_seen[name], fields)))
+        _submit_many([r for _, r in records])
+        for i, r in records:
+            results[i] = view_accepted(r)
+        return {"results": results, "accepted": len(records), "rejected": len(msgs) - len(records)}
+    return idempotency.once(project_id, "queue.publish-batch", idem_key, body, run)
+
+
+def _submit_many(records: list[dict]) -> None:
+    """All records in batched writes, then their first attempts in batched sends; if the sends
+    fail the records are removed again and the whole request fails (nothing half-accepted)."""
+    if not records:
+        return
+    store.put_many(records)
+    now = clock.now()
+    works = [(deliveries.work(r["delivery_id"], 1, r["deliver_at"]), r["deliver_at"] - now)
+             for r in records if r["state"] == "queued"]
+    try:
+        dispatch.enqueue_many(works)
+    except Exception as e:  # noqa: BLE001
+        for r in records:
+            store.delete(r["pk"], r["sk"])
+        from .errors import ServiceUnavailable
+        raise ServiceUnavailable("The messages could not be queued; nothing was stored. Retry.") from e
+
+
+def publish_from_cron(job: dict, message_id: str, meta: dict) -> dict | None:
+    """A cron job whose target is a queue: each run publishes one message (id from the run)."""
+    queue = queues.ensure(job["project_id"], job["queue"])
+    fields = {"queue": job["queue"], "payload": job["payload"], "delay": 0}
+    record = _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
+                     source={"queue": job["queue"], "cron_id": job["cron_id"]})
+    try:
+        store.put(record, condition="attribute_not_exists(pk)")
+    except store.ConditionFailed:
+        record = store.get(record["pk"], record["sk"])
+    if record["state"] == "queued" and record["attempt_count"] == 0:
+        return deliveries.work(message_id, 1, clock.now())
+    return None
+
+
+def get(project_id: str, message_id: str) -> dict:
+    return view(deliveries.get(project_id, message_id, "queue:"))
+
+
+def list_(project_id: str, name: str, params: dict) -> dict:
+    queues.load(project_id, name)
+    state = params.get("state")
+    if state is not None and state not in deliveries.STATES:
+        raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
+    items, nxt = deliveries.list_page(project_id, queues.kind(name), state=state,
+                                      limit=validation.query_limit(params), cursor=params.get("cursor"))
+    return {"items": [view(i) for i in items], "next_cursor": nxt}
+
+
+def cancel(project_id: str, message_id: str) -> dict:
+    msg = deliveries.get(project_id, message_id, "queue:")
+    if msg["state"] not in CANCELLABLE or not queues.cancel_message(msg):
+        current = deliveries.get(project_id, message_id, "queue:")["state"]
+        raise Conflict(f"Only a message not yet delivered can be cancelled; this one is {current}.",
+                       field="message_id", state=current)
+    return view(deliveries.get(project_id, message_id, "queue:"))
+
+
+def view_accepted(record: dict) -> dict:
+    return {"message_id": record["delivery_id"], "queue": record["source"]["queue"], "state": record["state"],
+            "deliver_at": clock.rfc3339(record["deliver_at"]), "created_at": clock.rfc3339(record["created_at"])}
+
+
+def view(record: dict) -> dict:
+    out = deliveries.view(record)
+    out.pop("delivery_id")
+    out.pop("url")
+    return {"message_id": record["delivery_id"], "queue": record["source"].get("queue"), **out}
+
+
+def retry(project_id: str, message_id: str, idem_key: str | None) -> dict:
+    """Replay a failed message: new attempts appended, same webhook-id."""
+    return idempotency.once(project_id, "queue.retry", idem_key, {"message_id": message_id},
+                            lambda: view(deliveries.replay(project_id, message_id, "queue:")))

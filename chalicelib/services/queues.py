@@ -1,0 +1,175 @@
+"""Named queues. A queue with an endpoint delivers its messages there; a queue without one (or
+paused) *holds* them, visibly, and releases them in publish order when it gets one. Messages
+are deliveries of kind `queue:<name>` with `msg_` ids; the endpoint is read at each attempt,
+so a changed URL applies to messages already waiting."""
+import re
+
+from ..aws import dispatch, keys, store
+from ..core import clock, ids, validation
+from ..core.errors import Conflict, InvalidInput, NotFound
+from . import deliveries, webhooks
+
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+RESERVED = {"publish", "publish-batch", "messages"}
+PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused")
+PENDING = ("held", "queued", "retrying")
+RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
+
+
+def check_name(name, field="queue") -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', "
+                           "e.g. 'send-daily-digest'.", field=field)
+    if name in RESERVED:
+        raise InvalidInput(f"'{name}' is reserved (it is a route); pick another queue name.", field=field)
+    return name
+
+
+def kind(name: str) -> str:
+    return keys.queue_kind(name)
+
+
+def find(project_id: str, name: str) -> dict | None:
+    return store.get(*keys.queue(project_id, name))
+
+
+def load(project_id: str, name: str) -> dict:
+    check_name(name, "name")
+    queue = find(project_id, name)
+    if not queue:
+        raise NotFound(f"No queue '{name}' in this project; create it with PUT /v1/scheduling/queue/{name} "
+                       "or by publishing to it.", field="name")
+    return queue
+
+
+def ensure(project_id: str, name: str) -> dict:
+    """The queue, created (without an endpoint) on first publish: its messages are held."""
+    queue = find(project_id, name)
+    if queue:
+        return queue
+    now = clock.now()
+    pk, sk = keys.queue(project_id, name)
+    queue = {"pk": pk, "sk": sk, "project_id": project_id, "name": name, "gsi1pk": keys.queues_of(project_id),
+             "gsi1sk": name, "url": None, "retries": 3, "timeout_seconds": 30, "paused": False,
+             "created_at": now, "updated_at": now}
+    try:
+        store.put(queue, condition="attribute_not_exists(pk)")
+    except store.ConditionFailed:
+        return find(project_id, name)
+    return queue
+
+
+def accepts(queue: dict | None) -> bool:
+    """Whether messages may go out now (an endpoint, not paused)."""
+    return bool(queue and queue.get("url") and not queue.get("paused"))
+
+
+def put(project_id: str, name: str, body: dict) -> dict:
+    check_name(name, "name")
+    validation.reject_unknown(body, QUEUE_FIELDS)
+    changes = {}
+    if "url" in body:
+        changes["url"] = webhooks.check_url(body) if body["url"] is not None else None
+    if "retries" in body:
+        changes["retries"] = validation.integer(body, "retries", 3, 0, webhooks.MAX_RETRIES)
+    if "timeout_seconds" in body:
+        changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, webhooks.MAX_TIMEOUT)
+    if "paused" in body:
+        changes["paused"] = validation.boolean(body, "paused", False)
+    current = ensure(project_id, name)   # only once every field has passed
+    changes["updated_at"] = clock.now()
+    queue = store.update(current["pk"], current["sk"], changes)
+    if accepts(queue):
+        release_held(project_id, name)
+    return view(queue)
+
+
+def release_held(project_id: str, name: str) -> int:
+    """Move held messages back to the dispatch queue in publish order, each at its deliver_at.
+    A page at a time; if more are held, the rest continue through a release task."""
+    items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"),
+                                   limit=RELEASE_PAGE, cursor=None, newest_first=False)
+    now = clock.now()
+    works = []
+    for msg in items:
+        n = msg["attempt_count"] + 1
+        try:
+            store.update(msg["pk"], msg["sk"], {
+                "state": "queued", "updated_at": now, "enqueued": n, "next_attempt_at": max(now, msg["deliver_at"]),
+                "gsi2pk": keys.deliveries_in_state(project_id, msg["kind"], "queued")},
+                condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
+        except store.ConditionFailed:
+            continue   # cancelled or released meanwhile
+        at = max(now, msg["deliver_at"])
+        works.append((deliveries.work(msg["delivery_id"], n, at), at - now))
+    dispatch.enqueue_many(works)
+    if more:
+        dispatch.enqueue({"release": {"p": project_id, "q": name}})
+    return len(works)
+
+
+def continue_release(task: dict) -> str:
+    queue = find(task["p"], task["q"])
+    if accepts(queue):
+        release_held(task["p"], task["q"])
+    return "released"
+
+
+def list_(project_id: str, params: dict) -> dict:
+    limit = validation.query_limit(params)
+    items, nxt = store.query_page("gsi1", keys.queues_of(project_id), limit=limit,
+                                  cursor=params.get("cursor"), newest_first=False)
+    return {"items": [view(q, counts=True) for q in items], "next_cursor": nxt}
+
+
+def get(project_id: str, name: str) -> dict:
+    return view(load(project_id, name), counts=True)
+
+
+def message_counts(queue: dict) -> dict:
+    k = kind(queue["name"])
+    return {state: store.count("gsi2", keys.deliveries_in_state(queue["project_id"], k, state))
+            for state in ("held", "queued", "retrying", "failed")}
+
+
+def delete(project_id: str, name: str, params: dict) -> dict:
+    """A queue with messages still to deliver is deleted only with ?force=true, which cancels
+    them (they stay readable, state `cancelled`): nothing disappears silently."""
+    queue = load(project_id, name)
+    pending = {s: n for s, n in message_counts(queue).items() if s in PENDING and n}
+    force = (params or {}).get("force") == "true"
+    if pending and not force:
+        raise Conflict(f"Queue '{name}' still has messages to deliver ({pending}); deliver or cancel them, "
+                       "or DELETE with ?force=true to cancel them all.", field="name", pending=pending)
+    cancelled = 0
+    for state in PENDING:
+        while True:
+            items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), state),
+                                        limit=100, cursor=None)
+            if not items:
+                break
+            cancelled += sum(cancel_message(m) for m in items)
+    store.delete(queue["pk"], queue["sk"])
+    return {"deleted": name, "cancelled_messages": cancelled}
+
+
+def cancel_message(msg: dict) -> bool:
+    try:
+        store.update(msg["pk"], msg["sk"], {
+            "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None,
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled")},
+            condition="#st IN (:h, :q, :r)", names={"#st": "state"},
+            values={":h": "held", ":q": "queued", ":r": "retrying"})
+        return True
+    except store.ConditionFailed:
+        return False
+
+
+def view(queue: dict, counts: bool = False) -> dict:
+    out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
+           "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
+           "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
+    if counts:
+        out["counts"] = message_counts(queue)
+    return out

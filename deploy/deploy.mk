@@ -1,0 +1,41 @@
+# Deployment targets (issue 7). The main Makefile includes this file with `-include deploy/deploy.mk`.
+#   make deploy  [STAGE=prod]   provision + chalice deploy + event-source settings; idempotent
+#   make package [STAGE=prod]   chalice package --merge-template -> build/package-$(STAGE)/
+#   make check-template [STAGE=prod]   package, then samtranslator + cfn-lint (offline)
+#   make destroy STAGE=name     chalice delete + remove what provisioning made (STAGE required)
+# Credentials and region: the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
+
+VENV ?= .venv
+STAGE ?= prod
+DEPLOY_PY := $(VENV)/bin/python
+DEPLOY_CHALICE := $(VENV)/bin/chalice
+DEPLOY_BUILD := build
+DEPLOY_TOOLS := $(VENV)/.requirements-deploy.stamp
+DEPLOY_IN_STAGE := $(DEPLOY_PY) -m deploy.stage $(STAGE) --
+
+.PHONY: deploy package check-template destroy
+
+$(DEPLOY_TOOLS): requirements-deploy.txt
+	$(VENV)/bin/pip install -q -r requirements-deploy.txt
+	touch $@
+
+deploy:
+	$(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
+	$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) deploy --stage $(STAGE)
+	$(DEPLOY_PY) -m deploy.provision tune --stage $(STAGE)
+
+package:
+	$(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
+	rm -rf $(DEPLOY_BUILD)/package-$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) package \
+		--stage $(STAGE) --merge-template $(DEPLOY_BUILD)/merge-$(STAGE).json $(DEPLOY_BUILD)/package-$(STAGE)
+
+check-template: $(DEPLOY_TOOLS) package
+	$(DEPLOY_PY) -m deploy.check_template $(DEPLOY_BUILD)/package-$(STAGE)/sam.json \
+		--output $(DEPLOY_BUILD)/package-$(STAGE)/cloudformation.json
+
+destroy:
+	@if [ "$(origin STAGE)" != "command line" ] && [ "$(origin STAGE)" != "environment" ]; then \
+		echo "make destroy needs the stage spelt out: make destroy STAGE=<stage>"; exit 2; fi
+	-$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) delete --stage $(STAGE)
+	$(DEPLOY_PY) -m deploy.provision down --stage $(STAGE)

@@ -1,0 +1,260 @@
+"""Create, describe and remove a stage's AWS resources, idempotently: a second run changes
+nothing. The tables, queues and schedule group come from local/provision.py (the same code the
+local stack and the tests run against moto); this adds what only a deployed stage needs.
+
+    python -m deploy.provision up --stage prod [--write-config]   before `chalice deploy`
+    python -m deploy.provision tune --stage prod                  after it (event source settings)
+    python -m deploy.provision describe --stage prod              everything, as JSON
+    python -m deploy.provision down --stage prod                  after `chalice delete`
+
+Credentials and region come from the usual AWS environment; AWS_ENDPOINT_URL points it at moto.
+"""
+import argparse
+import functools
+import json
+import sys
+
+from . import resources as deploy_resources
+from . import stage as stages
+
+
+@functools.lru_cache(maxsize=1)
+def _session():
+    """One session: it caches the service models, so clients come quickly."""
+    import boto3
+    return boto3.session.Session()
+
+
+def _client(service):
+    import os
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _session().client(service, region_name=region)
+
+
+def _queue_arn(sqs, url):
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def up(stage: str, write_config: bool = False) -> dict:
+    """Everything the stage's functions use, before `chalice deploy` creates the functions."""
+    from chalicelib.aws import clients, dispatch
+    from chalicelib.aws import resources as app_resources
+    from local import provision as core
+
+    with stages.applied(stage):
+        clients.reset()
+        dispatch.reset()
+        sqs, ddb = _client("sqs"), _client("dynamodb")
+        # create_queue refuses an existing queue whose attributes differ (an upgrade that changes
+        # one): converge existing queues first, then let the shared code create what is missing.
+        _converge_queues(sqs)
+        urls = core.provision()
+        dlq_arn = _queue_arn(sqs, urls["dead_letter_queue_url"])
+        dispatch_arn = _queue_arn(sqs, urls["dispatch_queue_url"])
+        for spec, attr in ((app_resources.table(), app_resources.TABLE_TTL_ATTRIBUTE),
+                           (app_resources.idempotency_table(), app_resources.IDEMPOTENCY_TTL_ATTRIBUTE)):
+            ttl = ddb.describe_time_to_live(TableName=spec["TableName"])["TimeToLiveDescription"]
+            if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                ddb.update_time_to_live(TableName=spec["TableName"], TimeToLiveSpecification={
+                    "Enabled": True, "AttributeName": attr})
+        role_arn = _scheduler_role(dispatch_arn, dlq_arn)
+        _log_groups(stage)
+        clients.reset()
+        dispatch.reset()
+    if write_config:
+        _write_role_arn(stage, role_arn)
+    return {**urls, "dispatch_queue_arn": dispatch_arn, "dead_letter_queue_arn": dlq_arn,
+            "scheduler_role_arn": role_arn}
+
+
+def _converge_queues(sqs) -> None:
+    from chalicelib.aws import resources as app_resources
+
+    dlq_arn = None
+    for make_spec in (lambda: app_resources.dead_letter_queue(),
+                      lambda: app_resources.dispatch_queue(dlq_arn)):
+        spec = make_spec()
+        try:
+            url = sqs.get_queue_url(QueueName=spec["QueueName"])["QueueUrl"]
+        except sqs.exceptions.QueueDoesNotExist:
+            return
+        current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        changed = {k: v for k, v in spec["Attributes"].items() if not _same_attr(current.get(k), v)}
+        if changed:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
+        dlq_arn = dlq_arn or current["QueueArn"]
+
+
+def _same_attr(current, wanted: str) -> bool:
+    if current is None:
+        return False
+    try:
+        return json.loads(current) == json.loads(wanted) or \
+            _norm(json.loads(current)) == _norm(json.loads(wanted))
+    except (TypeError, ValueError):
+        return current == wanted
+
+
+def _norm(value):
+    return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else str(value)
+
+
+def _scheduler_role(dispatch_arn: str, dlq_arn: str) -> str:
+    iam = _client("iam")
+    account = _client("sts").get_caller_identity()["Account"]
+    name = deploy_resources.scheduler_role_name()
+    trust = deploy_resources.scheduler_trust_policy(account)
+    try:
+        role = iam.get_role(RoleName=name)["Role"]
+        current = role["AssumeRolePolicyDocument"]
+        if isinstance(current, str):
+            from urllib.parse import unquote
+            current = json.loads(unquote(current))
+        if current != trust:
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                               Description="EventBridge Scheduler sends cron runs to the dispatch queue")["Role"]
+    policy = deploy_resources.scheduler_policy(dispatch_arn, dlq_arn)
+    try:
+        current = iam.get_role_policy(RoleName=name, PolicyName=deploy_resources.SCHEDULER_POLICY_NAME)["PolicyDocument"]
+        if isinstance(current, str):
+            from urllib.parse import unquote
+            current = json.loads(unquote(current))
+    except iam.exceptions.NoSuchEntityException:
+        current = None
+    if current != policy:
+        iam.put_role_policy(RoleName=name, PolicyName=deploy_resources.SCHEDULER_POLICY_NAME,
+                            PolicyDocument=json.dumps(policy))
+    return role["Arn"]
+
+
+def _log_groups(stage: str) -> None:
+    """Made here, with a retention, so the functions need no logs:CreateLogGroup."""
+    logs = _client("logs")
+    for name in deploy_resources.log_group_names(stages.function_names(stage)):
+        found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+                 if g["logGroupName"] == name]
+        if not found:
+            logs.create_log_group(logGroupName=name)
+        if not found or found[0].get("retentionInDays") != deploy_resources.LOG_RETENTION_DAYS:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=deploy_resources.LOG_RETENTION_DAYS)
+
+
+def _write_role_arn(stage: str, role_arn: str) -> None:
+    """`chalice deploy` bakes environment variables from .chalice/config.json into the functions,
+    and a role ARN holds the account id: record it there once (commit the change)."""
+    cfg = stages.load_config()
+    env = cfg["stages"][stage].setdefault("environment_variables", {})
+    if env.get("INFRAI_SCHEDULER_ROLE_ARN") != role_arn:
+        env["INFRAI_SCHEDULER_ROLE_ARN"] = role_arn
+        stages.CONFIG.write_text(json.dumps(cfg, indent=2) + "\n")
+        print(f"set INFRAI_SCHEDULER_ROLE_ARN={role_arn} for stage {stage} in .chalice/config.json "
+              "(commit it)", file=sys.stderr)
+
+
+def deliver_event_sources(stage: str) -> list[dict]:
+    lam = _client("lambda")
+    name = stages.function_names(stage)["deliver"]
+    # filtered here, not with FunctionName= (which moto matches against the ARN only)
+    return [e for page in lam.get_paginator("list_event_source_mappings").paginate()
+            for e in page["EventSourceMappings"]
+            if e["FunctionArn"].split(":function:")[-1].split(":")[0] == name]
+
+
+def tune(stage: str) -> list[str]:
+    """`chalice deploy` sets batch size from app.py and resets the batching window to the
+    decorator's (0) on every deploy: set the window and the concurrency cap after it."""
+    lam = _client("lambda")
+    changed = []
+    for esm in deliver_event_sources(stage):
+        want = {"BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
+                "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
+                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY}}
+        if any(esm.get(k) != v for k, v in want.items()):
+            lam.update_event_source_mapping(UUID=esm["UUID"], **want)
+            changed.append(esm["UUID"])
+    return changed
+
+
+def describe(stage: str) -> dict:
+    """A full description of the stage's provisioned resources, for comparing two runs."""
+    from chalicelib.aws import resources as app_resources
+    from chalicelib import config
+
+    with stages.applied(stage):
+        ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
+        out = {"tables": {}, "queues": {}, "schedule_groups": [], "roles": {}, "log_groups": {}}
+        for spec in (app_resources.table(), app_resources.idempotency_table()):
+            name = spec["TableName"]
+            out["tables"][name] = {"table": ddb.describe_table(TableName=name)["Table"],
+                                   "ttl": ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]}
+        for name in (config.dispatch_queue_name(), config.dead_letter_queue_name()):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            out["queues"][name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        out["schedule_groups"] = [g for g in sched.list_schedule_groups()["ScheduleGroups"]
+                                  if g["Name"] == config.schedule_group()]
+        role = deploy_resources.scheduler_role_name()
+        out["roles"][role] = {
+            "role": iam.get_role(RoleName=role)["Role"],
+            "policies": {p: iam.get_role_policy(RoleName=role, PolicyName=p)["PolicyDocument"]
+                         for p in iam.list_role_policies(RoleName=role)["PolicyNames"]}}
+        for name in deploy_resources.log_group_names(stages.function_names(stage)):
+            out["log_groups"][name] = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+                                       if g["logGroupName"] == name]
+    return out
+
+
+def down(stage: str) -> None:
+    """Remove what `up` made (run `chalice delete` first: it removes the functions and the API)."""
+    from chalicelib.aws import resources as app_resources
+    from chalicelib import config
+
+    with stages.applied(stage):
+        ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
+        existing = set(ddb.list_tables()["TableNames"])
+        for spec in (app_resources.table(), app_resources.idempotency_table()):
+            if spec["TableName"] in existing:
+                ddb.delete_table(TableName=spec["TableName"])
+        for name in (config.dispatch_queue_name(), config.dead_letter_queue_name()):
+            try:
+                sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            except sqs.exceptions.QueueDoesNotExist:
+                pass
+        if any(g["Name"] == config.schedule_group() for g in sched.list_schedule_groups()["ScheduleGroups"]):
+            sched.delete_schedule_group(Name=config.schedule_group())   # and every schedule in it
+        role = deploy_resources.scheduler_role_name()
+        try:
+            for p in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role, PolicyName=p)
+            iam.delete_role(RoleName=role)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        for name in deploy_resources.log_group_names(stages.function_names(stage)):
+            try:
+                logs.delete_log_group(logGroupName=name)
+            except logs.exceptions.ResourceNotFoundException:
+                pass
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.provision", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "tune", "describe", "down"])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--write-config", action="store_true",
+                        help="record the scheduler role's ARN in .chalice/config.json (up)")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        print(json.dumps(up(args.stage, args.write_config), indent=2))
+    elif args.command == "tune":
+        print(json.dumps({"updated_event_source_mappings": tune(args.stage)}))
+    elif args.command == "describe":
+        print(json.dumps(describe(args.stage), indent=2, default=str))
+    else:
+        down(args.stage)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

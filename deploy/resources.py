@@ -1,0 +1,48 @@
+"""What a deployed stage needs beyond chalicelib/aws/resources.py (which the local stack shares):
+the role EventBridge Scheduler assumes, the functions' log groups, the deliver function's event
+source settings. Written once; `provision.py` creates them with boto3, `template.py` as
+CloudFormation."""
+import json
+
+from chalicelib import config
+
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+LOG_RETENTION_DAYS = 30
+# The deliver function's SQS event source. Batches of 10 are sent concurrently; a 1 s window
+# fills batches under load at the cost of at most 1 s of latency; the concurrency cap keeps a
+# burst from taking the account's whole Lambda concurrency (and from hammering targets).
+DELIVER_BATCH_SIZE = 10
+DELIVER_BATCHING_WINDOW = 1
+DELIVER_MAX_CONCURRENCY = 20
+# API Gateway caches an authorizer's answer per Authorization header for this long.
+AUTHORIZER_CACHE_TTL = 300
+
+
+def scheduler_role_name() -> str:
+    return f"{config.prefix()}-scheduler"
+
+
+def scheduler_trust_policy(account_id) -> dict:
+    """Only Scheduler, and only on behalf of this account (the confused-deputy guard)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": SCHEDULER_SERVICE}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
+
+
+def scheduler_policy(dispatch_queue_arn, dead_letter_queue_arn) -> dict:
+    """A schedule's target is the dispatch queue; a schedule whose send fails goes to the DLQ
+    (the schedule's DeadLetterConfig), also sent with this role."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sqs:SendMessage",
+        "Resource": [dispatch_queue_arn, dead_letter_queue_arn]}]}
+
+
+SCHEDULER_POLICY_NAME = "send-to-dispatch-queue"
+
+
+def log_group_names(function_names: dict) -> list[str]:
+    return [f"/aws/lambda/{name}" for name in function_names.values()]
+
+
+def dump(doc) -> str:
+    return json.dumps(doc, sort_keys=True)

@@ -1,0 +1,67 @@
+"""A stage's settings come from `.chalice/config.json`, the file `chalice deploy` reads: the
+resource names the functions see at run time are the names provisioning creates."""
+import contextlib
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / ".chalice" / "config.json"
+
+
+def load_config(project_dir: Path = ROOT) -> dict:
+    return json.loads((Path(project_dir) / ".chalice" / "config.json").read_text())
+
+
+def stage_environment(stage: str, project_dir: Path = ROOT) -> dict:
+    """The environment variables a stage's functions get (top level, then the stage's own)."""
+    cfg = load_config(project_dir)
+    if stage not in cfg.get("stages", {}):
+        raise SystemExit(f"no stage {stage!r} in .chalice/config.json (stages: {', '.join(cfg['stages'])})")
+    env = dict(cfg.get("environment_variables", {}))
+    env.update(cfg["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+def app_name(project_dir: Path = ROOT) -> str:
+    return load_config(project_dir)["app_name"]
+
+
+def function_names(stage: str, project_dir: Path = ROOT) -> dict:
+    """Chalice's own naming: `<app>-<stage>` for the API handler, `<app>-<stage>-<name>` else."""
+    app = app_name(project_dir)
+    return {"api_handler": f"{app}-{stage}", "deliver": f"{app}-{stage}-deliver"}
+
+
+@contextlib.contextmanager
+def applied(stage: str, project_dir: Path = ROOT):
+    """os.environ as the stage's functions see it (for provisioning and for importing app.py,
+    whose SQS event source takes its queue name from the environment)."""
+    env = stage_environment(stage, project_dir)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def main(argv=None) -> int:
+    """`python -m deploy.stage STAGE -- COMMAND...`: run COMMAND with the stage's environment
+    (app.py binds the deliver function to the queue named there, at deploy and package time)."""
+    import subprocess
+    import sys
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 3 or argv[1] != "--":
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    env = dict(os.environ, **stage_environment(argv[0]))
+    return subprocess.call(argv[2:], env=env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

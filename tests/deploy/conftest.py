@@ -1,0 +1,71 @@
+"""Deployment tests: the packaged template, provisioning against moto, `chalice deploy` rehearsed
+against the moto server, and least privilege checked against the operations the suite recorded."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHALICE = str(Path(sys.executable).with_name("chalice"))
+PACKAGED_STAGE = "prod"
+
+
+def _require(module: str):
+    try:
+        __import__(module)
+    except ImportError:
+        pytest.fail(f"{module} is missing: pip install -r requirements-deploy.txt "
+                    "(make check-template installs it)", pytrace=False)
+
+
+def copy_project(dest: Path) -> Path:
+    """What Chalice bundles and reads, in a directory of its own (so .chalice/deployed state and
+    build caches never land in the work tree)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "app.py", dest / "app.py")
+    shutil.copy2(ROOT / "requirements.txt", dest / "requirements.txt")
+    shutil.copytree(ROOT / "chalicelib", dest / "chalicelib",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (dest / ".chalice").mkdir()
+    for f in (ROOT / ".chalice").glob("*.json"):
+        shutil.copy2(f, dest / ".chalice" / f.name)
+    cache = ROOT / ".chalice" / "deployments"     # Chalice's own dependency-bundle cache
+    if cache.is_dir():
+        shutil.copytree(cache, dest / ".chalice" / "deployments")
+    return dest
+
+
+def stage_env(stage: str, **extra) -> dict:
+    from deploy import stage as stages
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAI_")}
+    env.update(stages.stage_environment(stage))
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """`chalice package --merge-template` for the prod stage, once per session: the SAM template,
+    and the CloudFormation samtranslator makes of it (checked by cfn-lint)."""
+    _require("samtranslator")
+    _require("cfnlint")
+    from deploy import template
+
+    work = tmp_path_factory.mktemp("package")
+    project = copy_project(work / "project")
+    merge = work / "merge.json"
+    merge.write_text(json.dumps(template.merge_template(PACKAGED_STAGE)))
+    env = stage_env(PACKAGED_STAGE)
+    env.pop("AWS_ENDPOINT_URL", None)
+    out = work / "out"
+    run = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", PACKAGED_STAGE,
+                          "--merge-template", str(merge), str(out)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, f"chalice package failed:\n{run.stdout}\n{run.stderr}"
+    sam = json.loads((out / "sam.json").read_text())
+    return {"sam": sam, "dir": out}

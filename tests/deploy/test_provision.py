@@ -1,0 +1,54 @@
+"""Provisioning a stage is idempotent: run twice against moto, the second run changes nothing;
+tearing down leaves nothing behind."""
+import pytest
+from moto import mock_aws
+
+from deploy import provision
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from chalicelib.aws import clients, dispatch
+    with mock_aws():
+        clients.reset()
+        dispatch.reset()
+        yield
+    clients.reset()
+    dispatch.reset()
+
+
+@pytest.mark.parametrize("stage", ["prod", "local"])
+def test_second_run_changes_nothing(aws, stage):
+    first = provision.up(stage)
+    before = provision.describe(stage)
+    assert provision.up(stage) == first
+    after = provision.describe(stage)
+    assert after == before
+    # and the description is a full one
+    assert len(before["tables"]) == 2 and len(before["queues"]) == 2
+    assert all(t["ttl"]["TimeToLiveStatus"] == "ENABLED" for t in before["tables"].values())
+    assert len(before["schedule_groups"]) == 1 and len(before["log_groups"]) == 2
+    assert all(g and g[0]["retentionInDays"] == 30 for g in before["log_groups"].values())
+
+
+def test_a_changed_queue_setting_is_converged(aws):
+    """An upgrade that changes a queue attribute takes effect (create_queue alone would keep the old)."""
+    import boto3
+    urls = provision.up("prod")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.set_queue_attributes(QueueUrl=urls["dispatch_queue_url"], Attributes={"VisibilityTimeout": "30"})
+    provision.up("prod")
+    attrs = sqs.get_queue_attributes(QueueUrl=urls["dispatch_queue_url"], AttributeNames=["VisibilityTimeout"])
+    from chalicelib.aws import resources
+    assert attrs["Attributes"]["VisibilityTimeout"] == str(resources.DISPATCH_VISIBILITY_TIMEOUT)
+
+
+def test_two_stages_live_side_by_side_and_down_removes_one(aws):
+    provision.up("prod")
+    provision.up("local")
+    provision.down("local")
+    assert provision.describe("prod")["tables"]
+    with pytest.raises(Exception):
+        provision.describe("local")
+    provision.down("local")   # twice is fine

@@ -1,0 +1,176 @@
+"""The packaged template (`chalice package --merge-template`) has every resource, wired as the
+design says, and passes samtranslator + cfn-lint without errors."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from chalicelib.aws import resources
+from deploy import resources as deploy_resources
+from deploy import stage as stages
+
+from .conftest import PACKAGED_STAGE, ROOT
+
+STAGE_ENV = stages.stage_environment(PACKAGED_STAGE)
+
+
+@pytest.fixture(scope="module")
+def cfn(packaged):
+    from deploy import check_template
+    try:
+        translated, _warnings = check_template.check(packaged["sam"])
+    except check_template.TemplateError as e:
+        pytest.fail("samtranslator/cfn-lint found errors:\n" + "\n".join(e.problems), pytrace=False)
+    return translated["Resources"]
+
+
+def of_type(res: dict, type_: str) -> dict:
+    return {k: v for k, v in res.items() if v["Type"] == type_}
+
+
+def by_name(res: dict, type_: str, key: str, name: str) -> dict:
+    found = [v["Properties"] for v in of_type(res, type_).values() if v["Properties"].get(key) == name]
+    assert len(found) == 1, f"expected one {type_} with {key}={name}, found {len(found)}"
+    return found[0]
+
+
+def test_translates_and_lints_without_errors(cfn):
+    assert cfn
+
+
+def test_chalice_deploy_would_accept_the_app():
+    """`chalice deploy` validates more than `chalice package` does (e.g. a route's content types
+    must agree on binary support); a stage that packages must also deploy."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.validate import validate_configuration
+
+    config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name=PACKAGED_STAGE)
+    try:
+        validate_configuration(config)
+    except Exception as e:  # noqa: BLE001 - chalice raises ValueError and its own errors
+        pytest.fail(f"chalice deploy would refuse this app: {e}", pytrace=False)
+
+
+def test_functions(cfn):
+    names = stages.function_names(PACKAGED_STAGE)
+    deliver = by_name(cfn, "AWS::Lambda::Function", "FunctionName", names["deliver"])
+    api = by_name(cfn, "AWS::Lambda::Function", "FunctionName", names["api_handler"])
+    assert deliver["Handler"] == "app.deliver" and api["Handler"] == "app.app"
+    assert deliver["Timeout"] == resources.DELIVER_FUNCTION_TIMEOUT
+    assert api["Timeout"] <= 29, "API Gateway gives up after 29 s"
+    for fn in (deliver, api):
+        env = fn["Environment"]["Variables"]
+        assert {k: v for k, v in env.items() if k != "INFRAI_SCHEDULER_ROLE_ARN"} == \
+            {k: v for k, v in STAGE_ENV.items() if k != "INFRAI_SCHEDULER_ROLE_ARN"}
+        assert env["INFRAI_SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+        assert "INFRAI_ALLOW_PRIVATE_TARGETS" not in env
+
+
+def test_deliver_event_source(cfn):
+    (esm,) = [v["Properties"] for v in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()]
+    assert esm["BatchSize"] == 10 == deploy_resources.DELIVER_BATCH_SIZE
+    assert esm["MaximumBatchingWindowInSeconds"] == deploy_resources.DELIVER_BATCHING_WINDOW
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY}
+    assert esm["EventSourceArn"]["Fn::Sub"].endswith(":" + STAGE_ENV["INFRAI_DISPATCH_QUEUE"])
+    assert esm["FunctionName"] == {"Ref": "Deliver"}
+    # The handler returns a summary dict, not {"batchItemFailures": [...]}: reporting partial
+    # failures would make Lambda treat every message as processed.
+    assert "FunctionResponseTypes" not in esm
+
+
+def test_queues_redrive_to_the_dead_letter_queue(cfn):
+    queues = of_type(cfn, "AWS::SQS::Queue")
+    dispatch_id, dispatch = next((k, v["Properties"]) for k, v in queues.items()
+                                 if v["Properties"]["QueueName"] == STAGE_ENV["INFRAI_DISPATCH_QUEUE"])
+    dlq_id = next(k for k, v in queues.items() if v["Properties"]["QueueName"] == STAGE_ENV["INFRAI_DLQ"])
+    assert dispatch["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                                         "maxReceiveCount": resources.MAX_RECEIVE_COUNT}
+    deliver = by_name(cfn, "AWS::Lambda::Function", "FunctionName",
+                      stages.function_names(PACKAGED_STAGE)["deliver"])
+    assert dispatch["VisibilityTimeout"] >= 6 * deliver["Timeout"], "AWS: at least 6x the function timeout"
+    assert queues[dlq_id]["Properties"]["MessageRetentionPeriod"] == resources.DLQ_RETENTION
+    assert "Deliver" in cfn and dispatch_id in _depends_on(cfn["Deliver"])
+
+
+def _depends_on(res):
+    d = res.get("DependsOn", [])
+    return [d] if isinstance(d, str) else d
+
+
+def test_tables_with_ttl_and_indexes(cfn):
+    for spec, ttl in ((resources.table(), resources.TABLE_TTL_ATTRIBUTE),
+                      (resources.idempotency_table(), resources.IDEMPOTENCY_TTL_ATTRIBUTE)):
+        name = STAGE_ENV["INFRAI_TABLE"] if "GlobalSecondaryIndexes" in spec else STAGE_ENV["INFRAI_IDEMPOTENCY_TABLE"]
+        table = by_name(cfn, "AWS::DynamoDB::Table", "TableName", name)
+        assert table["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+        assert table["KeySchema"] == spec["KeySchema"]
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert [g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])] == \
+            [g["IndexName"] for g in spec.get("GlobalSecondaryIndexes", [])]
+    data = by_name(cfn, "AWS::DynamoDB::Table", "TableName", STAGE_ENV["INFRAI_TABLE"])
+    assert {g["IndexName"] for g in data["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2"}
+    for res in of_type(cfn, "AWS::DynamoDB::Table").values():
+        assert res["DeletionPolicy"] == "Retain", "deleting the stack must not delete the data"
+
+
+def test_schedule_group_and_scheduler_role(cfn):
+    by_name(cfn, "AWS::Scheduler::ScheduleGroup", "Name", STAGE_ENV["INFRAI_SCHEDULE_GROUP"])
+    role = cfn["SchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    (policy,) = role["Policies"]
+    (stmt,) = policy["PolicyDocument"]["Statement"]
+    assert stmt["Action"] == "sqs:SendMessage"
+    assert {"Fn::GetAtt": ["DispatchQueue", "Arn"]} in stmt["Resource"]
+    with stages.applied(PACKAGED_STAGE):
+        assert role["RoleName"] == deploy_resources.scheduler_role_name()
+
+
+def test_log_groups_have_a_retention(cfn):
+    groups = {v["Properties"]["LogGroupName"]: v["Properties"]
+              for v in of_type(cfn, "AWS::Logs::LogGroup").values()}
+    for name in stages.function_names(PACKAGED_STAGE).values():
+        assert groups[f"/aws/lambda/{name}"]["RetentionInDays"] == deploy_resources.LOG_RETENTION_DAYS
+
+
+def test_function_roles_carry_the_stage_policy_file(cfn):
+    policy = json.loads((ROOT / ".chalice" / f"policy-{PACKAGED_STAGE}.json").read_text())
+    roles = [cfn[fn["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+             for fn in of_type(cfn, "AWS::Lambda::Function").values()]
+    assert roles
+    for role in roles:
+        assert [p["PolicyDocument"] for p in role["Policies"]] == [policy]
+        assert not role.get("ManagedPolicyArns"), "no managed policies: they grant more than we use"
+
+
+def test_authorizers_cache_their_answers(cfn, packaged):
+    """There may be no custom authorizer yet; every one there is caches per Authorization header."""
+    api = next(iter(of_type(cfn, "AWS::ApiGateway::RestApi").values()))["Properties"]
+    security = api["Body"].get("securityDefinitions", {})
+    for name, definition in security.items():
+        auth = definition.get("x-amazon-apigateway-authorizer")
+        if auth and auth.get("type") in ("token", "request"):
+            assert auth.get("authorizerResultTtlInSeconds", 300) > 0, f"authorizer {name} does not cache"
+
+
+def test_chalice_config_matches_the_code():
+    cfg = stages.load_config()
+    config_py = (ROOT / "chalicelib" / "config.py").read_text()
+    read_by_code = set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', config_py))
+    for name in ("local", "prod"):
+        stage = cfg["stages"][name]
+        assert stage["autogen_policy"] is False
+        assert (ROOT / ".chalice" / stage["iam_policy_file"]).is_file()
+        assert stage["iam_policy_file"] == f"policy-{name}.json"
+        env = stages.stage_environment(name)
+        infrai = {k for k in env if k.startswith("INFRAI_")}
+        assert infrai <= read_by_code, f"unknown settings in stage {name}: {infrai - read_by_code}"
+        assert {"INFRAI_STAGE", "INFRAI_TABLE", "INFRAI_IDEMPOTENCY_TABLE", "INFRAI_DISPATCH_QUEUE",
+                "INFRAI_DLQ", "INFRAI_SCHEDULE_GROUP", "INFRAI_SCHEDULER_ROLE_ARN"} <= infrai
+        assert env["INFRAI_STAGE"] == name
+        assert "INFRAI_ALLOW_PRIVATE_TARGETS" not in env, "deployed stages never reach private targets"
+        fns = stage["lambda_functions"]
+        assert fns["deliver"]["lambda_timeout"] == resources.DELIVER_FUNCTION_TIMEOUT
+        assert "api_handler" in fns

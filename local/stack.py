@@ -1,6 +1,7 @@
 """The local stack: moto server as the embedded AWS, the resources provisioned from the same
-definitions deployment uses, the HTTP API, and the stand-ins for what moto lacks (an SQS poller
-for the deliver function). One process, 127.0.0.1 only."""
+definitions deployment uses, the HTTP API, and the stand-ins for what moto lacks: an SQS poller
+for the deliver function and an EventBridge Scheduler emulator that fires schedules. One process
+tree (moto is a child process), 127.0.0.1 only."""
 import logging
 import os
 import socket
@@ -48,7 +49,7 @@ class LocalStack:
         self.moto_port = moto_port or free_port()
         self.api_key = api_key or os.environ.get("INFRAI_LOCAL_API_KEY")
         self.pollers = pollers
-        self._moto = self._http = self._poller = None
+        self._moto = self._http = self._poller = self._scheduler = None
         self._http_thread = None
 
     @property
@@ -70,6 +71,10 @@ class LocalStack:
         urls = provision.provision()
         self._start_api()
         self._start_poller(urls["dispatch_queue_url"])
+        from chalicelib import config
+
+        from .scheduler_emulator import SchedulerEmulator
+        self._scheduler = SchedulerEmulator(config.schedule_group()).start()
         from chalicelib.services import projects
         if self.api_key:
             self.project_id = projects.ensure_project_for_key(self.api_key)
@@ -102,6 +107,8 @@ class LocalStack:
                               workers=self.pollers).start()
 
     def stop(self):
+        if self._scheduler:
+            self._scheduler.stop()
         if self._poller:
             self._poller.stop()
         if self._http:

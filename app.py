@@ -4,14 +4,17 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import cron, health, queues, webhooks
+from chalicelib.api import auth, cron, health, queues, webhooks
+from chalicelib.api import openapi
 from chalicelib.services import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
 app.register_blueprint(health.bp)
+app.register_blueprint(auth.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(cron.bp)
 app.register_blueprint(queues.bp)
+app.register_blueprint(openapi.bp)
 
 
 @app.middleware("http")

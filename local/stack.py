@@ -79,7 +79,7 @@ class LocalStack:
         if self.api_key:
             self.project_id = projects.ensure_project_for_key(self.api_key)
         else:
-            created = projects.create_project()
+            created = projects.create_project(plan="unlimited")
             self.api_key, self.project_id = created["api_key"], created["project_id"]
         return self
 

@@ -35,3 +35,8 @@ def retry_delivery(delivery_id):
 @route(bp, f"{BASE}/secret", ["GET"])
 def get_secret():
     return webhooks.secret(caller_project(bp.current_request))
+
+
+@route(bp, f"{BASE}/secret/rotate", ["POST"])
+def rotate_secret():
+    return webhooks.rotate_secret(caller_project(bp.current_request))

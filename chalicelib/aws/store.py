@@ -77,7 +77,7 @@ def put(item: dict, *, condition: str | None = None, names=None, values=None) ->
 
 
 def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = None,
-           values=None, names=None, appends: dict | None = None) -> dict:
+           values=None, names=None, appends: dict | None = None, adds: dict | None = None) -> dict:
     """SET each field of `sets` (None means REMOVE), list_append each of `appends`, REMOVE
     `removes`; returns the new item."""
     removes = tuple(removes) + tuple(f for f, v in sets.items() if v is None)
@@ -94,7 +94,11 @@ def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = 
         values[f":a{i}"] = items
         values[":empty"] = []
         parts.append(f"#a{i} = list_append(if_not_exists(#a{i}, :empty), :a{i})")
-    expr = "SET " + ", ".join(parts)
+    expr = "SET " + ", ".join(parts) if parts else ""
+    for i, (field, amount) in enumerate((adds or {}).items()):
+        names[f"#n{i}"] = field
+        values[f":n{i}"] = amount
+        expr += (" ADD " if i == 0 else ", ") + f"#n{i} :n{i}"
     if removes:
         for i, field in enumerate(removes):
             names[f"#r{i}"] = field
@@ -170,11 +174,18 @@ def query_page(index: str | None, pk_value: str, *, limit: int, cursor: str | No
     return items, (_encode_cursor(last) if last and len(items) == limit else None)
 
 
-def count(index: str, pk_value: str) -> int:
-    """How many items an index partition holds (paginated COUNT query)."""
+def count(index: str, pk_value: str, where: dict | None = None) -> int:
+    """How many items an index partition holds (paginated COUNT query), optionally only those
+    whose fields equal `where`."""
+    names, values = {"#pk": f"{index}pk"}, {":pk": pk_value}
     total, kwargs = 0, {"TableName": config.table_name(), "IndexName": index, "Select": "COUNT",
-                        "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": f"{index}pk"},
-                        "ExpressionAttributeValues": _to_ddb({":pk": pk_value})}
+                        "KeyConditionExpression": "#pk = :pk"}
+    if where:
+        for i, (field, value) in enumerate(where.items()):
+            names[f"#w{i}"], values[f":w{i}"] = field, value
+        kwargs["FilterExpression"] = " AND ".join(f"#w{i} = :w{i}" for i in range(len(where)))
+    kwargs["ExpressionAttributeNames"] = names
+    kwargs["ExpressionAttributeValues"] = _to_ddb(values)
     while True:
         resp = clients.dynamodb().query(**kwargs)
         total += resp["Count"]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from ..aws import keys, scheduler, store
 from ..core import clock, ids, schedules, validation
 from ..core.errors import InvalidInput, NotFound
-from . import idempotency, webhooks
+from . import idempotency, quotas, webhooks
 from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,15 @@ def create(project_id: str, body: dict, idem_key: str | None) -> dict:
     return idempotency.once(project_id, "cron.create", idem_key, body, lambda: view(_create(project_id, fields)))
 
 
+def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
+    quotas.check_payload(project_id, fields["payload"])
+    if fields["enabled"] and not was_enabled:
+        active = store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True})
+        quotas.check_active_cron_jobs(project_id, active)
+
+
 def _create(project_id: str, fields: dict) -> dict:
+    _check_quota(project_id, fields)
     now = clock.now()
     cron_id = ids.new_id("cron", now)
     pk, sk = keys.cron_job(cron_id)
@@ -166,6 +174,7 @@ def _public_fields(record: dict) -> dict:
 
 
 def _change(old: dict, fields: dict) -> dict:
+    _check_quota(old["project_id"], fields, was_enabled=old["enabled"])
     now = max(clock.now(), old["updated_at"] + 0.001)
     new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending"}
     try:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ..aws import dispatch, keys, store
 from ..core import clock, ids, validation
-from . import cron, deliveries, idempotency
+from . import cron, deliveries, idempotency, quotas
 
 KIND = "cron"
 TAKEOVER_MARGIN = 60   # seconds past the attempt timeout before a duplicate firing may take over
@@ -69,6 +69,7 @@ def trigger(project_id: str, cron_id: str, idem_key: str | None) -> dict:
     cron.load(project_id, cron_id)
 
     def run():
+        quotas.take_deliveries(project_id)
         delivery_id, work = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id)
         if work:
             dispatch.enqueue(work)

@@ -2,7 +2,7 @@
 from ..aws import dispatch, store
 from ..core import clock, ids, validation
 from ..core.errors import Conflict, InfraiError, InvalidInput
-from . import deliveries, idempotency, queues
+from . import deliveries, idempotency, queues, quotas
 
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
@@ -31,6 +31,8 @@ def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
     fields = _check(body)
 
     def run():
+        quotas.check_payload(project_id, fields["payload"])
+        quotas.take_deliveries(project_id)
         queue = queues.ensure(project_id, fields["queue"])
         return view_accepted(deliveries.submit(_record(project_id, queue, fields)))
     return idempotency.once(project_id, "queue.publish", idem_key, body, run)
@@ -44,21 +46,25 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
         raise InvalidInput(f"'messages' must be a list of 1 to {MAX_BATCH} messages.", field="messages")
 
     def run():
-        results, records = [None] * len(msgs), []
-        queues_seen: dict = {}
+        results, checked = [None] * len(msgs), []
         for i, m in enumerate(msgs):
             try:
                 fields = _check(m)
+                quotas.check_payload(project_id, fields["payload"])
                 if isinstance(m, dict) and m.get("idempotency_key") is not None:
                     raise InvalidInput("Per-message idempotency keys are not taken in a batch; give the "
                                        "batch one 'idempotency_key'.", field="idempotency_key")
             except InfraiError as e:
                 results[i] = {"error": e.to_dict()["error"]}
                 continue
-            name = fields["queue"]
-            if name not in queues_seen:
-                queues_seen[name] = queues.ensure(project_id, name)
-            records.append((i, _record(project_id, queues_seen[name], fields)))
+            checked.append((i, fields))
+        if checked:   # refused whole if over the plan: nothing is written
+            quotas.take_deliveries(project_id, len(checked))
+        queues_seen: dict = {}
+        for _, fields in checked:
+            if fields["queue"] not in queues_seen:
+                queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
+        records = [(i, _record(project_id, queues_seen[f["queue"]], f)) for i, f in checked]
         _submit_many([r for _, r in records])
         for i, r in records:
             results[i] = view_accepted(r)

@@ -4,14 +4,20 @@ import hashlib
 import re
 import secrets as _secrets
 import string
+import threading
+import time
 
 from ..aws import keys, store
-from ..core import clock, ids, signing
-from ..core.errors import Unauthorized
+from ..core import clock, ids, plans, signing
+from ..core.errors import Conflict, NotFound, QuotaExceeded, Unauthorized
 
 KEY_PREFIX = "ifr_pk_proj_"
 KEY_RE = re.compile(r"^ifr_pk_proj_[A-Za-z0-9]{32,64}$")
 _KEY_ALPHABET = string.ascii_letters + string.digits
+AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work, per API function instance
+ROTATION_OVERLAP = 24 * 3600     # both secrets sign for this long after a rotation
+_cache: dict = {}
+_cache_lock = threading.Lock()
 
 
 def new_api_key() -> str:
@@ -20,6 +26,15 @@ def new_api_key() -> str:
 
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _key_items(project_id: str, api_key: str, key_id: str, now: float) -> list[dict]:
+    kpk, ksk = keys.api_key(hash_key(api_key))
+    ppk, _ = keys.project(project_id)
+    shown = api_key[:16] + "…" + api_key[-4:]
+    return [{"pk": kpk, "sk": ksk, "project_id": project_id, "key_id": key_id, "created_at": now},
+            {"pk": ppk, "sk": f"KEY#{key_id}", "project_id": project_id, "key_id": key_id,
+             "key_hash": hash_key(api_key), "shown": shown, "created_at": now}]
 
 
 def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
@@ -31,21 +46,21 @@ def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
     project_id = ids.new_id("proj")
     key_id = ids.new_id("key")
     pk, sk = keys.project(project_id)
-    kpk, ksk = keys.api_key(hash_key(api_key))
     store.transact_put([
         {"pk": pk, "sk": sk, "project_id": project_id, "plan": plan, "created_at": now,
          "signing_secrets": [{"secret": signing.new_secret(), "created_at": now}]},
-        {"pk": kpk, "sk": ksk, "project_id": project_id, "key_id": key_id, "created_at": now},
+        *_key_items(project_id, api_key, key_id, now),
     ])
-    return {"project_id": project_id, "api_key": api_key, "key_id": key_id, "plan": plan}
+    return {"project_id": project_id, "api_key": api_key, "key_id": key_id, "plan": plan,
+            "limits": plans.limits(plan)}
 
 
-def ensure_project_for_key(api_key: str) -> str:
+def ensure_project_for_key(api_key: str, plan: str = "unlimited") -> str:
     """The local stack's pinned key: reuse its project if the key is known, else create one."""
     found = store.get(*keys.api_key(hash_key(api_key)))
     if found:
         return found["project_id"]
-    return create_project(api_key)["project_id"]
+    return create_project(api_key, plan)["project_id"]
 
 
 def authenticate(authorization: str | None) -> str:
@@ -55,21 +70,110 @@ def authenticate(authorization: str | None) -> str:
         raise Unauthorized("No API key. " + how)
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not KEY_RE.match(token):
-        raise Unauthorized("Malformed API key. " + how)
-    found = store.get(*keys.api_key(hash_key(token)), consistent=False)
+        raise Unauthorized("Malformed API key: expected 'Bearer ' then ifr_pk_proj_ and 32 to 64 letters "
+                           "or digits. " + how)
+    digest = hash_key(token)
+    with _cache_lock:
+        hit = _cache.get(digest)
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    found = store.get(*keys.api_key(digest), consistent=False)
     if not found or found.get("revoked_at"):
         raise Unauthorized("Unknown or revoked API key. " + how)
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (found["project_id"], time.monotonic() + AUTH_CACHE_SECONDS)
     return found["project_id"]
+
+
+def forget_cached_keys() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def project(project_id: str) -> dict:
+    return store.get(*keys.project(project_id), consistent=False) or {}
+
+
+def plan(project_id: str) -> str:
+    """The project's plan, cached like keys (plans change rarely; a GetItem per request adds up)."""
+    with _cache_lock:
+        hit = _cache.get(("plan", project_id))
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    value = project(project_id).get("plan", "trial")
+    with _cache_lock:
+        _cache[("plan", project_id)] = (value, time.monotonic() + AUTH_CACHE_SECONDS)
+    return value
+
+
+def me(project_id: str) -> dict:
+    p = project(project_id)
+    items, _ = store.query_page(None, keys.project(project_id)[0], limit=100, cursor=None, sk_prefix="KEY#",
+                                newest_first=False)
+    return {"project_id": project_id, "plan": p.get("plan"), "limits": plans.limits(p.get("plan", "trial")),
+            "created_at": clock.rfc3339(p.get("created_at")),
+            "keys": [{"key_id": k["key_id"], "key": k["shown"], "created_at": clock.rfc3339(k["created_at"]),
+                      "revoked_at": clock.rfc3339(k.get("revoked_at"))} for k in items]}
+
+
+def add_key(project_id: str) -> dict:
+    active = [k for k in me(project_id)["keys"] if not k["revoked_at"]]
+    cap = plans.limits(plan(project_id))["api_keys"]
+    if len(active) >= cap:
+        raise QuotaExceeded(f"Your plan allows {cap} active API keys; revoke one first.", limit="api_keys",
+                            limit_value=cap, resets_at=None)
+    api_key, key_id, now = new_api_key(), ids.new_id("key"), clock.now()
+    store.transact_put(_key_items(project_id, api_key, key_id, now))
+    return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now)}
+
+
+def revoke_key(project_id: str, key_id: str) -> dict:
+    ppk, _ = keys.project(project_id)
+    meta = store.get(ppk, f"KEY#{key_id}") if ids.is_id(key_id, "key") else None
+    if not meta:
+        raise NotFound(f"No API key '{str(key_id)[:64]}' in this project; see GET /v1/auth/me.", field="key_id")
+    if not meta.get("revoked_at"):
+        others = [k for k in me(project_id)["keys"] if not k["revoked_at"] and k["key_id"] != key_id]
+        if not others:
+            raise Conflict("This is the project's last active key; create another before revoking it.",
+                           field="key_id")
+        now = clock.now()
+        store.update(*keys.api_key(meta["key_hash"]), {"revoked_at": now})
+        meta = store.update(ppk, f"KEY#{key_id}", {"revoked_at": now})
+    return {"key_id": key_id, "revoked_at": clock.rfc3339(meta["revoked_at"])}
 
 
 def signing_secrets(project_id: str) -> list[str]:
     """Every secret a delivery is signed with now: the current one, plus the previous one
     while a rotation is in its overlap window."""
-    project = store.get(*keys.project(project_id), consistent=False) or {}
     now = clock.now()
-    return [s["secret"] for s in project.get("signing_secrets", [])
+    return [s["secret"] for s in project(project_id).get("signing_secrets", [])
             if s.get("expires_at") is None or s["expires_at"] > now]
 
 
 def current_secret(project_id: str) -> str:
     return signing_secrets(project_id)[0]
+
+
+def rotate_secret(project_id: str) -> dict:
+    """A new current secret; the old one keeps signing for 24 h. One rotation at a time: a
+    second rotation inside the window is refused, so no receiver is ever two secrets behind."""
+    p = project(project_id)
+    now = clock.now()
+    live = [s for s in p.get("signing_secrets", []) if s.get("expires_at") is None or s["expires_at"] > now]
+    pending = [s for s in live if s.get("expires_at")]
+    if pending:
+        raise Conflict("A rotation is already in progress: the previous secret is still accepted until "
+                       f"{clock.rfc3339(pending[0]['expires_at'])}. Rotate again after that.",
+                       field="secret", previous_secret_expires_at=clock.rfc3339(pending[0]["expires_at"]))
+    fresh = {"secret": signing.new_secret(), "created_at": now}
+    old = {**live[0], "expires_at": now + ROTATION_OVERLAP}
+    pk, sk = keys.project(project_id)
+    try:
+        store.update(pk, sk, {"signing_secrets": [fresh, old]}, condition="signing_secrets = :was",
+                     values={":was": p["signing_secrets"]})
+    except store.ConditionFailed:
+        raise Conflict("The secret was rotated by another request just now; read it again.", field="secret")
+    return {"secret": fresh["secret"], "previous_secret_expires_at": clock.rfc3339(old["expires_at"])}

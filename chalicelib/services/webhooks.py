@@ -2,7 +2,7 @@
 from .. import config, sender
 from ..core import validation
 from ..core.errors import InvalidInput
-from . import deliveries, idempotency, projects
+from . import deliveries, idempotency, projects, quotas
 
 KIND = "webhook"
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
@@ -28,6 +28,8 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
 
     def create():
+        quotas.check_payload(project_id, payload)
+        quotas.take_deliveries(project_id)
         record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                        retries=retries, timeout_seconds=timeout,
                                        delay_seconds=delay, headers=headers)
@@ -58,3 +60,7 @@ def retry(project_id: str, delivery_id: str, idem_key: str | None) -> dict:
 
 def secret(project_id: str) -> dict:
     return {"secret": projects.current_secret(project_id)}
+
+
+def rotate_secret(project_id: str) -> dict:
+    return projects.rotate_secret(project_id)

@@ -6,6 +6,7 @@ import time
 import pytest
 import requests
 
+from tests import schema_check
 from tests.receiver import Receiver
 
 FAST_RETRIES = "1,1,1,1"   # seconds between retries, so retry tests take seconds, not hours
@@ -29,16 +30,26 @@ def receiver(stack):
     r.stop()
 
 
+def _checked(method, path, resp):
+    """Every response the e2e tests see must match its schema in chalicelib/openapi.json."""
+    try:
+        body = resp.json() if resp.content else None
+    except ValueError:
+        body = resp.text
+    schema_check.check(method, path, resp.status_code, body)
+    return resp
+
+
 class Client:
     def __init__(self, base_url, api_key):
         self.base, self.session = base_url, requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     def post(self, path, body=None, **kw):
-        return self.session.post(self.base + path, json=body, timeout=30, **kw)
+        return _checked("POST", path, self.session.post(self.base + path, json=body, timeout=30, **kw))
 
     def get(self, path, **kw):
-        return self.session.get(self.base + path, timeout=30, **kw)
+        return _checked("GET", path, self.session.get(self.base + path, timeout=30, **kw))
 
     def wait_state(self, delivery_id, states, timeout=30, path="/v1/scheduling/webhook/deliveries/"):
         deadline = time.time() + timeout

@@ -100,3 +100,16 @@ def test_timeouts_and_closed_connections_are_recorded_and_retried(api, receiver,
     assert first["status_code"] is None and "timeout" in first["error"]
     assert second["status_code"] is None and second["error"]
     assert third["status_code"] == 200
+
+
+def test_after_a_rotation_receivers_with_either_secret_verify(api, receiver, path):
+    from standardwebhooks.webhooks import Webhook
+    old = api.get("/v1/scheduling/webhook/secret").json()["secret"]
+    rotated = api.post("/v1/scheduling/webhook/secret/rotate")
+    assert rotated.status_code == 200
+    new = rotated.json()["secret"]
+    send(api, receiver.url(path))
+    [arrival] = receiver.wait_for(path, 1)
+    assert len(arrival.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(arrival.body, arrival.headers) == arrival.json

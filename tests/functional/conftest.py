@@ -5,6 +5,8 @@ import os
 import pytest
 from moto import mock_aws
 
+from tests import schema_check
+
 
 @pytest.fixture
 def aws(monkeypatch):
@@ -48,6 +50,7 @@ class Api:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         resp = getattr(self.client.http, method.lower())(path, headers=h, body=data)
         resp.data = json.loads(resp.body) if resp.body else None
+        schema_check.check(method, path, resp.status_code, resp.data)   # fails the test on a mismatch
         return resp
 
 

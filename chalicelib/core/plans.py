@@ -1,0 +1,35 @@
+"""What each plan may do, in one place. A stage can override any number with the environment
+variable INFRAI_PLAN_LIMITS, e.g. '{"trial": {"deliveries_per_day": 5000}}'. None = no limit."""
+import json
+import os
+
+PLANS = {
+    # An anonymous project from POST /v1/auth/activate.
+    "trial": {
+        "active_cron_jobs": 20,
+        "deliveries_per_day": 1000,      # webhook sends, queue publishes and cron triggers accepted per UTC day
+        "payload_bytes": 64 * 1024,
+        "publishes_per_second": 10,      # API requests that create deliveries, per second
+        "api_keys": 5,
+    },
+    # The local stack's own project, and self-hosted deployments' projects made by an operator.
+    "unlimited": {
+        "active_cron_jobs": None, "deliveries_per_day": None, "payload_bytes": 256 * 1024,
+        "publishes_per_second": None, "api_keys": 20,
+    },
+}
+
+# POST /v1/auth/activate is open to the internet: projects per caller address.
+ACTIVATIONS_PER_HOUR_PER_ADDRESS = 5
+
+
+def limits(plan: str) -> dict:
+    base = dict(PLANS.get(plan, PLANS["trial"]))
+    override = os.environ.get("INFRAI_PLAN_LIMITS")
+    if override:
+        base.update(json.loads(override).get(plan, {}))
+    return base
+
+
+def activations_per_hour() -> int:
+    return int(os.environ.get("INFRAI_ACTIVATIONS_PER_HOUR", ACTIVATIONS_PER_HOUR_PER_ADDRESS))

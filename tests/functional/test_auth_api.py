@@ -1,0 +1,155 @@
+"""Projects and keys, activate, limits, secret rotation, and outbound safety on deployed stages."""
+import json
+
+import pytest
+
+from chalicelib import config
+from chalicelib.aws import clients
+from chalicelib.services import projects
+
+from .conftest import Api
+
+
+def table_text():
+    return json.dumps(clients.dynamodb().scan(TableName=config.table_name())["Items"])
+
+
+def test_activate_makes_a_trial_project_whose_key_works_and_is_stored_hashed(client):
+    resp = client.http.post("/v1/auth/activate", headers={"Content-Type": "application/json"}, body=b"{}")
+    assert resp.status_code == 201
+    body = json.loads(resp.body)
+    assert body["api_key"].startswith("ifr_pk_proj_") and body["project_id"].startswith("proj_")
+    assert body["plan"] == "trial" and body["limits"]["deliveries_per_day"] > 0
+    assert body["api_key"] not in table_text(), "keys are stored only as hashes"
+    me = Api(client, body["api_key"]).call("GET", "/v1/auth/me")
+    assert me.status_code == 200 and me.data["project_id"] == body["project_id"]
+    assert me.data["keys"][0]["key"].endswith(body["api_key"][-4:]) and body["api_key"] not in me.data["keys"][0]["key"]
+
+
+def test_activate_is_rate_limited_per_address(client, monkeypatch):
+    monkeypatch.setenv("INFRAI_ACTIVATIONS_PER_HOUR", "3")
+    codes = [client.http.post("/v1/auth/activate", body=b"").status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    resp = client.http.post("/v1/auth/activate", body=b"")
+    err = json.loads(resp.body)["error"]
+    assert err["code"] == "quota_exceeded" and err["limit"] == "activations_per_hour" and err["resets_at"]
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "Bearer", "Bearer ", "Token ifr_pk_proj_" + "a" * 40, "ifr_pk_proj_" + "a" * 40,
+    "Bearer ifr_pk_proj_" + "a" * 31, "Bearer ifr_pk_proj_" + "a" * 65, "Bearer ifr_sk_proj_" + "a" * 40,
+    "Bearer ifr_pk_proj_" + "a" * 20 + " " + "a" * 20, "Bearer  ifr_pk_proj_" + "a" * 40,
+    "Bearer ifr_pk_proj_" + "a" * 39 + "!", "Bearer ifr_pk_proj_" + "b" * 40,
+])
+def test_missing_malformed_or_unknown_keys_are_401_json(client, project, header):
+    headers = {} if header is None else {"Authorization": header}
+    for path in ("/v1/scheduling/cron", "/v1/auth/me", "/v1/scheduling/queue"):
+        resp = client.http.get(path, headers=headers)
+        assert resp.status_code == 401, (header, path)
+        err = json.loads(resp.body)["error"]
+        assert err["code"] == "unauthorized" and "activate" in err["message"]
+
+
+def test_second_key_and_revocation(api, client, project):
+    new = api.call("POST", "/v1/auth/keys")
+    assert new.status_code == 201 and new.data["api_key"] != project["api_key"]
+    second = Api(client, new.data["api_key"])
+    assert second.call("GET", "/v1/auth/me").data["project_id"] == project["project_id"]
+    revoked = second.call("DELETE", f"/v1/auth/keys/{project['key_id']}")
+    assert revoked.status_code == 200 and revoked.data["revoked_at"]
+    projects.forget_cached_keys()    # a revoked key works at most AUTH_CACHE_SECONDS per instance
+    assert api.call("GET", "/v1/auth/me").status_code == 401
+    last = second.call("DELETE", f"/v1/auth/keys/{new.data['key_id']}")
+    assert last.status_code == 409, "the last active key cannot be revoked"
+    assert second.call("DELETE", "/v1/auth/keys/key_01ARZ3NDEKTSV4RRFFQ69G5FAV").status_code == 404
+
+
+def test_rotation_gives_a_new_secret_and_keeps_the_old_for_a_day(api, project):
+    old = api.call("GET", "/v1/scheduling/webhook/secret").data["secret"]
+    resp = api.call("POST", "/v1/scheduling/webhook/secret/rotate")
+    assert resp.status_code == 200 and resp.data["secret"] != old
+    assert projects.signing_secrets(project["project_id"]) == [resp.data["secret"], old]
+    assert api.call("GET", "/v1/scheduling/webhook/secret").data["secret"] == resp.data["secret"]
+    again = api.call("POST", "/v1/scheduling/webhook/secret/rotate")
+    assert again.status_code == 409 and again.data["error"]["previous_secret_expires_at"]
+
+
+def test_rotation_window_closes_after_24h(api, project, monkeypatch):
+    from chalicelib.core import clock
+    api.call("POST", "/v1/scheduling/webhook/secret/rotate")
+    later = clock.now() + 24 * 3600 + 1
+    monkeypatch.setattr(clock, "_now", lambda: later)
+    assert len(projects.signing_secrets(project["project_id"])) == 1
+    assert api.call("POST", "/v1/scheduling/webhook/secret/rotate").status_code == 200
+
+
+def test_daily_delivery_quota_refuses_with_429_and_stores_nothing(api, monkeypatch):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": 2}}))
+    send = {"url": "https://hooks.example.com/", "payload": {}}
+    assert [api.call("POST", "/v1/scheduling/webhook/send", send).status_code for _ in range(2)] == [202, 202]
+    resp = api.call("POST", "/v1/scheduling/webhook/send", send)
+    assert resp.status_code == 429
+    err = resp.data["error"]
+    assert err["code"] == "quota_exceeded" and err["limit"] == "deliveries_per_day" and err["resets_at"].endswith("Z")
+    assert api.call("POST", "/v1/scheduling/queue/publish", {"queue": "q", "payload": {}}).status_code == 429
+    assert api.call("GET", "/v1/scheduling/queue").data["items"] == [], "a refused publish creates no queue"
+    assert len(api.call("GET", "/v1/scheduling/webhook/deliveries").data["items"]) == 2
+
+
+def test_publish_rate_and_payload_size_limits(api, monkeypatch):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"payload_bytes": 100, "publishes_per_second": 1000}}))
+    resp = api.call("POST", "/v1/scheduling/webhook/send", {"url": "https://hooks.example.com/", "payload": {"a": "x" * 200}})
+    assert resp.status_code == 429 and resp.data["error"]["limit"] == "payload_bytes"
+    from chalicelib.core import clock
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"publishes_per_second": 2}}))
+    frozen = clock.now()
+    monkeypatch.setattr(clock, "_now", lambda: frozen)
+    codes = [api.call("POST", "/v1/scheduling/queue/publish", {"queue": "q", "payload": {}}).status_code
+             for _ in range(3)]
+    assert codes == [202, 202, 429]
+
+
+def test_active_cron_job_limit(api, monkeypatch):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"active_cron_jobs": 1}}))
+    job = {"name": "a", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"}
+    first = api.call("POST", "/v1/scheduling/cron", job).data
+    resp = api.call("POST", "/v1/scheduling/cron", job)
+    assert resp.status_code == 429 and resp.data["error"]["limit"] == "active_cron_jobs"
+    paused = api.call("POST", "/v1/scheduling/cron", {**job, "enabled": False})
+    assert paused.status_code == 201, "a paused job does not count"
+    assert api.call("POST", f"/v1/scheduling/cron/{paused.data['cron_id']}/resume").status_code == 429
+    api.call("POST", f"/v1/scheduling/cron/{first['cron_id']}/pause")
+    assert api.call("POST", f"/v1/scheduling/cron/{paused.data['cron_id']}/resume").status_code == 200
+    assert len(api.call("GET", "/v1/scheduling/cron").data["items"]) == 2
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.5/", "http://192.168.1.1/", "http://100.64.0.1/", "http://[::1]/", "http://2130706433/",
+    "http://0x7f000001/", "http://[::ffff:127.0.0.1]/", "http://0/",
+])
+def test_deployed_stages_refuse_private_targets_at_create_time(api, monkeypatch, url):
+    monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "")
+    for method, path, body in (
+            ("POST", "/v1/scheduling/webhook/send", {"url": url, "payload": {}}),
+            ("POST", "/v1/scheduling/cron", {"name": "x", "schedule": "0 9 * * *", "url": url}),
+            ("PUT", "/v1/scheduling/queue/q", {"url": url})):
+        resp = api.call(method, path, body)
+        assert resp.status_code == 400, (url, path)
+        assert resp.data["error"]["code"] == "unsafe_target" and resp.data["error"]["field"] == "url"
+    assert "DLV#" not in table_text() and "CRON#" not in table_text() and "QUEUE#" not in table_text()
+
+
+def test_send_time_check_refuses_a_name_that_now_resolves_privately(aws, project, monkeypatch):
+    """DNS can change after create time: the sender checks the address again and never connects."""
+    from chalicelib import sender
+    from chalicelib.services import attempts, webhooks
+    monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "")
+    monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["93.184.216.34"])
+    d = webhooks.send(project["project_id"], {"url": "https://rebind.example.com/", "payload": {}, "retries": 0}, None)
+    monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["169.254.169.254"])
+    from .conftest import dispatch_messages
+    [work] = dispatch_messages()
+    attempts.process_batch([json.dumps(work)])
+    record = webhooks.get(project["project_id"], d["delivery_id"])
+    assert record["state"] == "failed" and "169.254.169.254" in record["attempts"][0]["error"]

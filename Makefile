@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements*.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt sdk/python/pyproject.toml | cksum | cut -d' ' -f1)
 OPS_LOG := $(CURDIR)/build/botocore-ops.log
 
 .PHONY: run test bench install clean
@@ -25,6 +25,9 @@ test: $(STAMP)
 	mkdir -p build && rm -f $(OPS_LOG)
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q -n 2 tests/unit tests/functional
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/e2e
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test
+	$(PY) -m pytest -q sdk/python/tests tests/contract
+	$(PY) -m pytest -q tests/examples
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
 
 bench: $(STAMP)

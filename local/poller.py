@@ -1,9 +1,13 @@
 """What Lambda's SQS event source does for the deliver function, done locally: long-poll the
 dispatch queue, hand batches of up to 10 to the very same handler as a Lambda SQS event, delete
-the batch when the handler returns, and leave it for redelivery when it raises."""
+the batch when the handler returns, and leave it for redelivery when it raises.
+
+One thread receives (moto's ReceiveMessage is not safe to call concurrently: two callers can get
+the same message) and up to `workers` batches run at once, as Lambda runs concurrent instances."""
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.aws import clients
 
@@ -19,35 +23,47 @@ class Poller:
         self.workers, self.batch_size, self.wait_seconds = workers, batch_size, wait_seconds
         self.retry_visibility = retry_visibility
         self._stop = threading.Event()
+        self._slots = threading.Semaphore(workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver-batch")
         self._threads: list[threading.Thread] = []
         self.batches = 0
         self.failures = 0
 
     def start(self):
-        for i in range(self.workers):
-            t = threading.Thread(target=self._loop, name=f"sqs-poller-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        t = threading.Thread(target=self._loop, name="sqs-poller", daemon=True)
+        t.start()
+        self._threads.append(t)
         return self
 
     def stop(self, timeout=10):
         self._stop.set()
         for t in self._threads:
             t.join(timeout)
+        self._pool.shutdown(wait=True)
 
     def _loop(self):
         sqs = clients.sqs()
         while not self._stop.is_set():
+            if not self._slots.acquire(timeout=0.5):
+                continue   # every worker busy: do not take messages nobody can work on yet
             try:
                 msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
                                            WaitTimeSeconds=self.wait_seconds,
                                            AttributeNames=["All"]).get("Messages", [])
             except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
+                msgs = []
                 if not self._stop.wait(0.5):
                     log.exception("receive failed")
-                continue
             if msgs:
-                self.run_batch(msgs)
+                self._pool.submit(self._run_and_release, msgs)
+            else:
+                self._slots.release()
+
+    def _run_and_release(self, msgs):
+        try:
+            self.run_batch(msgs)
+        finally:
+            self._slots.release()
 
     def run_batch(self, msgs):
         sqs = clients.sqs()

@@ -75,8 +75,8 @@ def create(project_id: str, body: dict, idem_key: str | None) -> dict:
 def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
     quotas.check_payload(project_id, fields["payload"])
     if fields["enabled"] and not was_enabled:
-        active = store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True})
-        quotas.check_active_cron_jobs(project_id, active)
+        quotas.check_active_cron_jobs(
+            project_id, lambda: store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True}))
 
 
 def _create(project_id: str, fields: dict) -> dict:

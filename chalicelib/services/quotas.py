@@ -56,9 +56,10 @@ def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: s
                             resets_at=clock.rfc3339(resets))
 
 
-def check_active_cron_jobs(project_id: str, active_now: int) -> None:
+def check_active_cron_jobs(project_id: str, count_active) -> None:
+    """`count_active()` is only called when the plan has a limit (it is a Query)."""
     cap = _limits(project_id)["active_cron_jobs"]
-    if cap is not None and active_now >= cap:
+    if cap is not None and count_active() >= cap:
         raise QuotaExceeded(f"Your plan allows {cap} active cron jobs; pause or delete one first.",
                             field="enabled", limit="active_cron_jobs", limit_value=cap, resets_at=None)
 

@@ -1,0 +1,272 @@
+"""The client: `Infrai(api_key=None, base_url=None)` with `.cron`, `.queue`, `.webhook`, `.auth`.
+Results are the API's JSON as plain dicts."""
+from __future__ import annotations
+
+import sys
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+from urllib.parse import quote, urlsplit
+
+from . import _config
+from ._http import Transport
+from ._routes import PUBLIC, ROUTES
+from .errors import MissingApiKey
+
+_UNSET: Any = object()
+
+HOW_TO_GET_A_KEY = ("No infrai API key found. Get one with `python -c \"from infrai import infra; "
+                    "infra.activate()\"` (creates a trial project and saves its key in ~/.infrai/credentials), "
+                    "or set INFRAI_API_KEY=ifr_pk_proj_… (or pass Infrai(api_key=...)).")
+
+
+def new_idempotency_key() -> str:
+    return "idem_" + uuid.uuid4().hex
+
+
+def _drop_unset(fields: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in fields.items() if v is not _UNSET}
+
+
+def _target(task: str) -> dict:
+    """A task is a URL when it starts with http:// or https://, else a queue name."""
+    if task.lower().startswith(("http://", "https://")):
+        return {"url": task}
+    return {"queue": task}
+
+
+def default_name(task: str) -> str:
+    """A readable job name from its target: the queue name, or host + path of the URL."""
+    if task.lower().startswith(("http://", "https://")):
+        parts = urlsplit(task)
+        name = (parts.netloc + parts.path).rstrip("/") or task
+    else:
+        name = task
+    return name[:128]
+
+
+class Infrai:
+    """A client for one project. Configuration: arguments, then INFRAI_API_KEY / INFRAI_BASE_URL,
+    then ~/.infrai/credentials, then the local stack's http://127.0.0.1:8000."""
+
+    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None, *,
+                 timeout: float = 30.0, max_retries: int = 3, credentials_file: Optional[str] = None,
+                 transport: Optional[Transport] = None):
+        self._explicit_key, self._explicit_url = api_key, base_url
+        self._credentials_file = Path(credentials_file) if credentials_file else None
+        self._key, self._base_url, self._key_source = _config.resolve(api_key, base_url, self._credentials_file)
+        self._transport = transport or Transport(timeout=timeout, max_retries=max_retries)
+        self.cron = Cron(self)
+        self.queue = Queue(self)
+        self.webhook = Webhook(self)
+        self.auth = Auth(self)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def api_key(self) -> Optional[str]:
+        if not self._key:   # a key written since (e.g. by activate in another process)
+            self._key, _, self._key_source = _config.resolve(None, self._base_url, self._credentials_file)
+        return self._key
+
+    # ------------------------------------------------------------------ plumbing
+    def _call(self, operation: str, path_params: Optional[Mapping[str, str]] = None, *,
+              body: Any = None, params: Optional[Mapping[str, Any]] = None,
+              idempotency_key: Optional[str] = None) -> Any:
+        method, template = ROUTES[operation]
+        path = template.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
+        headers = {}
+        if operation not in PUBLIC:
+            key = self.api_key
+            if not key:
+                raise MissingApiKey(HOW_TO_GET_A_KEY)
+            headers["Authorization"] = f"Bearer {key}"
+        if method == "POST":
+            # one key per call, reused by every retry of it; the server takes it as a header on
+            # every POST (body-less ones too: trigger, retry, cancel, pause, resume)
+            headers["Idempotency-Key"] = idempotency_key or new_idempotency_key()
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return self._transport.request(method, self._base_url + path, headers=headers,
+                                       params=query or None, json_body=body)
+
+    # ------------------------------------------------------------------ account
+    def activate(self, force: bool = False) -> dict:
+        """Create an anonymous trial project and save its key to ~/.infrai/credentials (mode 0600).
+        An existing saved key is kept (and returned) unless `force=True`."""
+        path = self._credentials_file or _config.credentials_path()
+        existing = _config.read_credentials(path)
+        if existing.get("api_key") and not force:
+            print(f"infrai: already activated (project {existing.get('project_id', '?')}); key in {path}. "
+                  "Use infra.activate(force=True) for a new project.", file=sys.stderr)
+            return {**existing, "created": False}
+        result = self._call("auth.activate", body={})
+        saved = {"api_key": result["api_key"], "project_id": result.get("project_id"),
+                 "key_id": result.get("key_id"), "plan": result.get("plan"), "base_url": self._base_url}
+        _config.write_credentials(saved, path)
+        if self._key_source in ("argument", "environment"):
+            warnings.warn(f"infrai: the new key was saved to {path}, but this client keeps using the key from "
+                          f"the {self._key_source}.", stacklevel=2)
+        else:
+            self._key, self._key_source = result["api_key"], "credentials"
+        print(f"infrai: activated project {result.get('project_id')} ({result.get('plan')} plan); "
+              f"key saved to {path}", file=sys.stderr)
+        return {**result, "created": True}
+
+    def health(self) -> dict:
+        return self._call("health.get")
+
+    def openapi(self) -> dict:
+        return self._call("openapi.get")
+
+
+class _Resource:
+    def __init__(self, client: Infrai):
+        self._client = client
+
+    def _call(self, *args, **kwargs):
+        return self._client._call(*args, **kwargs)
+
+
+class Cron(_Resource):
+    """Cron jobs: `infra.cron`."""
+
+    def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
+               retry: int = 3, timeout_seconds: int = 300, payload: Any = None,
+               idempotency_key: Optional[str] = None) -> dict:
+        """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`."""
+        body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
+                **_target(task), "timezone": timezone, "retries": retry, "timeout_seconds": timeout_seconds}
+        if payload is not None:
+            body["payload"] = payload
+        return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.cron.list", params={"limit": limit, "cursor": cursor})
+
+    def get(self, cron_id: str) -> dict:
+        return self._call("scheduling.cron.get", {"cron_id": cron_id})
+
+    def update(self, cron_id: str, *, cron_expr: str = _UNSET, task: str = _UNSET, name: str = _UNSET,
+               timezone: str = _UNSET, retry: int = _UNSET, timeout_seconds: int = _UNSET,
+               payload: Any = _UNSET, enabled: bool = _UNSET) -> dict:
+        body = _drop_unset({"schedule": cron_expr, "name": name, "timezone": timezone, "retries": retry,
+                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled})
+        if task is not _UNSET:
+            body.update(_target(task))
+        return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
+
+    def delete(self, cron_id: str) -> dict:
+        return self._call("scheduling.cron.delete", {"cron_id": cron_id})
+
+    def pause(self, cron_id: str) -> dict:
+        return self._call("scheduling.cron.pause", {"cron_id": cron_id})
+
+    def resume(self, cron_id: str) -> dict:
+        return self._call("scheduling.cron.resume", {"cron_id": cron_id})
+
+    def trigger(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        """Run once now (also when paused); returns the run."""
+        return self._call("scheduling.cron.trigger", {"cron_id": cron_id}, idempotency_key=idempotency_key)
+
+    def runs(self, cron_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.cron.runs", {"cron_id": cron_id}, params={"limit": limit, "cursor": cursor})
+
+
+class Queue(_Resource):
+    """Queues and their messages: `infra.queue`."""
+
+    def publish(self, queue: str, payload: Any, *, delay_seconds: Optional[int] = None,
+                idempotency_key: Optional[str] = None) -> dict:
+        body = {"queue": queue, "payload": payload}
+        if delay_seconds is not None:
+            body["delay_seconds"] = delay_seconds
+        return self._call("scheduling.queue.publish", body=body, idempotency_key=idempotency_key)
+
+    def publish_batch(self, messages: Iterable[Mapping[str, Any]], *,
+                      idempotency_key: Optional[str] = None) -> dict:
+        """Up to 100 `{"queue", "payload", "delay_seconds"?}`; a bad one is reported in its slot."""
+        return self._call("scheduling.queue.publish_batch", body={"messages": [dict(m) for m in messages]},
+                          idempotency_key=idempotency_key)
+
+    def create(self, name: str, url: Optional[str] = None, *, retry: Optional[int] = None,
+               timeout_seconds: Optional[int] = None, paused: Optional[bool] = None) -> dict:
+        """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held."""
+        body = {k: v for k, v in {"url": url, "retries": retry, "timeout_seconds": timeout_seconds,
+                                  "paused": paused}.items() if v is not None}
+        return self._call("scheduling.queue.put", {"name": name}, body=body)
+
+    def update(self, name: str, *, url: Optional[str] = _UNSET, retry: int = _UNSET,
+               timeout_seconds: int = _UNSET, paused: bool = _UNSET) -> dict:
+        """Change only what is given; `url=None` detaches the endpoint (messages are held)."""
+        body = _drop_unset({"url": url, "retries": retry, "timeout_seconds": timeout_seconds, "paused": paused})
+        return self._call("scheduling.queue.put", {"name": name}, body=body)
+
+    def get(self, name: str) -> dict:
+        return self._call("scheduling.queue.get", {"name": name})
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.queue.list", params={"limit": limit, "cursor": cursor})
+
+    def delete(self, name: str, *, force: bool = False) -> dict:
+        return self._call("scheduling.queue.delete", {"name": name}, params={"force": "true" if force else None})
+
+    def messages(self, name: str, *, state: Optional[str] = None, limit: Optional[int] = None,
+                 cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.queue.messages", {"name": name},
+                          params={"state": state, "limit": limit, "cursor": cursor})
+
+    def message(self, message_id: str) -> dict:
+        return self._call("scheduling.queue.message", {"message_id": message_id})
+
+    def cancel(self, message_id: str) -> dict:
+        return self._call("scheduling.queue.cancel", {"message_id": message_id})
+
+    def retry(self, message_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.queue.retry", {"message_id": message_id}, idempotency_key=idempotency_key)
+
+
+class Webhook(_Resource):
+    """Outbound webhooks: `infra.webhook`."""
+
+    def send(self, url: str, payload: Any, *, idempotency_key: Optional[str] = None, **options: Any) -> dict:
+        """Options: `retry` (or `retries`), `timeout_seconds`, `delay_seconds`, `headers`; any other
+        option is sent as is (the server says if it does not know it)."""
+        body = {"url": url, "payload": payload}
+        if "retry" in options:
+            options["retries"] = options.pop("retry")
+        body.update({k: v for k, v in options.items() if v is not None})
+        return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
+
+    def get(self, delivery_id: str) -> dict:
+        return self._call("scheduling.webhook.get", {"delivery_id": delivery_id})
+
+    def list(self, *, state: Optional[str] = None, limit: Optional[int] = None,
+             cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.webhook.list", params={"state": state, "limit": limit, "cursor": cursor})
+
+    def retry(self, delivery_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.webhook.retry", {"delivery_id": delivery_id}, idempotency_key=idempotency_key)
+
+    def secret(self) -> dict:
+        """`{"secret": "whsec_…"}`: what receivers verify signatures with."""
+        return self._call("scheduling.webhook.secret")
+
+    def rotate_secret(self) -> dict:
+        """A new secret; for 24 h deliveries carry both signatures."""
+        return self._call("scheduling.webhook.rotate_secret")
+
+
+class Auth(_Resource):
+    """The project and its keys: `infra.auth` (activation is `infra.activate()`)."""
+
+    def me(self) -> dict:
+        return self._call("auth.me")
+
+    def create_key(self) -> dict:
+        return self._call("auth.keys.create", body={})
+
+    def revoke_key(self, key_id: str) -> dict:
+        return self._call("auth.keys.revoke", {"key_id": key_id})

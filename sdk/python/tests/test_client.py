@@ -1,0 +1,232 @@
+import json
+import os
+import stat
+import time
+
+import pytest
+
+from infrai import Infrai, errors
+from infrai._http import Transport
+
+KEY = "ifr_pk_proj_" + "a" * 40
+
+
+def test_cron_create_sends_the_seed_fields_and_returns_a_plain_dict(client, fake):
+    fake.answer(201, {"cron_id": "cron_1", "name": "daily-digest"})
+    job = client.cron.create("0 9 * * *", "send-daily-digest", name="daily-digest", timezone="UTC",
+                             payload={"segment": "active-users"})
+    assert type(job) is dict and job["cron_id"] == "cron_1"
+    method, path, headers, body = fake.requests[0]
+    assert (method, path) == ("POST", "/v1/scheduling/cron")
+    assert headers["Authorization"] == f"Bearer {KEY}"
+    assert headers["Idempotency-Key"].startswith("idem_")
+    assert body == {"name": "daily-digest", "schedule": "0 9 * * *", "queue": "send-daily-digest",
+                    "timezone": "UTC", "retries": 3, "timeout_seconds": 300, "payload": {"segment": "active-users"}}
+
+
+def test_cron_task_url_or_queue_and_default_names(client, fake):
+    client.cron.create("*/5 * * * *", "https://api.example.com/hooks/tick?x=1")
+    client.cron.create("*/5 * * * *", "reports")
+    url_body, queue_body = fake.requests[0][3], fake.requests[1][3]
+    assert url_body["url"] == "https://api.example.com/hooks/tick?x=1" and "queue" not in url_body
+    assert url_body["name"] == "api.example.com/hooks/tick"
+    assert queue_body["queue"] == "reports" and queue_body["name"] == "reports" and "payload" not in queue_body
+
+
+def test_every_method_hits_its_route(client, fake):
+    c = client
+    calls = [
+        (lambda: c.cron.list(limit=5), "GET", "/v1/scheduling/cron?limit=5"),
+        (lambda: c.cron.get("cron_1"), "GET", "/v1/scheduling/cron/cron_1"),
+        (lambda: c.cron.update("cron_1", cron_expr="0 10 * * *", enabled=False), "PATCH", "/v1/scheduling/cron/cron_1"),
+        (lambda: c.cron.delete("cron_1"), "DELETE", "/v1/scheduling/cron/cron_1"),
+        (lambda: c.cron.pause("cron_1"), "POST", "/v1/scheduling/cron/cron_1/pause"),
+        (lambda: c.cron.resume("cron_1"), "POST", "/v1/scheduling/cron/cron_1/resume"),
+        (lambda: c.cron.trigger("cron_1"), "POST", "/v1/scheduling/cron/cron_1/trigger"),
+        (lambda: c.cron.runs("cron_1"), "GET", "/v1/scheduling/cron/cron_1/runs"),
+        (lambda: c.queue.publish("q", {"a": 1}, delay_seconds=0), "POST", "/v1/scheduling/queue/publish"),
+        (lambda: c.queue.publish_batch([{"queue": "q", "payload": {}}]), "POST", "/v1/scheduling/queue/publish-batch"),
+        (lambda: c.queue.create("q", "https://x.example.com"), "PUT", "/v1/scheduling/queue/q"),
+        (lambda: c.queue.update("q", url=None), "PUT", "/v1/scheduling/queue/q"),
+        (lambda: c.queue.get("a b"), "GET", "/v1/scheduling/queue/a%20b"),
+        (lambda: c.queue.list(), "GET", "/v1/scheduling/queue"),
+        (lambda: c.queue.delete("q", force=True), "DELETE", "/v1/scheduling/queue/q?force=true"),
+        (lambda: c.queue.messages("q", state="held"), "GET", "/v1/scheduling/queue/q/messages?state=held"),
+        (lambda: c.queue.message("msg_1"), "GET", "/v1/scheduling/queue/messages/msg_1"),
+        (lambda: c.queue.cancel("msg_1"), "POST", "/v1/scheduling/queue/messages/msg_1/cancel"),
+        (lambda: c.queue.retry("msg_1"), "POST", "/v1/scheduling/queue/messages/msg_1/retry"),
+        (lambda: c.webhook.send("https://x.example.com", {}, retry=5), "POST", "/v1/scheduling/webhook/send"),
+        (lambda: c.webhook.get("dlv_1"), "GET", "/v1/scheduling/webhook/deliveries/dlv_1"),
+        (lambda: c.webhook.list(state="failed"), "GET", "/v1/scheduling/webhook/deliveries?state=failed"),
+        (lambda: c.webhook.retry("dlv_1"), "POST", "/v1/scheduling/webhook/deliveries/dlv_1/retry"),
+        (lambda: c.webhook.secret(), "GET", "/v1/scheduling/webhook/secret"),
+        (lambda: c.webhook.rotate_secret(), "POST", "/v1/scheduling/webhook/secret/rotate"),
+        (lambda: c.auth.me(), "GET", "/v1/auth/me"),
+        (lambda: c.auth.create_key(), "POST", "/v1/auth/keys"),
+        (lambda: c.auth.revoke_key("key_1"), "DELETE", "/v1/auth/keys/key_1"),
+    ]
+    for call, method, path in calls:
+        call()
+        got = fake.requests[-1]
+        assert (got[0], got[1]) == (method, path)
+        assert ("Idempotency-Key" in got[2]) == (method == "POST")
+    assert fake.requests[2][3] == {"schedule": "0 10 * * *", "enabled": False}
+    assert fake.requests[11][3] == {"url": None}
+    assert fake.requests[19][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
+
+
+def test_server_errors_surface_unchanged(client, fake):
+    fake.answer(400, {"error": {"code": "invalid_schedule", "message": "Bad cron.", "field": "schedule"}})
+    with pytest.raises(errors.BadRequest) as e:
+        client.cron.create("nope", "q")
+    assert (e.value.status, e.value.code, e.value.message, e.value.field) == (400, "invalid_schedule", "Bad cron.", "schedule")
+    for status, cls in [(401, errors.Unauthorized), (404, errors.NotFound), (409, errors.Conflict),
+                        (413, errors.PayloadTooLarge), (422, errors.IdempotencyKeyReused)]:
+        fake.answer(status, {"error": {"code": "x", "message": "m"}})
+        with pytest.raises(cls) as e:
+            client.cron.get("cron_1")
+        assert isinstance(e.value, errors.InfraiError) and e.value.status == status
+
+
+def test_retries_reuse_the_idempotency_key_and_honour_retry_after(fake):
+    slept = []
+    client = Infrai(api_key=KEY, base_url=fake.url, transport=Transport(sleep=slept.append))
+    fake.answer(503, {"error": {"code": "unavailable", "message": "later"}})
+    fake.answer(429, {"error": {"code": "quota_exceeded", "message": "slow"}}, {"Retry-After": "2"})
+    fake.answer(502, None)
+    fake.answer(202, {"message_id": "msg_1"})
+    assert client.queue.publish("q", {}) == {"message_id": "msg_1"}
+    keys = {r[2]["Idempotency-Key"] for r in fake.requests}
+    assert len(fake.requests) == 4 and len(keys) == 1
+    assert slept[1] == 2.0 and len(slept) == 3
+    client.queue.publish("q", {}, idempotency_key="mine")
+    assert fake.requests[-1][2]["Idempotency-Key"] == "mine"
+    assert fake.requests[-1][2]["Idempotency-Key"] not in keys
+
+
+def test_retries_give_up_and_raise(client, fake):
+    fake.default = (500, {"error": {"code": "internal_error", "message": "boom"}}, {})
+    with pytest.raises(errors.ServerError) as e:
+        client.webhook.send("https://x.example.com", {})
+    assert len(fake.requests) == 4 and e.value.code == "internal_error"
+
+
+def test_a_long_retry_after_is_not_waited_for(client, fake):
+    fake.answer(429, {"error": {"code": "quota_exceeded", "message": "daily limit"}}, {"Retry-After": "3600"})
+    with pytest.raises(errors.RateLimited) as e:
+        client.queue.publish("q", {})
+    assert e.value.retry_after == 3600 and len(fake.requests) == 1
+
+
+def test_connection_errors_retry_with_the_same_key_then_fail_clearly(fake):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    seen = []
+
+    class Recording(Transport):
+        def request(self, method, url, *, headers, **kw):
+            seen.append(headers.get("Idempotency-Key"))
+            return super().request(method, url, headers=headers, **kw)
+    client = Infrai(api_key=KEY, base_url=dead, transport=Recording(sleep=lambda s: None, max_retries=2))
+    with pytest.raises(errors.ConnectionFailed) as e:
+        client.cron.trigger("cron_1")
+    assert "Could not reach" in str(e.value) and len(seen) == 1
+
+    # a flaky network: the same key on the retry that gets through
+    calls = []
+    t = Transport(sleep=lambda s: None)
+    real = t.session.request
+
+    def flaky(method, url, **kw):
+        calls.append(kw["headers"]["Idempotency-Key"])
+        if len(calls) == 1:
+            import requests
+            raise requests.ConnectionError("reset")
+        return real(method, url, **kw)
+    t.session.request = flaky
+    fake.answer(202, {"delivery_id": "dlv_1"})
+    Infrai(api_key=KEY, base_url=fake.url, transport=t).webhook.retry("dlv_1")
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_missing_key_says_how_to_get_one(fake):
+    client = Infrai(base_url=fake.url)
+    with pytest.raises(errors.MissingApiKey) as e:
+        client.cron.list()
+    assert "infra.activate()" in str(e.value) and "INFRAI_API_KEY" in str(e.value)
+    assert isinstance(e.value, errors.InfraiError) and fake.requests == []
+
+
+def test_config_order_arguments_env_credentials_default(monkeypatch, clean_env):
+    from infrai import _config
+    _config.write_credentials({"api_key": "from_file", "base_url": "http://file:1"})
+    c = Infrai()
+    assert (c.api_key, c.base_url) == ("from_file", "http://file:1")
+    monkeypatch.setenv("INFRAI_API_KEY", "from_env")
+    monkeypatch.setenv("INFRAI_BASE_URL", "http://env:2/")
+    c = Infrai()
+    assert (c.api_key, c.base_url) == ("from_env", "http://env:2")
+    c = Infrai(api_key="from_arg", base_url="http://arg:3")
+    assert (c.api_key, c.base_url) == ("from_arg", "http://arg:3")
+    monkeypatch.delenv("INFRAI_API_KEY")
+    monkeypatch.delenv("INFRAI_BASE_URL")
+    os.remove(_config.credentials_path())
+    c = Infrai()
+    assert (c.api_key, c.base_url) == (None, "http://127.0.0.1:8000")
+
+
+def test_default_client_is_lazy(monkeypatch, fake):
+    import infrai
+    lazy = infrai._DefaultClient()
+    assert lazy._client is None
+    monkeypatch.setenv("INFRAI_API_KEY", KEY)
+    monkeypatch.setenv("INFRAI_BASE_URL", fake.url)
+    fake.answer(200, {"items": [], "next_cursor": None})
+    assert lazy.cron.list() == {"items": [], "next_cursor": None}
+    assert lazy.base_url == fake.url
+
+
+ACTIVATION = {"project_id": "proj_1", "api_key": KEY, "key_id": "key_1", "plan": "trial", "limits": {}}
+
+
+def test_activate_writes_credentials_0600_and_keeps_an_existing_key(fake, clean_env):
+    fake.answer(201, ACTIVATION)
+    client = Infrai(base_url=fake.url)
+    result = client.activate()
+    assert result["api_key"] == KEY and result["created"] is True
+    path = clean_env / ".infrai" / "credentials"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    saved = json.loads(path.read_text())
+    assert saved["api_key"] == KEY and saved["project_id"] == "proj_1" and saved["base_url"] == fake.url
+    assert client.api_key == KEY                               # used at once
+    assert fake.requests[0][:2] == ("POST", "/v1/auth/activate")
+    assert "Authorization" not in fake.requests[0][2]
+
+    again = Infrai(base_url=fake.url).activate()               # no second project
+    assert again["created"] is False and again["api_key"] == KEY and len(fake.requests) == 1
+    other = {**ACTIVATION, "project_id": "proj_2", "api_key": "ifr_pk_proj_" + "b" * 40}
+    fake.answer(201, other)
+    forced = Infrai(base_url=fake.url).activate(force=True)
+    assert forced["project_id"] == "proj_2" and len(fake.requests) == 2
+    assert json.loads(path.read_text())["project_id"] == "proj_2"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_activate_with_a_umask_that_would_expose_the_file(fake, clean_env):
+    old = os.umask(0)
+    try:
+        fake.answer(201, ACTIVATION)
+        Infrai(base_url=fake.url).activate()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((clean_env / ".infrai" / "credentials").stat().st_mode) == 0o600
+
+
+def test_an_api_gateway_error_body_still_raises_the_right_class(client, fake):
+    fake.answer(401, {"message": "Unauthorized"})
+    with pytest.raises(errors.Unauthorized) as e:
+        client.auth.me()
+    assert e.value.message == "Unauthorized"

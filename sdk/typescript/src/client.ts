@@ -1,0 +1,323 @@
+/** InfraiClient: `client.job.cron`, `client.job.queue`, `client.job.webhook`, `client.auth`.
+ *  Global fetch (Node >= 18), no runtime dependencies. */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+import { ConnectionFailed, InfraiError, MissingApiKey, errorClassFor } from "./errors.js";
+import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
+import type {
+  Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
+  DeliveryRecord, DeliveryState, Health, JsonObject, Me, MessageListOptions, MessageRecord, NewApiKey, Page,
+  PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
+  RotatedSecret, WebhookOptions, WebhookSecret,
+} from "./types.js";
+
+export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
+export const VERSION = "0.1.0";
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+export const HOW_TO_GET_A_KEY = "No infrai API key found. Get one with `python -c \"from infrai import infra; "
+  + "infra.activate()\"` (saves it in ~/.infrai/credentials) or client.auth.activate(), or set "
+  + "INFRAI_API_KEY=ifr_pk_proj_… (or pass new InfraiClient({ apiKey })).";
+
+export interface ClientOptions {
+  /** default: INFRAI_API_KEY, then ~/.infrai/credentials */
+  apiKey?: string;
+  /** default: INFRAI_BASE_URL, then ~/.infrai/credentials, then http://127.0.0.1:8000 */
+  baseUrl?: string;
+  /** retries of connection errors, 429 and 5xx (default 3) */
+  maxRetries?: number;
+  /** per-request timeout (default 30 s) */
+  timeoutMs?: number;
+  /** longest Retry-After waited for; longer ones raise at once (default 60 s) */
+  maxRetryAfterMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** path of the credentials file (default ~/.infrai/credentials); null to not read one */
+  credentialsFile?: string | null;
+}
+
+interface CallOptions {
+  params?: Record<string, string>;
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  idempotencyKey?: string;
+}
+
+function readCredentials(path: string | null): Record<string, string> {
+  if (!path) return {};
+  try {
+    const data = JSON.parse(readFileSync(path, "utf8"));
+    return data && typeof data === "object" ? data : {};
+  } catch {
+    return {};
+  }
+}
+
+export function defaultName(task: string): string {
+  if (/^https?:\/\//i.test(task)) {
+    try {
+      const u = new URL(task);
+      return (u.host + u.pathname).replace(/\/+$/, "").slice(0, 128) || task.slice(0, 128);
+    } catch {
+      return task.slice(0, 128);
+    }
+  }
+  return task.slice(0, 128);
+}
+
+function env(name: string): string | undefined {
+  return typeof process !== "undefined" ? process.env[name] || undefined : undefined;
+}
+
+export class InfraiClient {
+  readonly baseUrl: string;
+  readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
+  readonly auth: AuthApi;
+  #apiKey: string | undefined;
+  #maxRetries: number;
+  #timeoutMs: number;
+  #maxRetryAfterMs: number;
+  #fetch: typeof fetch;
+  #sleep: (ms: number) => Promise<void>;
+
+  constructor(options: ClientOptions = {}) {
+    const credentialsPath = options.credentialsFile === undefined
+      ? (env("INFRAI_CREDENTIALS_FILE") ?? join(homedir(), ".infrai", "credentials"))
+      : options.credentialsFile;
+    let creds: Record<string, string> | undefined;
+    const file = () => (creds ??= readCredentials(credentialsPath));
+    this.#apiKey = options.apiKey || env("INFRAI_API_KEY") || file().api_key || undefined;
+    this.baseUrl = (options.baseUrl || env("INFRAI_BASE_URL") || file().base_url || DEFAULT_BASE_URL).replace(/\/+$/, "");
+    this.#maxRetries = options.maxRetries ?? 3;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
+    this.auth = new AuthApi(this);
+  }
+
+  get apiKey(): string | undefined {
+    return this.#apiKey;
+  }
+
+  /** @internal used by activate() */
+  useKey(apiKey: string): void {
+    this.#apiKey = apiKey;
+  }
+
+  health(): Promise<Health> {
+    return this.call("health.get");
+  }
+
+  openapi(): Promise<JsonObject> {
+    return this.call("openapi.get");
+  }
+
+  /** One operation of ROUTES, retried on connection errors, 429 and 5xx with the same idempotency key. */
+  async call<T>(operation: OperationId, opts: CallOptions = {}): Promise<T> {
+    const { method, path: template } = ROUTES[operation];
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = opts.params?.[name];
+      if (value === undefined) throw new InfraiError(`${operation}: missing path parameter ${name}`);
+      return encodeURIComponent(value);
+    });
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
+    }
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `infrai-typescript/${VERSION}` };
+    if (!PUBLIC_OPERATIONS.has(operation)) {
+      if (!this.#apiKey) throw new MissingApiKey(HOW_TO_GET_A_KEY, { code: "missing_api_key" });
+      headers.Authorization = `Bearer ${this.#apiKey}`;
+    }
+    if (method === "POST") headers["Idempotency-Key"] = opts.idempotencyKey ?? `idem_${randomUUID().replace(/-/g, "")}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.body);
+    }
+    for (let attempt = 0; ; attempt++) {
+      let resp: Response;
+      try {
+        resp = await this.#fetch(url, { method, headers, body, redirect: "manual",
+                                         signal: AbortSignal.timeout(this.#timeoutMs) });
+      } catch (cause) {
+        if (attempt < this.#maxRetries) {
+          await this.#sleep(this.#backoff(attempt));
+          continue;
+        }
+        throw new ConnectionFailed(`Could not reach the infrai API at ${url.origin} (${String(cause)}). Is the base URL `
+          + "right (INFRAI_BASE_URL) and the service running?", { code: "connection_failed", cause });
+      }
+      const text = await resp.text();
+      if (resp.status < 400) return (text ? JSON.parse(text) : {}) as T;
+      const retryAfter = parseRetryAfter(resp.headers.get("retry-after"));
+      if (RETRY_STATUSES.has(resp.status) && attempt < this.#maxRetries
+          && (retryAfter === null || retryAfter * 1000 <= this.#maxRetryAfterMs)) {
+        await this.#sleep(retryAfter !== null ? retryAfter * 1000 : this.#backoff(attempt));
+        continue;
+      }
+      throw toError(resp.status, text, retryAfter);
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const cap = Math.min(8000, 500 * 2 ** attempt);
+    return cap / 2 + Math.random() * (cap / 2);
+  }
+}
+
+function parseRetryAfter(value: string | null): number | null {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, (at - Date.now()) / 1000);
+}
+
+function toError(status: number, text: string, retryAfter: number | null): InfraiError {
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch { /* not JSON */ }
+  const err = (body as { error?: { code?: string; message?: string; field?: string } })?.error;
+  const Cls = errorClassFor(status);
+  if (err && typeof err === "object") {
+    return new Cls(err.message ?? "", { status, code: err.code, field: err.field ?? null, body, retryAfter });
+  }
+  const message = (body as { message?: string })?.message ?? (text.slice(0, 300) || `HTTP ${status}`);
+  return new Cls(message, { status, code: `http_${status}`, body, retryAfter });
+}
+
+function pick<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+abstract class Api {
+  constructor(protected readonly client: InfraiClient) {}
+}
+
+/** client.job.cron */
+export class CronApi extends Api {
+  /** A job that POSTs to `url` (or publishes into `queue`) on `schedule`. */
+  create(opts: CronOptions): Promise<CronRecord> {
+    const { idempotency_key, ...fields } = opts;
+    const target = fields.url ?? fields.queue ?? "";
+    const body = pick({ ...fields, name: fields.name ?? defaultName(target) });
+    return this.client.call("scheduling.cron.create", { body, idempotencyKey: idempotency_key });
+  }
+  list(opts: PageOptions = {}): Promise<Page<CronRecord>> {
+    return this.client.call("scheduling.cron.list", { query: { ...opts } });
+  }
+  get(cronId: string): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.get", { params: { cron_id: cronId } });
+  }
+  update(cronId: string, changes: CronUpdate): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.update", { params: { cron_id: cronId }, body: pick(changes) });
+  }
+  delete(cronId: string): Promise<CronDeleted> {
+    return this.client.call("scheduling.cron.delete", { params: { cron_id: cronId } });
+  }
+  pause(cronId: string): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.pause", { params: { cron_id: cronId } });
+  }
+  resume(cronId: string): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.resume", { params: { cron_id: cronId } });
+  }
+  /** Run once now (also when paused). */
+  trigger(cronId: string, opts: { idempotency_key?: string } = {}): Promise<CronRun> {
+    return this.client.call("scheduling.cron.trigger", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
+  }
+  runs(cronId: string, opts: PageOptions = {}): Promise<Page<CronRun>> {
+    return this.client.call("scheduling.cron.runs", { params: { cron_id: cronId }, query: { ...opts } });
+  }
+}
+
+/** client.job.queue */
+export class QueueApi extends Api {
+  publish(queue: string, payload: JsonObject, opts: PublishOptions = {}): Promise<PublishResult> {
+    const body = pick({ queue, payload, delay_seconds: opts.delay_seconds });
+    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: opts.idempotency_key });
+  }
+  /** Up to 100 messages; a bad one is reported in its slot of `results`. */
+  publishBatch(messages: BatchMessage[], opts: { idempotency_key?: string } = {}): Promise<BatchResult> {
+    return this.client.call("scheduling.queue.publish_batch", { body: { messages }, idempotencyKey: opts.idempotency_key });
+  }
+  /** Create (or change) a queue; with `url` its messages are POSTed there, without it they are held. */
+  create(name: string, opts: QueueOptions = {}): Promise<QueueRecord> {
+    return this.client.call("scheduling.queue.put", { params: { name }, body: pick(opts) });
+  }
+  /** Change only what is given; `url: null` detaches the endpoint. */
+  update(name: string, opts: QueueOptions): Promise<QueueRecord> {
+    return this.client.call("scheduling.queue.put", { params: { name }, body: pick(opts) });
+  }
+  get(name: string): Promise<QueueRecord> {
+    return this.client.call("scheduling.queue.get", { params: { name } });
+  }
+  list(opts: PageOptions = {}): Promise<Page<QueueRecord>> {
+    return this.client.call("scheduling.queue.list", { query: { ...opts } });
+  }
+  delete(name: string, opts: { force?: boolean } = {}): Promise<QueueDeleted> {
+    return this.client.call("scheduling.queue.delete", { params: { name }, query: { force: opts.force ? "true" : undefined } });
+  }
+  messages(name: string, opts: MessageListOptions = {}): Promise<Page<MessageRecord>> {
+    return this.client.call("scheduling.queue.messages", { params: { name }, query: { ...opts } });
+  }
+  message(messageId: string): Promise<MessageRecord> {
+    return this.client.call("scheduling.queue.message", { params: { message_id: messageId } });
+  }
+  cancel(messageId: string): Promise<MessageRecord> {
+    return this.client.call("scheduling.queue.cancel", { params: { message_id: messageId } });
+  }
+  retry(messageId: string, opts: { idempotency_key?: string } = {}): Promise<MessageRecord> {
+    return this.client.call("scheduling.queue.retry", { params: { message_id: messageId }, idempotencyKey: opts.idempotency_key });
+  }
+}
+
+/** client.job.webhook */
+export class WebhookApi extends Api {
+  send(url: string, payload: JsonObject, opts: WebhookOptions = {}): Promise<DeliveryRecord> {
+    const { idempotency_key, ...options } = opts;
+    return this.client.call("scheduling.webhook.send", { body: pick({ url, payload, ...options }), idempotencyKey: idempotency_key });
+  }
+  get(deliveryId: string): Promise<DeliveryRecord> {
+    return this.client.call("scheduling.webhook.get", { params: { delivery_id: deliveryId } });
+  }
+  list(opts: PageOptions & { state?: DeliveryState } = {}): Promise<Page<DeliveryRecord>> {
+    return this.client.call("scheduling.webhook.list", { query: { ...opts } });
+  }
+  retry(deliveryId: string, opts: { idempotency_key?: string } = {}): Promise<DeliveryRecord> {
+    return this.client.call("scheduling.webhook.retry", { params: { delivery_id: deliveryId }, idempotencyKey: opts.idempotency_key });
+  }
+  /** `{ secret: "whsec_…" }`: what receivers verify signatures with. */
+  secret(): Promise<WebhookSecret> {
+    return this.client.call("scheduling.webhook.secret");
+  }
+  /** A new secret; for 24 h deliveries carry both signatures. */
+  rotateSecret(): Promise<RotatedSecret> {
+    return this.client.call("scheduling.webhook.rotate_secret");
+  }
+}
+
+/** client.auth */
+export class AuthApi extends Api {
+  /** A new anonymous trial project; this client uses its key from now on. */
+  async activate(): Promise<Activation> {
+    const result = await this.client.call<Activation>("auth.activate", { body: {} });
+    this.client.useKey(result.api_key);
+    return result;
+  }
+  me(): Promise<Me> {
+    return this.client.call("auth.me");
+  }
+  createKey(): Promise<NewApiKey> {
+    return this.client.call("auth.keys.create", { body: {} });
+  }
+  revokeKey(keyId: string): Promise<RevokedKey> {
+    return this.client.call("auth.keys.revoke", { params: { key_id: keyId } });
+  }
+}

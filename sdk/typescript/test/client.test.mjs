@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+
+import {
+  BadRequest, ConnectionFailed, InfraiClient, InfraiError, MissingApiKey, NotFound, ROUTES, RateLimited, ServerError,
+} from "../dist/index.js";
+import { startFake } from "./fake-server.mjs";
+
+const KEY = "ifr_pk_proj_" + "a".repeat(40);
+const noSleep = { sleep: async () => {}, credentialsFile: null };
+
+describe("InfraiClient", () => {
+  let fake;
+  let client;
+  before(async () => { fake = await startFake(); });
+  after(async () => { await fake.close(); });
+  beforeEach(() => {
+    fake.requests.length = 0;
+    fake.script.length = 0;
+    fake.fallback = [200, { ok: true }, {}];
+    client = new InfraiClient({ apiKey: KEY, baseUrl: fake.url, ...noSleep });
+  });
+
+  it("creates a cron job with the seed's fields", async () => {
+    fake.answer(201, { cron_id: "cron_1", name: "daily-digest" });
+    const job = await client.job.cron.create({ schedule: "0 9 * * *", queue: "send-daily-digest", name: "daily-digest",
+                                              payload: { segment: "active-users" } });
+    assert.equal(job.cron_id, "cron_1");
+    const [r] = fake.requests;
+    assert.equal(r.method, "POST");
+    assert.equal(r.path, "/v1/scheduling/cron");
+    assert.equal(r.headers.authorization, `Bearer ${KEY}`);
+    assert.match(r.headers["idempotency-key"], /^idem_/);
+    assert.deepEqual(r.body, { schedule: "0 9 * * *", queue: "send-daily-digest", name: "daily-digest",
+                               payload: { segment: "active-users" } });
+  });
+
+  it("derives a name from the target", async () => {
+    await client.job.cron.create({ schedule: "* * * * *", url: "https://api.example.com/hooks/x/" });
+    assert.equal(fake.requests[0].body.name, "api.example.com/hooks/x");
+  });
+
+  it("calls every route of ROUTES through its method", async () => {
+    const c = client;
+    const calls = [
+      [() => c.job.cron.list({ limit: 5 }), "scheduling.cron.list", "?limit=5"],
+      [() => c.job.cron.get("cron_1"), "scheduling.cron.get"],
+      [() => c.job.cron.update("cron_1", { enabled: false }), "scheduling.cron.update"],
+      [() => c.job.cron.delete("cron_1"), "scheduling.cron.delete"],
+      [() => c.job.cron.pause("cron_1"), "scheduling.cron.pause"],
+      [() => c.job.cron.resume("cron_1"), "scheduling.cron.resume"],
+      [() => c.job.cron.trigger("cron_1"), "scheduling.cron.trigger"],
+      [() => c.job.cron.runs("cron_1"), "scheduling.cron.runs"],
+      [() => c.job.queue.publish("q", { a: 1 }, { delay_seconds: 0 }), "scheduling.queue.publish"],
+      [() => c.job.queue.publishBatch([{ queue: "q", payload: {} }]), "scheduling.queue.publish_batch"],
+      [() => c.job.queue.create("q", { url: "https://x.example.com" }), "scheduling.queue.put"],
+      [() => c.job.queue.get("q"), "scheduling.queue.get"],
+      [() => c.job.queue.list(), "scheduling.queue.list"],
+      [() => c.job.queue.delete("q", { force: true }), "scheduling.queue.delete", "?force=true"],
+      [() => c.job.queue.messages("q", { state: "held" }), "scheduling.queue.messages", "?state=held"],
+      [() => c.job.queue.message("msg_1"), "scheduling.queue.message"],
+      [() => c.job.queue.cancel("msg_1"), "scheduling.queue.cancel"],
+      [() => c.job.queue.retry("msg_1"), "scheduling.queue.retry"],
+      [() => c.job.webhook.send("https://x.example.com", {}), "scheduling.webhook.send"],
+      [() => c.job.webhook.get("dlv_1"), "scheduling.webhook.get"],
+      [() => c.job.webhook.list({ state: "failed" }), "scheduling.webhook.list", "?state=failed"],
+      [() => c.job.webhook.retry("dlv_1"), "scheduling.webhook.retry"],
+      [() => c.job.webhook.secret(), "scheduling.webhook.secret"],
+      [() => c.job.webhook.rotateSecret(), "scheduling.webhook.rotate_secret"],
+      [() => c.auth.me(), "auth.me"],
+      [() => c.auth.createKey(), "auth.keys.create"],
+      [() => c.auth.revokeKey("key_1"), "auth.keys.revoke"],
+      [() => c.health(), "health.get"],
+      [() => c.openapi(), "openapi.get"],
+    ];
+    for (const [call, op, query = ""] of calls) {
+      await call();
+      const r = fake.requests.at(-1);
+      const { method, path } = ROUTES[op];
+      const expected = path.replace(/\{\w+\}/, (m) => ({ "{cron_id}": "cron_1", "{name}": "q", "{message_id}": "msg_1",
+        "{delivery_id}": "dlv_1", "{key_id}": "key_1" })[m]);
+      assert.equal(`${r.method} ${r.path}`, `${method} ${expected}${query}`, op);
+      assert.equal("idempotency-key" in r.headers, method === "POST", op);
+    }
+  });
+
+  it("surfaces the server's error unchanged", async () => {
+    fake.answer(400, { error: { code: "invalid_schedule", message: "Bad cron.", field: "schedule" } });
+    await assert.rejects(client.job.cron.create({ schedule: "nope", queue: "q" }), (e) => {
+      assert.ok(e instanceof BadRequest && e instanceof InfraiError);
+      assert.deepEqual([e.status, e.code, e.message, e.field], [400, "invalid_schedule", "Bad cron.", "schedule"]);
+      return true;
+    });
+    fake.answer(404, { error: { code: "not_found", message: "No cron job" } });
+    await assert.rejects(client.job.cron.get("cron_x"), NotFound);
+  });
+
+  it("retries 5xx and 429 with the same idempotency key, honouring Retry-After", async () => {
+    const slept = [];
+    const c = new InfraiClient({ apiKey: KEY, baseUrl: fake.url, credentialsFile: null, sleep: async (ms) => { slept.push(ms); } });
+    fake.answer(503, { error: { code: "unavailable", message: "later" } });
+    fake.answer(429, { error: { code: "quota_exceeded", message: "slow" } }, { "Retry-After": "2" });
+    fake.answer(502, null);
+    fake.answer(202, { message_id: "msg_1" });
+    assert.deepEqual(await c.job.queue.publish("q", {}), { message_id: "msg_1" });
+    assert.equal(fake.requests.length, 4);
+    assert.equal(new Set(fake.requests.map((r) => r.headers["idempotency-key"])).size, 1);
+    assert.equal(slept[1], 2000);
+  });
+
+  it("gives up after the retries and does not wait out a long Retry-After", async () => {
+    fake.fallback = [500, { error: { code: "internal_error", message: "boom" } }, {}];
+    await assert.rejects(client.job.webhook.send("https://x.example.com", {}), ServerError);
+    assert.equal(fake.requests.length, 4);
+    fake.requests.length = 0;
+    fake.answer(429, { error: { code: "quota_exceeded", message: "daily" } }, { "Retry-After": "3600" });
+    await assert.rejects(client.job.queue.publish("q", {}), (e) => e instanceof RateLimited && e.retryAfter === 3600);
+    assert.equal(fake.requests.length, 1);
+  });
+
+  it("retries connection errors with the same key, then fails clearly", async () => {
+    const keys = [];
+    const failing = async (url, init) => { keys.push(init.headers["Idempotency-Key"]); throw new TypeError("fetch failed"); };
+    const c = new InfraiClient({ apiKey: KEY, baseUrl: fake.url, fetch: failing, ...noSleep });
+    await assert.rejects(c.job.cron.trigger("cron_1"), (e) => e instanceof ConnectionFailed && /Could not reach/.test(e.message));
+    assert.equal(keys.length, 4);
+    assert.equal(new Set(keys).size, 1);
+  });
+
+  it("says how to get a key when there is none", async () => {
+    const saved = process.env.INFRAI_API_KEY;
+    delete process.env.INFRAI_API_KEY;
+    try {
+      const c = new InfraiClient({ baseUrl: fake.url, credentialsFile: null });
+      await assert.rejects(c.job.cron.list(), (e) => e instanceof MissingApiKey && /infra\.activate\(\)/.test(e.message)
+        && /INFRAI_API_KEY/.test(e.message));
+      assert.equal(fake.requests.length, 0);
+    } finally {
+      if (saved !== undefined) process.env.INFRAI_API_KEY = saved;
+    }
+  });
+
+  it("reads options, then the environment, then the credentials file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "infrai-"));
+    const file = join(dir, "credentials");
+    writeFileSync(file, JSON.stringify({ api_key: "from_file", base_url: "http://file:1" }));
+    const saved = { key: process.env.INFRAI_API_KEY, url: process.env.INFRAI_BASE_URL };
+    try {
+      delete process.env.INFRAI_API_KEY;
+      delete process.env.INFRAI_BASE_URL;
+      let c = new InfraiClient({ credentialsFile: file });
+      assert.deepEqual([c.apiKey, c.baseUrl], ["from_file", "http://file:1"]);
+      process.env.INFRAI_API_KEY = "from_env";
+      process.env.INFRAI_BASE_URL = "http://env:2/";
+      c = new InfraiClient({ credentialsFile: file });
+      assert.deepEqual([c.apiKey, c.baseUrl], ["from_env", "http://env:2"]);
+      c = new InfraiClient({ apiKey: "from_arg", baseUrl: "http://arg:3", credentialsFile: file });
+      assert.deepEqual([c.apiKey, c.baseUrl], ["from_arg", "http://arg:3"]);
+      delete process.env.INFRAI_API_KEY;
+      delete process.env.INFRAI_BASE_URL;
+      c = new InfraiClient({ credentialsFile: null });
+      assert.deepEqual([c.apiKey, c.baseUrl], [undefined, "http://127.0.0.1:8000"]);
+    } finally {
+      for (const [name, v] of [["INFRAI_API_KEY", saved.key], ["INFRAI_BASE_URL", saved.url]]) {
+        if (v === undefined) delete process.env[name]; else process.env[name] = v;
+      }
+    }
+  });
+
+  it("activate needs no key and then uses the new one", async () => {
+    const c = new InfraiClient({ baseUrl: fake.url, credentialsFile: null });
+    fake.answer(201, { project_id: "proj_1", api_key: KEY, key_id: "key_1", plan: "trial", limits: {} });
+    const a = await c.auth.activate();
+    assert.equal(a.project_id, "proj_1");
+    assert.equal(fake.requests[0].headers.authorization, undefined);
+    await c.auth.me();
+    assert.equal(fake.requests[1].headers.authorization, `Bearer ${KEY}`);
+  });
+});

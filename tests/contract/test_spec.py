@@ -1,0 +1,147 @@
+"""The OpenAPI document is the API: every route has its operation and every operation its route,
+the document is valid OpenAPI 3.1, it is served, the response checker catches a mismatch, and both
+SDKs' route tables are the spec's operations."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests import schema_check
+
+ROOT = Path(__file__).resolve().parents[2]
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def spec_operations() -> dict:
+    """operationId -> (METHOD, path)"""
+    return {op["operationId"]: (method.upper(), path)
+            for path, item in schema_check.spec()["paths"].items()
+            for method, op in item.items() if method in METHODS}
+
+
+def test_the_document_is_valid_openapi_3_1():
+    spec = schema_check.spec()
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_every_route_has_an_operation_and_every_operation_a_route():
+    from app import app
+    routes = {(path, method.upper()) for path, entries in app.routes.items() for method in entries}
+    documented = {(path, method) for method, path in spec_operations().values()}
+    assert routes - documented == set(), "routes without an operation in chalicelib/openapi.json"
+    assert documented - routes == set(), "operations in chalicelib/openapi.json without a route"
+
+
+def test_operation_ids_are_unique():
+    ids = [op["operationId"] for item in schema_check.spec()["paths"].values()
+           for m, op in item.items() if m in METHODS]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_operation_documents_its_success_and_errors():
+    spec = schema_check.spec()
+    public = {"/v1/health", "/v1/openapi.json", "/v1/auth/activate"}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            codes = set(op["responses"])
+            ok = [c for c in codes if c.startswith("2")]
+            assert len(ok) == 1, (method, path)
+            assert op["responses"][ok[0]]["content"]["application/json"]["schema"], (method, path)
+            for code in codes - set(ok):
+                assert op["responses"][code]["$ref"].startswith("#/components/responses/"), (method, path, code)
+            if path in public:
+                assert op["security"] == [], path
+            else:
+                assert "security" not in op and {"401", "429", "500", "503"} <= codes, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413"} <= codes, (method, path)
+            if "{" in path and method != "put":   # PUT creates the queue it names
+                assert "404" in codes, (method, path)
+    assert spec["security"] == [{"bearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"] == {**spec["components"]["securitySchemes"]["bearer"],
+                                                               "type": "http", "scheme": "bearer"}
+
+
+def test_request_bounds_are_the_validators():
+    """A few numbers that must move together with chalicelib (the validators are the truth)."""
+    from chalicelib.core import schedules, validation
+    from chalicelib.services import cron, messages, queues, webhooks
+    s = schema_check.spec()["components"]["schemas"]
+    assert s["CronCreate"]["properties"]["retries"]["maximum"] == cron.MAX_RETRIES
+    assert s["CronCreate"]["properties"]["timeout_seconds"]["maximum"] == cron.MAX_TIMEOUT
+    assert s["CronCreate"]["properties"]["name"]["maxLength"] == cron.MAX_NAME
+    assert s["CronCreate"]["properties"]["schedule"]["maxLength"] == schedules.MAX_LENGTH
+    assert set(s["CronCreate"]["properties"]) == set(cron.FIELDS)
+    assert set(s["WebhookSend"]["properties"]) == set(webhooks.SEND_FIELDS)
+    assert s["WebhookSend"]["properties"]["delay_seconds"]["maximum"] == webhooks.MAX_DELAY
+    assert s["WebhookSend"]["properties"]["headers"]["maxProperties"] == validation.MAX_EXTRA_HEADERS
+    assert set(s["QueuePublish"]["properties"]) == set(queues.PUBLISH_FIELDS)
+    assert s["QueuePublish"]["properties"]["delay_seconds"]["maximum"] == messages.MAX_DELAY
+    assert s["QueuePublishBatch"]["properties"]["messages"]["maxItems"] == messages.MAX_BATCH
+    assert set(s["QueuePut"]["properties"]) == set(queues.QUEUE_FIELDS)
+    assert set(s["QueuePublish"]["properties"]["queue"]["not"]["enum"]) == queues.RESERVED
+    assert s["QueuePublish"]["properties"]["queue"]["pattern"] == queues.NAME_RE.pattern
+    assert s["CronCreate"]["properties"]["idempotency_key"]["maxLength"] == validation.MAX_IDEMPOTENCY_KEY
+    from chalicelib.services import deliveries
+    assert set(deliveries.STATES) <= set(s["Delivery"]["properties"]["state"]["enum"])
+
+
+def test_the_document_is_served_without_a_key():
+    from chalice.test import Client
+
+    from app import app
+    with Client(app) as client:
+        resp = client.http.get("/v1/openapi.json")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert json.loads(resp.body) == schema_check.spec()
+
+
+def test_the_checker_catches_a_mismatch():
+    schema_check.check("GET", "/v1/health", 200, {"status": "ok"})
+    schema_check.check("GET", "/v1/scheduling/queue/q1?limit=3", 404,
+                       {"error": {"code": "not_found", "message": "No queue", "field": "name"}})
+    with pytest.raises(schema_check.SchemaMismatch, match="does not match"):
+        schema_check.check("GET", "/v1/scheduling/cron/cron_01ARZ3NDEKTSV4RRFFQ69G5FAV", 200, {"cron_id": "x"})
+    with pytest.raises(schema_check.SchemaMismatch, match="not documented"):
+        schema_check.check("GET", "/v1/health", 418, {"error": {"code": "teapot", "message": "no"}})
+    with pytest.raises(schema_check.SchemaMismatch):
+        schema_check.check("POST", "/v1/scheduling/webhook/send", 400, {"message": "not our error body"})
+    # literal segments win over templates, as in the router
+    assert schema_check.find_operation("POST", "/v1/scheduling/queue/publish")[1]["operationId"] == "scheduling.queue.publish"
+    assert schema_check.find_operation("GET", "/v1/scheduling/queue/messages/msg_1")[1]["operationId"] == "scheduling.queue.message"
+    assert schema_check.find_operation("GET", "/v1/nowhere") is None
+
+
+def test_the_python_sdk_routes_are_the_spec():
+    infrai = pytest.importorskip("infrai", reason="pip install -e ./sdk/python (requirements-dev.txt)")
+    assert {op: tuple(route) for op, route in infrai.ROUTES.items()} == spec_operations()
+
+
+def test_the_python_sdk_calls_only_operations_of_its_table():
+    source = "\n".join(p.read_text() for p in (ROOT / "sdk/python/src/infrai").glob("*.py"))
+    used = set(re.findall(r'_call\(\s*"([\w.]+)"', source))
+    assert used and used <= set(spec_operations()), used - set(spec_operations())
+    assert used == set(spec_operations()), set(spec_operations()) - used
+
+
+def typescript_routes() -> dict:
+    source = (ROOT / "sdk/typescript/src/routes.ts").read_text()
+    body = source[source.index("export const ROUTES"):source.index("} as const")]
+    return {op: (method, path) for op, method, path in
+            re.findall(r'"([\w.]+)":\s*\{\s*method:\s*"(\w+)",\s*path:\s*"([^"]+)"\s*\}', body)}
+
+
+def test_the_typescript_sdk_routes_are_the_spec():
+    assert typescript_routes() == spec_operations()
+    for key in ("scheduling.cron.create", "scheduling.cron.list", "scheduling.queue.publish", "scheduling.webhook.send"):
+        assert key in typescript_routes()
+
+
+def test_the_typescript_sdk_calls_only_operations_of_its_table():
+    source = (ROOT / "sdk/typescript/src/client.ts").read_text()
+    used = set(re.findall(r'call(?:<\w+>)?\(\s*"([\w.]+)"', source))
+    assert used == set(spec_operations()), set(spec_operations()) ^ used

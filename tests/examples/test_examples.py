@@ -1,0 +1,153 @@
+"""The seed's examples, verbatim, and their TypeScript twins, run as a user would: the local stack
+as a subprocess (`python -m local`), a fresh HOME, `infra.activate()`, then each example in its
+own process; what they print is checked. The stack is stopped with SIGTERM and its whole
+process tree must be gone."""
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+TS_DIST = ROOT / "sdk" / "typescript" / "dist" / "index.js"
+TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
+
+EXPECTED = {   # example -> the line it must print
+    "cron_create": r"cron_id: cron_[0-9A-Z]{26}",
+    "queue_publish": r"message_id: msg_[0-9A-Z]{26}",
+    "webhook_send": r"delivery: dlv_[0-9A-Z]{26} \| state: queued",
+}
+LIST_LINE = rf"cron_[0-9A-Z]{{26}} 0 9 \* \* \* next: {TS}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` (from /proc), so the check also covers children that left
+    the process group."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("INFRAI_LOCAL_API_KEY", "INFRAI_API_KEY", "INFRAI_CREDENTIALS_FILE")
+           and not k.startswith("AWS_")}
+    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1"})
+    log = open(home / "stack.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"the local stack exited with {proc.returncode}:\n{log.read()[-3000:]}")
+        try:
+            if requests.get(base + "/v1/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail("the local stack did not answer /v1/health within 60 s")
+        time.sleep(0.2)
+    user_env = {k: v for k, v in env.items() if k != "PORT"}
+    user_env.update({"HOME": str(home), "INFRAI_BASE_URL": base})
+    state = {"proc": proc, "base": base, "env": user_env, "home": home, "log": log}
+    yield state
+    if proc.poll() is None:   # the stop test did not run (or failed early)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    log.close()
+
+
+def run(stack, *cmd, cwd=ROOT):
+    done = subprocess.run(list(cmd), cwd=cwd, env=stack["env"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_activate_writes_the_credentials(stack):
+    run(stack, sys.executable, "-c", "from infrai import infra; infra.activate()")
+    creds = stack["home"] / ".infrai" / "credentials"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    assert re.search(r'"api_key": "ifr_pk_proj_[A-Za-z0-9]{32,64}"', creds.read_text())
+    before = creds.read_text()
+    run(stack, sys.executable, "-c", "from infrai import infra; infra.activate()")   # kept, not replaced
+    assert creds.read_text() == before
+
+
+@pytest.mark.parametrize("name", ["cron_create", "cron_list", "queue_publish", "webhook_send"])
+def test_python_example(stack, name):
+    out = run(stack, sys.executable, str(EXAMPLES / f"{name}.py")).strip()
+    if name == "cron_list":
+        lines = out.splitlines()
+        assert lines and all(re.fullmatch(LIST_LINE, line) for line in lines), out
+    else:
+        assert re.fullmatch(EXPECTED[name], out), out
+
+
+@pytest.mark.parametrize("name", ["cron_create", "cron_list", "queue_publish", "webhook_send"])
+def test_typescript_example(stack, name):
+    node = shutil.which("node")
+    if not node or not TS_DIST.exists():
+        pytest.skip("TypeScript SDK not built: cd sdk/typescript && npm ci && npm run build")
+    out = run(stack, node, str(EXAMPLES / "ts" / f"{name}.mjs")).strip()
+    if name == "cron_list":
+        lines = out.splitlines()
+        assert len(lines) >= 2 and all(re.fullmatch(LIST_LINE, line) for line in lines), out   # Python's + TS's
+    else:
+        assert re.fullmatch(EXPECTED[name], out), out
+
+
+def test_the_stack_stops_on_sigterm_and_leaves_no_process(stack):
+    proc = stack["proc"]
+    tree = _descendants(proc.pid)
+    assert tree, "expected the moto server child under the local stack"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    deadline = time.time() + 10
+    while any(_alive(p) for p in tree) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in tree if _alive(p)], "processes of the local stack outlived it"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)

@@ -28,4 +28,6 @@ def remember_lambda_context(event, get_response):
 def deliver(event):
     """One attempt per message, up to 10 at once (chalicelib/services/attempts.py)."""
     from chalicelib.services import attempts
-    return attempts.process_batch([record.body for record in event])
+    records = [r.to_dict() for r in event]
+    return attempts.process_batch([r["body"] for r in records],
+                                  [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records])

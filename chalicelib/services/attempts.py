@@ -17,13 +17,16 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import config, sender
-from ..aws import dispatch, keys, store
+from ..aws import dispatch, keys, resources, store
 from ..core import clock, retry_policy, signing
 from . import cron_runs, deliveries, projects, queues
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "infrai-scheduling/1.0"
+# SQS moves a message to the DLQ after resources.MAX_RECEIVE_COUNT receives; one receive before
+# that, we record the delivery as failed ourselves, so it shows in the API and can be replayed.
+POISON_AFTER = resources.MAX_RECEIVE_COUNT - 1
 EXCERPT_KEPT = 512
 _pool = None
 
@@ -49,10 +52,14 @@ def _all(fn, items):
     return results, errors
 
 
-def process_batch(bodies: list[str]) -> dict:
+def process_batch(bodies: list[str], receive_counts: list[int] | None = None) -> dict:
     """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
-    error (the whole batch then comes back; the others are no-ops the second time)."""
+    error (the whole batch then comes back; the others are no-ops the second time). A work
+    message received POISON_AFTER times has crashed us that often: its delivery is marked
+    failed (visible, replayable) instead of being tried once more."""
+    counts = receive_counts or [1] * len(bodies)
     works, errors1 = _all(_to_work, [(b,) for b in bodies])
+    works = [_poisoned(w) if isinstance(w, dict) and c >= POISON_AFTER else w for w, c in zip(works, counts)]
     wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
     records = store.get_many(wanted) if wanted else {}
     context = _Context(records.values())
@@ -80,6 +87,26 @@ def _to_work(body: str):
         # Nobody can ever read it: straight to the DLQ rather than sinking the batch 5 times.
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
         return "unreadable"
+
+
+def _poisoned(work: dict) -> str:
+    record = store.get(*keys.delivery(work["d"]))
+    if record is None or record["state"] in deliveries.TERMINAL or record["attempt_count"] >= work["n"]:
+        return "done"
+    failure = {"n": work["n"], "at": clock.now(), "status": None, "ms": 0, "excerpt": "",
+               "error": f"poison: the deliver function failed on this message {POISON_AFTER - 1} times; "
+                        "see its logs, then retry the delivery"}
+    try:
+        store.update(record["pk"], record["sk"], {
+            "state": "failed", "attempt_count": work["n"], "attempts": record.get("attempts", []) + [failure],
+            "updated_at": clock.now(), "next_attempt_at": None,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed")},
+            condition="attempt_count = :prev", values={":prev": work["n"] - 1})
+    except store.ConditionFailed:
+        return "done"
+    dispatch.dead_letter({"reason": "poison", "delivery_id": work["d"], "project_id": record["project_id"],
+                          "attempts": work["n"]})
+    return "poison"
 
 
 class _Context:

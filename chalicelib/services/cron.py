@@ -93,7 +93,7 @@ def _create(project_id: str, fields: dict) -> dict:
         _sync_schedules(record, [])
     except Exception as e:  # noqa: BLE001 - undo the record: no job without its schedule
         log.exception("schedule create failed for %s", cron_id)
-        _drop_schedules(record["aws_expressions"], cron_id)
+        _drop_schedules(cron_id, strict=False)
         store.delete(pk, sk)
         raise ServiceUnavailable("The schedule could not be created; nothing was stored. Retry.") from e
     return _mark_synced(record)
@@ -107,11 +107,15 @@ def _sync_schedules(record: dict, old_expressions: list[str]) -> None:
         scheduler.delete(name)
 
 
-def _drop_schedules(expressions: list[str], cron_id: str) -> None:
-    for name in scheduler.schedule_names(cron_id, max(len(expressions), 2)):
+def _drop_schedules(cron_id: str, strict: bool) -> None:
+    """Delete every schedule a job can have (missing ones are fine). Not strict while undoing:
+    a failure is logged and the rest still go."""
+    for name in scheduler.schedule_names(cron_id, 2):
         try:
             scheduler.delete(name)
-        except Exception:  # noqa: BLE001 - best effort while undoing; logged
+        except Exception:  # noqa: BLE001
+            if strict:
+                raise
             log.exception("could not delete schedule %s", name)
 
 
@@ -198,16 +202,11 @@ def delete(project_id: str, cron_id: str) -> None:
     old = load(project_id, cron_id)
     store.update(old["pk"], old["sk"], {"sync": "deleting"})
     try:
-        _drop_schedules_strict(old)
+        _drop_schedules(old["cron_id"], strict=True)
     except Exception as e:  # noqa: BLE001
         store.update(old["pk"], old["sk"], {"sync": "pending"})
         raise ServiceUnavailable("The schedule could not be deleted; the job still exists. Retry.") from e
     store.delete(old["pk"], old["sk"])
-
-
-def _drop_schedules_strict(record: dict) -> None:
-    for name in scheduler.schedule_names(record["cron_id"], max(len(record["aws_expressions"]), 2)):
-        scheduler.delete(name)
 
 
 def view(record: dict, runs: int = 0) -> dict:

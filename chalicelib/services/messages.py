@@ -1,6 +1,6 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
 from ..aws import dispatch, store
-from ..core import clock, ids, validation
+from ..core import clock, validation
 from ..core.errors import Conflict, InfraiError, InvalidInput
 from . import deliveries, idempotency, queues, quotas
 

@@ -5,7 +5,7 @@ so a changed URL applies to messages already waiting."""
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, ids, validation
+from ..core import clock, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, webhooks
 

@@ -3,15 +3,24 @@ domain outcomes, and opaque page cursors. Key layout lives in `keys.py`."""
 import base64
 import json
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+import functools
 
 from .. import config
 from ..core.errors import InvalidInput
 from . import clients
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
+
+@functools.lru_cache(maxsize=1)
+def _types():
+    """boto3's (de)serializers, imported on first use: importing boto3 is most of a cold start,
+    and the API function's first request should pay for it, not its import."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _client_error():
+    from botocore.exceptions import ClientError
+    return ClientError
 
 
 class ConditionFailed(Exception):
@@ -19,11 +28,11 @@ class ConditionFailed(Exception):
 
 
 def _to_ddb(item: dict) -> dict:
-    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+    return {k: _types()[0].serialize(v) for k, v in item.items() if v is not None}
 
 
 def _from_ddb(item: dict) -> dict:
-    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+    return {k: _plain(_types()[1].deserialize(v)) for k, v in item.items()}
 
 
 def _plain(value):
@@ -131,7 +140,7 @@ def _add_condition(kwargs, condition, names, values):
 def _write(call, kwargs):
     try:
         return call(**kwargs)
-    except ClientError as e:
+    except _client_error() as e:
         if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise ConditionFailed() from e
         raise
@@ -143,7 +152,7 @@ def transact_put(items: list[dict]) -> None:
                     "ConditionExpression": "attribute_not_exists(pk)"}} for item in items]
     try:
         clients.dynamodb().transact_write_items(TransactItems=ops)
-    except ClientError as e:
+    except _client_error() as e:
         if e.response["Error"]["Code"] == "TransactionCanceledException":
             raise ConditionFailed() from e
         raise
@@ -204,7 +213,7 @@ def put_many(items: list[dict]) -> None:
 
 
 def _encode_cursor(key: dict) -> str:
-    plain = {k: _de.deserialize(v) for k, v in key.items()}
+    plain = {k: _types()[1].deserialize(v) for k, v in key.items()}
     return base64.urlsafe_b64encode(json.dumps(plain, default=str).encode()).decode().rstrip("=")
 
 

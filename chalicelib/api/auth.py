@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..services import activation, projects
-from .http import caller_project, route
+from .http import caller_project, once, route
 
 bp = Blueprint(__name__)
 
@@ -9,8 +9,10 @@ bp = Blueprint(__name__)
 @route(bp, "/v1/auth/activate", ["POST"], status=201)
 def activate():
     """No key needed: an anonymous trial project. The key is shown once, here."""
-    identity = (bp.current_request.context or {}).get("identity") or {}
-    return activation.activate(identity.get("sourceIp"))
+    req = bp.current_request
+    ip = ((req.context or {}).get("identity") or {}).get("sourceIp")
+    # a client retrying after a lost answer gets the same project and key back
+    return once(req, f"anonymous:{ip}", "auth.activate", lambda: activation.activate(ip))
 
 
 @route(bp, "/v1/auth/me", ["GET"])
@@ -20,7 +22,9 @@ def me():
 
 @route(bp, "/v1/auth/keys", ["POST"], status=201)
 def add_key():
-    return projects.add_key(caller_project(bp.current_request))
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "auth.keys", lambda: projects.add_key(project))
 
 
 @route(bp, "/v1/auth/keys/{key_id}", ["DELETE"])

@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..services import cron, cron_runs
-from .http import caller_project, idempotency_key, json_body, query, route
+from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)
 BASE = "/v1/scheduling/cron"
@@ -40,12 +40,16 @@ def delete(cron_id):
 
 @route(bp, f"{BASE}/{{cron_id}}/pause", ["POST"])
 def pause(cron_id):
-    return cron.set_enabled(caller_project(bp.current_request), cron_id, False)
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "cron.pause", lambda: cron.set_enabled(project, cron_id, False))
 
 
 @route(bp, f"{BASE}/{{cron_id}}/resume", ["POST"])
 def resume(cron_id):
-    return cron.set_enabled(caller_project(bp.current_request), cron_id, True)
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "cron.resume", lambda: cron.set_enabled(project, cron_id, True))
 
 
 @route(bp, f"{BASE}/{{cron_id}}/trigger", ["POST"], status=202)

@@ -3,7 +3,7 @@ body, query parameters, and JSON responses. Errors become responses in `errors.p
 from chalice import Response
 
 from ..core import validation
-from ..services import projects
+from ..services import idempotency, projects
 from .errors import json_errors
 
 # Chalice answers 415 in its own format for content types a route does not list; we take JSON
@@ -29,6 +29,12 @@ def json_body(request) -> dict:
 
 def idempotency_key(request, body: dict) -> str | None:
     return validation.idempotency_key(body, _header(request, "idempotency-key"))
+
+
+def once(request, scope: str, operation: str, fn, body: dict | None = None):
+    """A POST without a body of its own, made idempotent by its Idempotency-Key header."""
+    key = validation.idempotency_key({}, _header(request, "idempotency-key"))
+    return idempotency.once(scope, operation, key, body or {"path": request.path}, fn)
 
 
 def query(request) -> dict:

@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..services import messages, queues
-from .http import caller_project, idempotency_key, json_body, query, route
+from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)
 BASE = "/v1/scheduling/queue"
@@ -60,7 +60,9 @@ def get_message(message_id):
 
 @route(bp, f"{BASE}/messages/{{message_id}}/cancel", ["POST"])
 def cancel_message(message_id):
-    return messages.cancel(caller_project(bp.current_request), message_id)
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "queue.cancel", lambda: messages.cancel(project, message_id))
 
 
 @route(bp, f"{BASE}/messages/{{message_id}}/retry", ["POST"], status=202)

@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..services import webhooks
-from .http import caller_project, idempotency_key, json_body, query, route
+from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)
 BASE = "/v1/scheduling/webhook"
@@ -39,4 +39,6 @@ def get_secret():
 
 @route(bp, f"{BASE}/secret/rotate", ["POST"])
 def rotate_secret():
-    return webhooks.rotate_secret(caller_project(bp.current_request))
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "webhook.rotate", lambda: webhooks.rotate_secret(project))

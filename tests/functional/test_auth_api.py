@@ -153,3 +153,27 @@ def test_send_time_check_refuses_a_name_that_now_resolves_privately(aws, project
     attempts.process_batch([json.dumps(work)])
     record = webhooks.get(project["project_id"], d["delivery_id"])
     assert record["state"] == "failed" and "169.254.169.254" in record["attempts"][0]["error"]
+
+
+def test_every_bodyless_post_is_idempotent_by_header(client, api):
+    """A client retrying after a lost answer gets the first answer back, and no second effect."""
+    h = {"Idempotency-Key": "retry-1"}
+    first = client.http.post("/v1/auth/activate", headers=h, body=b"")
+    again = client.http.post("/v1/auth/activate", headers=h, body=b"")
+    assert first.status_code == again.status_code == 201 and json.loads(first.body) == json.loads(again.body)
+    k1, k2 = api.call("POST", "/v1/auth/keys", headers=h), api.call("POST", "/v1/auth/keys", headers=h)
+    assert k1.data == k2.data and len(api.call("GET", "/v1/auth/me").data["keys"]) == 2
+    r1 = api.call("POST", "/v1/scheduling/webhook/secret/rotate", headers=h)
+    r2 = api.call("POST", "/v1/scheduling/webhook/secret/rotate", headers=h)
+    assert r1.status_code == r2.status_code == 200 and r1.data == r2.data
+    job = api.call("POST", "/v1/scheduling/cron", {"name": "a", "schedule": "0 9 * * *",
+                                                   "url": "https://hooks.example.com/"}).data
+    p1 = api.call("POST", f"/v1/scheduling/cron/{job['cron_id']}/pause", headers=h)
+    p2 = api.call("POST", f"/v1/scheduling/cron/{job['cron_id']}/pause", headers=h)
+    assert p1.data == p2.data and p1.data["enabled"] is False
+    msg = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "q", "payload": {}}).data
+    c1 = api.call("POST", f"/v1/scheduling/queue/messages/{msg['message_id']}/cancel", headers={"Idempotency-Key": "c"})
+    c2 = api.call("POST", f"/v1/scheduling/queue/messages/{msg['message_id']}/cancel", headers={"Idempotency-Key": "c"})
+    assert c1.status_code == c2.status_code == 200 and c1.data == c2.data
+    bad = api.call("POST", f"/v1/scheduling/cron/{job['cron_id']}/resume", headers={"Idempotency-Key": "k" * 256})
+    assert bad.status_code == 400 and bad.data["error"]["field"] == "idempotency_key"

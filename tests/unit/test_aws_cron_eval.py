@@ -174,27 +174,8 @@ def test_strictly_after_and_zone_objects():
 
 # -- property: equal to a brute-force walk over UTC minutes ----------------------------------------
 
-AWS_MONTHS = {n: i for i, n in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
-AWS_DAYS = {n: i for i, n in enumerate("SUN MON TUE WED THU FRI SAT".split(), 1)}
-
-
-def naive_field(text, lo, hi, names=None):
-    if text == "?":
-        return None
-    value = (lambda s: names[s] if names and s in names else int(s))
-    out = set()
-    for part in text.split(","):
-        base, slash, step = part.partition("/")
-        step = int(step) if slash else 1
-        if base == "*":
-            a, b = lo, hi
-        elif "-" in base:
-            a, b = (value(x) for x in base.split("-"))
-        else:
-            a = value(base)
-            b = hi if slash else a
-        out.update(range(a, b + 1, step))
-    return out
+# The brute-force reading of one AWS field is shared with the schedules property test.
+from tests.unit.test_schedules_property import AWS_DAYS, AWS_MONTHS, aws_field as naive_field  # noqa: E402
 
 
 def naive_due(expression, zone_name, start, end):

@@ -72,6 +72,7 @@ def stack(tmp_path_factory):
            if k not in ("INFRAI_LOCAL_API_KEY", "INFRAI_API_KEY", "INFRAI_CREDENTIALS_FILE")
            and not k.startswith("AWS_")}
     env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1"})
+    env["INFRAI_LOCAL_STATE"] = str(home / "snapshot.json")   # never the developer's make-run state
     log = open(home / "stack.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

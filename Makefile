@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements*.txt sdk/python/pyproject.toml | cksum | cut -d' ' -f1)
 OPS_LOG := $(CURDIR)/build/botocore-ops.log
 
-.PHONY: run test bench install clean
+.PHONY: run test bench fuzz install clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-deploy.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ test: $(STAMP)
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test
 	$(PY) -m pytest -q sdk/python/tests tests/contract
 	$(PY) -m pytest -q tests/examples
+	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/fuzz
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
+
+# More generated cases than `make test` runs (1,000+).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q tests/fuzz
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -4,11 +4,12 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import auth, cron, health, queues, webhooks
+from chalicelib.api import auth, cron, errors, health, queues, webhooks
 from chalicelib.api import openapi
 from chalicelib.services import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
+app.register_middleware(errors.chalice_answers_in_our_format, "http")
 app.register_blueprint(health.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(webhooks.bp)

@@ -35,6 +35,23 @@ def _handler_classes():
         # headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms
         disable_nagle_algorithm = True
 
+        def send_error(self, code, message=None, explain=None):
+            """http.server's own answers (a method it has no handler for, a malformed request
+            line) in our JSON error format; an unknown method is a 405, as API Gateway says."""
+            import json
+            status = 405 if code == 501 else code
+            kind = "method_not_allowed" if status == 405 else "invalid_request"
+            body = json.dumps({"error": {"code": kind, "message": f"{message or 'Bad request'}; "
+                                         "see the API reference."}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            self.close_connection = True
+
     class Quiet(Handler):
         def log_message(self, *args):
             pass

@@ -10,8 +10,9 @@ BASE = "/v1/scheduling/cron"
 @route(bp, BASE, ["POST"], status=201)
 def create():
     req = bp.current_request
+    project = caller_project(req)
     body = json_body(req)
-    return cron.create(caller_project(req), body, idempotency_key(req, body))
+    return cron.create(project, body, idempotency_key(req, body))
 
 
 @route(bp, BASE, ["GET"])
@@ -56,7 +57,7 @@ def resume(cron_id):
 def trigger(cron_id):
     req = bp.current_request
     project = caller_project(req)
-    return cron_runs.trigger(project, cron_id, req.headers.get("idempotency-key"))
+    return cron_runs.trigger(project, cron_id, idempotency_key(req))
 
 
 @route(bp, f"{BASE}/{{cron_id}}/runs", ["GET"])

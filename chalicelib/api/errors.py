@@ -29,3 +29,19 @@ def json_errors(view):
                                                        "changed unless you were told so. Try again."}},
                             status_code=500, headers=JSON)
     return wrapper
+
+
+CHALICE_CODES = {405: "method_not_allowed", 415: "unsupported_media_type"}
+
+
+def chalice_answers_in_our_format(event, get_response):
+    """Chalice's router answers some requests itself (405 for a method a path does not have)
+    in its own `{"Code", "Message"}` shape: give them ours."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code in CHALICE_CODES and isinstance(body, dict) and "Code" in body:
+        allowed = response.headers.get("Allow", "")
+        response.body = {"error": {"code": CHALICE_CODES[response.status_code],
+                                   "message": f"{body.get('Message')}. Allowed here: {allowed or 'see the API reference'}."}}
+        response.headers["Content-Type"] = "application/json"
+    return response

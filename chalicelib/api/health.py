@@ -1,8 +1,10 @@
 from chalice import Blueprint
 
+from .http import route
+
 bp = Blueprint(__name__)
 
 
-@bp.route("/v1/health", methods=["GET"])
+@route(bp, "/v1/health", ["GET"])
 def health():
     return {"status": "ok"}

@@ -6,9 +6,9 @@ from ..core import validation
 from ..services import idempotency, projects
 from .errors import json_errors
 
-# Chalice answers 415 in its own format for content types a route does not list; we take JSON
-# from clients that label it loosely, and refuse non-JSON bodies ourselves, in our format.
-CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+# No content-type check by Chalice (it would answer 415 in its own format, even on GETs and
+# before the key is checked): bodies are parsed as JSON here and refused in our format.
+CONTENT_TYPES: list[str] = []
 
 
 def caller_project(request) -> str:
@@ -27,8 +27,8 @@ def json_body(request) -> dict:
     return validation.parse_json_body(request.raw_body)
 
 
-def idempotency_key(request, body: dict) -> str | None:
-    return validation.idempotency_key(body, _header(request, "idempotency-key"))
+def idempotency_key(request, body: dict | None = None) -> str | None:
+    return validation.idempotency_key(body or {}, _header(request, "idempotency-key"))
 
 
 def once(request, scope: str, operation: str, fn, body: dict | None = None):
@@ -53,6 +53,5 @@ def route(bp, path: str, methods: list[str], status: int = 200):
             return result if isinstance(result, Response) else respond(result, status)
         respond_with_status.__name__ = view.__name__
         respond_with_status.__doc__ = view.__doc__
-        kwargs = {"content_types": CONTENT_TYPES} if set(methods) & {"POST", "PUT", "PATCH"} else {}
-        return bp.route(path, methods=methods, **kwargs)(json_errors(respond_with_status))
+        return bp.route(path, methods=methods, content_types=CONTENT_TYPES)(json_errors(respond_with_status))
     return decorate

@@ -6,6 +6,8 @@ import os
 
 from chalice import Blueprint, Response
 
+from .http import route
+
 bp = Blueprint(__name__)
 SPEC_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "openapi.json")
 
@@ -16,7 +18,7 @@ def spec_text() -> str:
         return json.dumps(json.load(f), separators=(",", ":"), ensure_ascii=False)
 
 
-@bp.route("/v1/openapi.json", methods=["GET"])
+@route(bp, "/v1/openapi.json", ["GET"])
 def openapi_document():
     return Response(body=spec_text(), status_code=200,
                     headers={"Content-Type": "application/json", "Cache-Control": "public, max-age=300"})

@@ -69,4 +69,4 @@ def cancel_message(message_id):
 def retry_message(message_id):
     req = bp.current_request
     project = caller_project(req)
-    return messages.retry(project, message_id, req.headers.get("idempotency-key"))
+    return messages.retry(project, message_id, idempotency_key(req))

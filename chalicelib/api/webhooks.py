@@ -29,7 +29,8 @@ def get_delivery(delivery_id):
 @route(bp, f"{BASE}/deliveries/{{delivery_id}}/retry", ["POST"], status=202)
 def retry_delivery(delivery_id):
     req = bp.current_request
-    return webhooks.retry(caller_project(req), delivery_id, req.headers.get("idempotency-key"))
+    project = caller_project(req)
+    return webhooks.retry(project, delivery_id, idempotency_key(req))
 
 
 @route(bp, f"{BASE}/secret", ["GET"])

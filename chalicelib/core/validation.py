@@ -128,13 +128,17 @@ def extra_headers(body: dict, name="headers") -> dict:
 
 
 def idempotency_key(body: dict, header_value: str | None) -> str | None:
-    value = body.get("idempotency_key", header_value)
+    """The request's key, from the body field or the Idempotency-Key header (a null field is
+    as good as absent: it must not hide the header)."""
+    value = body.get("idempotency_key")
+    if value is None:
+        value = header_value
     if value is None:
         return None
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(f"'idempotency_key' must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters.",
                            field="idempotency_key")
-    if "idempotency_key" in body and header_value is not None and header_value != body["idempotency_key"]:
+    if body.get("idempotency_key") is not None and header_value is not None and header_value != value:
         raise InvalidInput("'idempotency_key' in the body and the Idempotency-Key header differ; send one.",
                            field="idempotency_key")
     return value

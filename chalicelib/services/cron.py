@@ -161,6 +161,7 @@ def list_(project_id: str, params: dict) -> dict:
 def update(project_id: str, cron_id: str, body: dict) -> dict:
     if not body or set(body) <= {"idempotency_key"}:
         raise InvalidInput("Send at least one field to change, e.g. {\"schedule\": \"0 10 * * *\"}.")
+    validation.idempotency_key(body, None)   # checked like everywhere; a PATCH is idempotent anyway
     old = load(project_id, cron_id)
     return view(_change(old, _check(body, _public_fields(old))), runs=5)
 

@@ -188,6 +188,9 @@ def _ts(value) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
+SEND_ATTEMPTS = 5
+
+
 class SchedulerEmulator:
     def __init__(self, group: str, *, clock=time.time, tick=0.25, refresh=2.0, sqs=None, scheduler=None):
         self.group, self.clock, self.tick, self.refresh = group, clock, tick, refresh
@@ -330,11 +333,16 @@ class SchedulerEmulator:
         if group_id := (target.get("SqsParameters") or {}).get("MessageGroupId"):
             extra = {"MessageGroupId": group_id, "MessageDeduplicationId": str(uuid.uuid4())}
         sqs, _ = self._clients()
-        try:
-            sqs.send_message(QueueUrl=self._queue_url(target["Arn"]), MessageBody=body, **extra)
-            self.sent += 1
-        except Exception as e:  # noqa: BLE001 - AWS would retry, then dead-letter; we only log
-            log.warning("schedule %s: send at %s failed: %s", name, stamp, e)
+        for attempt in range(SEND_ATTEMPTS):   # AWS retries a failed send (for up to a day)
+            try:
+                sqs.send_message(QueueUrl=self._queue_url(target["Arn"]), MessageBody=body, **extra)
+                self.sent += 1
+                break
+            except Exception as e:  # noqa: BLE001 - a busy moto refuses connections now and then
+                if attempt == SEND_ATTEMPTS - 1 or self._stop.is_set():
+                    log.warning("schedule %s: send at %s failed: %s", name, stamp, e)
+                    break
+                self._stop.wait(0.2 * 2 ** attempt)
         return {"name": name, "scheduled": stamp, "input": body}
 
     def _queue_url(self, arn: str) -> str:

@@ -130,8 +130,8 @@ def test_python_example(stack, name):
 @pytest.mark.parametrize("name", ["cron_create", "cron_list", "queue_publish", "webhook_send"])
 def test_typescript_example(stack, name):
     node = shutil.which("node")
-    if not node or not TS_DIST.exists():
-        pytest.skip("TypeScript SDK not built: cd sdk/typescript && npm ci && npm run build")
+    # make test builds the SDK first; a missing build is a failure, never a silent skip
+    assert node and TS_DIST.exists(), "TypeScript SDK not built: cd sdk/typescript && npm ci && npm run build"
     out = run(stack, node, str(EXAMPLES / "ts" / f"{name}.mjs")).strip()
     if name == "cron_list":
         lines = out.splitlines()

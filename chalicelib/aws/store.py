@@ -183,6 +183,24 @@ def query_page(index: str | None, pk_value: str, *, limit: int, cursor: str | No
     return items, (_encode_cursor(last) if last and len(items) == limit else None)
 
 
+def scan(filter_expression: str, names: dict | None = None, values: dict | None = None):
+    """Every item of the table matching the filter, page by page (consistent). A whole-table
+    read: only for rare maintenance such as recovery, never on a request path."""
+    kwargs = {"TableName": config.table_name(), "FilterExpression": filter_expression, "ConsistentRead": True}
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if values:
+        kwargs["ExpressionAttributeValues"] = _to_ddb(_numbers(values))
+    for page in clients.dynamodb().get_paginator("scan").paginate(**kwargs):
+        for raw in page.get("Items", []):
+            yield _from_ddb(raw)
+
+
+def from_raw(item: dict) -> dict:
+    """An item as DynamoDB's wire format has it (e.g. read back from a snapshot), made plain."""
+    return _from_ddb(item)
+
+
 def count(index: str, pk_value: str, where: dict | None = None) -> int:
     """How many items an index partition holds (paginated COUNT query), optionally only those
     whose fields equal `where`."""

@@ -132,7 +132,7 @@ def _expand_macro(text: str) -> str:
     key = text.lower()
     if key == "@reboot":
         raise _bad("'@reboot' is not supported: a hosted schedule has no reboot to run at. "
-                   f"Use a time, e.g. '@daily' or '0 9 * * *'.")
+                   "Use a time, e.g. '@daily' or '0 9 * * *'.")
     if key not in MACROS:
         raise _bad(f"'{text}' is not a known shortcut; use one of {', '.join(MACROS)}, or {EXAMPLE}.")
     return MACROS[key]

@@ -16,8 +16,7 @@ acceptable. Do not call this on a request path. On AWS it runs with the operator
 the deployed functions' roles do not allow dynamodb:Scan, deliberately."""
 import logging
 
-from .. import config
-from ..aws import clients, dispatch, store
+from ..aws import dispatch, store
 from ..core import clock
 from . import cron, deliveries, queues
 
@@ -38,7 +37,7 @@ def recover(raw_items: list[dict] | None = None) -> dict:
     the requeue, so a message released here is not also requeued as `queued`). `raw_items`:
     the data table's items in DynamoDB's format when the caller has just written them all (the
     local stack restoring its snapshot), which spares the Scan."""
-    found = _scan(*_FILTERS) if raw_items is None else _classify(map(store._from_ddb, raw_items), _FILTERS)
+    found = _scan(*_FILTERS) if raw_items is None else _classify(map(store.from_raw, raw_items), _FILTERS)
     return {"schedules": resync_schedules(found["cron"]),
             "requeued": requeue_pending(found["waiting"]),
             "released": release_held(found["queue"])}
@@ -121,12 +120,7 @@ def _scan(*kinds: str) -> dict[str, list[dict]]:
         names.update(n)
         values.update(v)
         parts.append(f"({expression})")
-    kwargs = {"TableName": config.table_name(), "FilterExpression": " OR ".join(parts),
-              "ExpressionAttributeValues": store._to_ddb(values), "ConsistentRead": True}
-    if names:
-        kwargs["ExpressionAttributeNames"] = names
-    pages = clients.dynamodb().get_paginator("scan").paginate(**kwargs)
-    return _classify((store._from_ddb(i) for page in pages for i in page.get("Items", [])), kinds)
+    return _classify(store.scan(" OR ".join(parts), names, values), kinds)
 
 
 def _classify(items, kinds) -> dict[str, list[dict]]:

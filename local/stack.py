@@ -58,6 +58,16 @@ def _handler_classes():
     return Handler, Quiet
 
 
+def _server_class():
+    from chalice.local import ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        # socketserver listens with a backlog of 5: a burst of 50 new connections overflowed
+        # it while the stack was busy, and the kernel reset some of them mid-request
+        request_queue_size = 1024
+    return Server
+
+
 class LocalStack:
     def __init__(self, port: int | None = None, moto_port: int | None = None, api_key: str | None = None,
                  pollers: int = 4, quiet: bool = False, state_file=None,
@@ -156,7 +166,8 @@ class LocalStack:
         from app import app
         config = Config.create(chalice_stage="local", app_name=app.app_name, lambda_timeout=60)
         self._http = LocalDevServer(app, config, "127.0.0.1", self.port,
-                                    handler_cls=_QuietHandler if self.quiet else _Handler)
+                                    handler_cls=_QuietHandler if self.quiet else _Handler,
+                                    server_cls=_server_class())
         self.port = self._http.server.server_address[1]
         self._http_thread = threading.Thread(target=self._http.server.serve_forever,
                                              name="http-api", daemon=True)

@@ -33,9 +33,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests/fuzz
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
 
-# More generated cases than `make test` runs (1,000+).
+# More generated cases than `make test` runs (1,000+), and the property tests with fresh random
+# examples (`make test` derives them the same way every run, so CI is repeatable).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q tests/fuzz
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q -n 2 tests/unit
 
 bench: $(STAMP)
 	$(PY) -m bench

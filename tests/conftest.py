@@ -13,3 +13,12 @@ os.environ.setdefault("INFRAI_STAGE", "test")
 import tests.oprecorder  # noqa: E402
 
 tests.oprecorder.install()
+
+# Property tests: no deadline (speed is measured by bench/, never asserted by a test) and, in
+# `make test`, a fixed derivation of examples, so CI passes or fails the same way every run.
+# `make fuzz` sets HYPOTHESIS_PROFILE=explore to draw new random examples each time.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

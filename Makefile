@@ -4,14 +4,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements*.txt sdk/python/pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt constraints.txt sdk/python/pyproject.toml | cksum | cut -d' ' -f1)
 OPS_LOG := $(CURDIR)/build/botocore-ops.log
 
 .PHONY: run test bench fuzz install clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-deploy.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-deploy.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)

@@ -137,11 +137,12 @@ def _reset_pools():
 def _parse_retry_after(value, now=None):
     """Seconds from a Retry-After value (delta-seconds or HTTP-date); None if invalid."""
     value = (value or "").strip()
-    if value.isdigit():
-        return float(int(value))
+    if value.isascii() and value.isdigit():
+        # a huge number of seconds means "much later": the retry policy caps it at an hour anyway
+        return float(int(value)) if len(value) <= 9 else 1e9
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        when = email.utils.parsedate_to_datetime(value[:200])
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)

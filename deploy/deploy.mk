@@ -16,7 +16,7 @@ DEPLOY_IN_STAGE := $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 .PHONY: deploy package check-template destroy
 
 $(DEPLOY_TOOLS): requirements-deploy.txt
-	$(VENV)/bin/pip install -q -r requirements-deploy.txt
+	$(VENV)/bin/pip install -q -r requirements-deploy.txt -c constraints.txt
 	touch $@
 
 deploy:

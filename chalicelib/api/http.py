@@ -23,18 +23,22 @@ def _header(request, name):
     return (request.headers or {}).get(name)
 
 
-def json_body(request) -> dict:
-    return validation.parse_json_body(request.raw_body)
+def json_body(request, max_bytes: int = validation.MAX_REQUEST_BYTES) -> dict:
+    return validation.parse_json_body(request.raw_body, max_bytes)
 
 
 def idempotency_key(request, body: dict | None = None) -> str | None:
-    return validation.idempotency_key(body or {}, _header(request, "idempotency-key"))
+    """From the body's `idempotency_key` or the Idempotency-Key header. A POST without fields of
+    its own (trigger, retry, pause, ...) may still send `{"idempotency_key": ...}` as its body;
+    its other fields are not read."""
+    if body is None:
+        body = json_body(request) if request.raw_body else {}
+    return validation.idempotency_key(body, _header(request, "idempotency-key"))
 
 
-def once(request, scope: str, operation: str, fn, body: dict | None = None):
-    """A POST without a body of its own, made idempotent by its Idempotency-Key header."""
-    key = validation.idempotency_key({}, _header(request, "idempotency-key"))
-    return idempotency.once(scope, operation, key, body or {"path": request.path}, fn)
+def once(request, scope: str, operation: str, fn):
+    """A POST without fields of its own, made idempotent by its key (header or body)."""
+    return idempotency.once(scope, operation, idempotency_key(request), {"path": request.path}, fn)
 
 
 def query(request) -> dict:

@@ -1,5 +1,6 @@
 from chalice import Blueprint
 
+from ..core import validation
 from ..services import messages, queues
 from .http import caller_project, idempotency_key, json_body, once, query, route
 
@@ -19,7 +20,7 @@ def publish():
 def publish_batch():
     req = bp.current_request
     project = caller_project(req)
-    body = json_body(req)
+    body = json_body(req, validation.MAX_BATCH_REQUEST_BYTES)
     return messages.publish_batch(project, body, idempotency_key(req, body))
 
 

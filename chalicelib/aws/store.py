@@ -176,7 +176,8 @@ def query_page(index: str | None, pk_value: str, *, limit: int, cursor: str | No
     if index:
         kwargs["IndexName"] = index
     if cursor:
-        kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, pk_attr, pk_value)
+        key_attrs = {"pk", "sk", pk_attr, sk_attr}
+        kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, pk_attr, pk_value, key_attrs)
     resp = clients.dynamodb().query(**kwargs)
     items = [_from_ddb(i) for i in resp.get("Items", [])]
     last = resp.get("LastEvaluatedKey")
@@ -235,13 +236,15 @@ def _encode_cursor(key: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, default=str).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, pk_attr: str, pk_value: str) -> dict:
+def _decode_cursor(cursor: str, pk_attr: str, pk_value: str, key_attrs: set) -> dict:
+    """Only a cursor shaped exactly like the keys this query returns, in this partition: anything
+    else would be a DynamoDB ValidationException (a 500), or a peek outside the caller's scope."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        ok = isinstance(plain, dict) and plain.get(pk_attr) == pk_value and all(
-            isinstance(v, str) for v in plain.values())
-    except (ValueError, TypeError):
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode())) if len(cursor) <= 4096 else None
+        ok = isinstance(plain, dict) and plain.get(pk_attr) == pk_value and set(plain) == key_attrs and all(
+            isinstance(v, str) and 0 < len(v.encode()) <= 1024 for v in plain.values())
+    except (ValueError, TypeError, RecursionError):
         ok = False
     if not ok:
         raise InvalidInput("'cursor' is not one this list returned; pass next_cursor unchanged, "

@@ -1,10 +1,14 @@
 """Field checks shared by every route. Each failure names the field and says how to fix it;
 nothing is written before every field has passed."""
 import json
+import re
 
 from .errors import InvalidInput, PayloadTooLarge
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_DEPTH = 64          # levels of nested objects and arrays in a request body
+MAX_REQUEST_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024   # one payload and the fields around it
+MAX_BATCH_REQUEST_BYTES = 1024 * 1024               # publish-batch: up to 100 messages in all
 MAX_IDEMPOTENCY_KEY = 255
 MAX_EXTRA_HEADERS = 20
 MAX_HEADER_NAME = 256
@@ -13,22 +17,42 @@ MAX_HEADER_VALUE = 4096
 RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection",
                     "user-agent")
 RESERVED_HEADER_PREFIXES = ("webhook-", "infrai-")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")   # what every HTTP stack sends unchanged
 _TOKEN_CHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def parse_json_body(raw: bytes | None) -> dict:
+def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES) -> dict:
     if raw is None or raw == b"":
         raise InvalidInput("The request body is empty: send a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
-    if len(raw) > MAX_PAYLOAD_BYTES + 64 * 1024:
-        raise PayloadTooLarge(f"The request body is over {MAX_PAYLOAD_BYTES // 1024} KB; send a smaller payload.",
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"The request body is over {max_bytes // 1024} KB; send a smaller payload"
+                              + (" or split the batch." if max_bytes > MAX_REQUEST_BYTES else "."),
                               field="payload")
+    too_deep = InvalidInput(f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep; "
+                            "flatten the payload.", field="payload")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidInput(f"The request body is not valid JSON ({e}); send a JSON object.")
+    except RecursionError:
+        raise too_deep from None
+    if _depth_over(body, MAX_DEPTH):
+        raise too_deep
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
     return body
+
+
+def _depth_over(value, limit: int) -> bool:
+    """Whether JSON `value` nests containers deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def reject_unknown(body: dict, allowed) -> None:
@@ -120,9 +144,9 @@ def extra_headers(body: dict, name="headers") -> dict:
                                "remove it.", field=where)
         if low in {k.lower() for k in out}:
             raise InvalidInput(f"Header '{key}' is given twice.", field=where)
-        if not isinstance(val, str) or len(val) > MAX_HEADER_VALUE or any(c in val for c in "\r\n\0"):
-            raise InvalidInput(f"Header '{key}' must be a string of at most {MAX_HEADER_VALUE} characters "
-                               "without line breaks.", field=where)
+        if not isinstance(val, str) or len(val) > MAX_HEADER_VALUE or not _HEADER_VALUE.fullmatch(val):
+            raise InvalidInput(f"Header '{key}' must be a string of at most {MAX_HEADER_VALUE} printable ASCII "
+                               "characters (no line breaks; percent-encode anything else).", field=where)
         out[key] = val
     return out
 
@@ -148,6 +172,6 @@ def query_limit(params: dict | None, default=20, hi=100) -> int:
     raw = (params or {}).get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= hi:
         raise InvalidInput(f"'limit' must be a whole number from 1 to {hi}.", field="limit")
     return int(raw)

@@ -184,6 +184,24 @@ def test_trigger_runs_once_now(api):
     assert [r["delivery_id"] for r in runs] == [resp.data["delivery_id"]]
 
 
+def test_posts_without_fields_take_their_idempotency_key_in_the_body_too(api):
+    job = api.call("POST", BASE, JOB).data
+    trigger = f"{BASE}/{job['cron_id']}/trigger"
+    a = api.call("POST", trigger, {"idempotency_key": "run-once"})
+    b = api.call("POST", trigger, {"idempotency_key": "run-once"})
+    assert a.status_code == b.status_code == 202 and a.data == b.data
+    c = api.call("POST", trigger, {"idempotency_key": "run-once"}, headers={"Idempotency-Key": "run-once"})
+    assert c.data == a.data
+    refused = [api.call("POST", trigger, {"idempotency_key": "x"}, headers={"Idempotency-Key": "y"}),
+               api.call("POST", trigger, raw=b"[1]"), api.call("POST", trigger, raw=b"{nope"),
+               api.call("POST", trigger, {"idempotency_key": "k" * 256})]
+    assert [r.status_code for r in refused] == [400] * 4
+    runs = api.call("GET", f"{BASE}/{job['cron_id']}/runs").data["items"]
+    assert [r["delivery_id"] for r in runs] == [a.data["delivery_id"]]
+    paused = [api.call("POST", f"{BASE}/{job['cron_id']}/pause", {"idempotency_key": "p-1"}) for _ in range(2)]
+    assert paused[0].data == paused[1].data and paused[0].data["enabled"] is False
+
+
 BAD = [
     ({**JOB, "name": ""}, "name"), ({**JOB, "name": "x" * 129}, "name"), ({**JOB, "name": 5}, "name"),
     ({**JOB, "schedule": "every day"}, "schedule"), ({**JOB, "schedule": "0 9 * * * *"}, "schedule"),

@@ -197,3 +197,41 @@ def test_a_failed_idempotent_publish_can_be_retried_with_the_same_key(api, monke
     resp = api.call("POST", f"{Q}/publish", body)
     assert resp.status_code == 202 and resp.data["state"] == "queued"
     assert len(stored_messages()) == 1
+
+
+def test_a_batch_to_a_held_queue_is_released_and_listed_in_batch_order(api, monkeypatch):
+    from chalicelib.core import clock
+    frozen = clock.now()
+    clock.set_clock(lambda: frozen)     # all 100 ids made in one millisecond
+    try:
+        resp = api.call("POST", f"{Q}/publish-batch",
+                        {"messages": [{"queue": "bulk", "payload": {"i": i}} for i in range(100)]})
+    finally:
+        clock.set_clock(None)
+    ids = [r["message_id"] for r in resp.data["results"]]
+    assert len(set(ids)) == 100
+    listed, cursor = [], None
+    while True:
+        page = api.call("GET", f"{Q}/bulk/messages?limit=100" + (f"&cursor={cursor}" if cursor else "")).data
+        listed += [m["message_id"] for m in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert listed == ids[::-1], "newest first, and within one millisecond the batch's order"
+    from chalicelib.aws import dispatch
+    enqueued = []
+    real = dispatch.enqueue_many
+    monkeypatch.setattr(dispatch, "enqueue_many", lambda works: (enqueued.extend(works), real(works))[1])
+    api.call("PUT", f"{Q}/bulk", {"url": "https://hooks.example.com/bulk"})
+    assert [work["d"] for work, _delay in enqueued] == ids, "released in publish order"
+
+
+def test_a_batch_may_be_larger_than_one_payload_but_not_unbounded(api):
+    four_kb = {"blob": "x" * 4096}
+    resp = api.call("POST", f"{Q}/publish-batch",
+                    {"messages": [{"queue": "big", "payload": four_kb} for _ in range(100)]})
+    assert resp.status_code == 202 and resp.data["accepted"] == 100, resp.data
+    huge = {"blob": "x" * (200 * 1024)}
+    resp = api.call("POST", f"{Q}/publish-batch",
+                    {"messages": [{"queue": "huge", "payload": huge} for _ in range(6)]})
+    assert resp.status_code == 413 and "split the batch" in resp.data["error"]["message"]
+    assert api.call("GET", f"{Q}/huge").status_code == 404

@@ -184,3 +184,45 @@ def test_enqueue_failure_leaves_nothing_behind(api, monkeypatch):
 def test_resources_come_from_one_definition():
     spec = resources.dispatch_queue("arn:aws:sqs:us-east-1:123456789012:dlq")
     assert int(spec["Attributes"]["VisibilityTimeout"]) >= 6 * resources.DELIVER_FUNCTION_TIMEOUT
+
+
+EDGE_BAD = [
+    # nested past the documented 64 levels, and far past what a JSON parser can recurse into
+    (json.dumps({"url": "https://x.example.com/", "payload": {"a": json.loads("[" * 70 + "]" * 70)}}).encode(),
+     400, "payload"),
+    (b'{"url": "https://x.example.com/", "payload": {"a": ' + b"[" * 50000 + b"]" * 50000 + b"}}", 400, "payload"),
+    # a header value no HTTP client can put on the wire unchanged
+    (json.dumps({"url": "https://x.example.com/", "payload": {}, "headers": {"x-a": "€"}}).encode(), 400,
+     "headers.x-a"),
+]
+
+
+@pytest.mark.parametrize("raw,status,field", EDGE_BAD)
+def test_input_that_once_made_a_500_is_refused_clearly_and_stores_nothing(api, raw, status, field):
+    resp = api.call("POST", SEND, raw=raw)
+    assert resp.status_code == status, resp.data
+    assert resp.data["error"]["field"] == field and len(resp.data["error"]["message"]) > 15
+    assert count_deliveries() == 0 and dispatch_messages() == []
+
+
+def test_a_payload_nested_64_levels_is_accepted():
+    from chalicelib.core import validation
+    body = {"url": "https://x.example.com/", "payload": json.loads('{"a": ' * 63 + "1" + "}" * 63)}
+    assert validation.parse_json_body(json.dumps(body).encode()) == body
+
+
+def test_odd_list_parameters_are_400_not_500(api):
+    for i in range(3):
+        api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {"i": i}})
+    cursor = api.call("GET", "/v1/scheduling/webhook/deliveries?limit=1").data["next_cursor"]
+    import base64
+    plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    for drop in list(plain):
+        if drop.endswith("pk") and drop != "pk":
+            continue       # the partition itself: already refused as "another project's"
+        tampered = base64.urlsafe_b64encode(json.dumps({k: v for k, v in plain.items() if k != drop}).encode())
+        resp = api.call("GET", f"/v1/scheduling/webhook/deliveries?cursor={tampered.decode().rstrip('=')}")
+        assert resp.status_code == 400 and resp.data["error"]["field"] == "cursor", drop
+    for q in ("limit=%C2%B2", "limit=%EF%BC%95", "limit=" + "9" * 5000):   # superscript 2, full-width 5
+        resp = api.call("GET", f"/v1/scheduling/webhook/deliveries?{q}")
+        assert resp.status_code == 400 and resp.data["error"]["field"] == "limit", q

@@ -183,8 +183,12 @@ def test_parse_retry_after():
     assert sender._parse_retry_after("120", now) == 120.0
     assert sender._parse_retry_after("Mon, 01 Jan 2024 12:00:30 GMT", now) == 30.0
     assert sender._parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0.0
-    for bad in (None, "", "-5", "1.5", "tomorrow", "Mon, 99 Foo 2024"):
-        assert sender._parse_retry_after(bad, now) is None
+    for bad in (None, "", "-5", "1.5", "tomorrow", "Mon, 99 Foo 2024", "\u00b2", "\uff15",
+                "Mon, 01 Jan 99999999999999999999 12:00:00 GMT"):
+        assert sender._parse_retry_after(bad, now) is None, bad
+    # absurdly long waits are "much later" (the retry policy caps them at an hour), not a crash
+    assert sender._parse_retry_after("9" * 400, now) >= 3600
+    assert sender._parse_retry_after("9" * 5000, now) >= 3600
 
 
 def test_redirect_is_not_followed(srv):

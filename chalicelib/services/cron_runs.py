@@ -25,9 +25,15 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None) -> tupl
     delivery_id = ids.new_id("dlv") if manual else ids.derived_id("dlv", at, cron_id, scheduled)
     now = clock.now()
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
+    # a scheduled run counts against the plan's deliveries per day like any publish (a trigger was
+    # counted by its request); over the limit it is recorded as skipped, visibly, and sends nothing
+    over = not manual and not quotas.take_scheduled_run(record["project_id"])
     first = _put_once({"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
                        "delivery_id": delivery_id, "scheduled_at": at, "fired_at": now, "manual": manual,
-                       "target": "url" if record.get("url") else "queue"})
+                       "target": "url" if record.get("url") else "queue",
+                       **({"skipped": "quota_exceeded"} if over else {})})
+    if over or (not first and (store.get(run_pk, run_sk) or {}).get("skipped")):
+        return None, None
     meta = {"infrai-cron-id": cron_id, "infrai-scheduled-time": clock.rfc3339(at)}
     if record.get("queue"):
         from . import messages
@@ -92,7 +98,9 @@ def _views(runs_: list[dict]) -> list[dict]:
         d = found.get(keys.delivery(r["delivery_id"]), {})
         out.append({"scheduled_at": clock.rfc3339(r["scheduled_at"]), "fired_at": clock.rfc3339(r["fired_at"]),
                     "delivery_id": r["delivery_id"], "manual": r["manual"], "target": r.get("target", "url"),
-                    "delivery_state": d.get("state", "pending"), "attempt_count": d.get("attempt_count", 0)})
+                    "delivery_state": "skipped" if r.get("skipped") else d.get("state", "pending"),
+                    "attempt_count": d.get("attempt_count", 0),
+                    **({"skipped_reason": r["skipped"]} if r.get("skipped") else {})})
     return out
 
 

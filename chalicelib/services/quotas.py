@@ -43,6 +43,23 @@ def take_deliveries(project_id: str, count: int = 1) -> None:
         raise
 
 
+def take_scheduled_run(project_id: str) -> bool:
+    """One scheduled cron run against the deliveries-per-day limit; False when over it. (The
+    per-second limit is for requests, which a schedule is not.) A firing Scheduler delivers
+    twice may count twice: rare, and only ever against the caller's own limit."""
+    limit = _limits(project_id)["deliveries_per_day"]
+    if limit is None:
+        return True
+    now = clock.now()
+    day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+    try:
+        _take(project_id, f"DAY#{day}", 1, limit, (int(now) // 86400 + 1) * 86400,
+              "deliveries_per_day", "deliveries today (UTC)")
+        return True
+    except QuotaExceeded:
+        return False
+
+
 def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:
     try:
         store.update(f"USAGE#{project_id}", sk, {"ttl": resets + 86400}, adds={"n": count},

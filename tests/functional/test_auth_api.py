@@ -177,3 +177,23 @@ def test_every_bodyless_post_is_idempotent_by_header(client, api):
     assert c1.status_code == c2.status_code == 200 and c1.data == c2.data
     bad = api.call("POST", f"/v1/scheduling/cron/{job['cron_id']}/resume", headers={"Idempotency-Key": "k" * 256})
     assert bad.status_code == 400 and bad.data["error"]["field"] == "idempotency_key"
+
+
+def test_scheduled_cron_runs_count_against_the_daily_limit_and_are_skipped_visibly(api, monkeypatch):
+    from chalicelib.aws import store
+    from chalicelib.services import cron_runs
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": 2}}))
+    job = api.call("POST", "/v1/scheduling/cron", {"name": "every minute", "schedule": "* * * * *",
+                                                   "url": "https://hooks.example.com/cron"}).data
+    cid = job["cron_id"]
+    fired = [cron_runs.fire(cid, f"2026-11-28T10:0{m}:00Z") for m in range(3)]
+    assert [work is not None for _d, work in fired] == [True, True, False]
+    assert cron_runs.fire(cid, "2026-11-28T10:02:00Z") == (None, None), "a duplicate of a skipped run stays skipped"
+    runs = api.call("GET", f"/v1/scheduling/cron/{cid}/runs").data["items"]
+    by_time = {r["scheduled_at"]: r for r in runs}
+    skipped = by_time["2026-11-28T10:02:00.000Z"]
+    assert skipped["delivery_state"] == "skipped" and skipped["skipped_reason"] == "quota_exceeded"
+    assert by_time["2026-11-28T10:00:00.000Z"]["delivery_state"] == "queued"
+    assert store.get("DLV#" + skipped["delivery_id"], "DLV") is None, "nothing was made to send"
+    resp = api.call("POST", "/v1/scheduling/webhook/send", {"url": "https://hooks.example.com/", "payload": {}})
+    assert resp.status_code == 429, "the scheduled runs used up the day"

@@ -54,8 +54,10 @@ export interface CronRun {
   delivery_id: string;
   manual: boolean;
   target: "url" | "queue";
-  delivery_state: DeliveryState | "pending";
+  /** "skipped": a scheduled run that sent nothing (see skipped_reason) */
+  delivery_state: DeliveryState | "pending" | "skipped";
   attempt_count: number;
+  skipped_reason?: "quota_exceeded";
 }
 
 // ---- deliveries, webhooks

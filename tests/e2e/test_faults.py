@@ -42,7 +42,7 @@ def test_random_crashes_across_a_thousand_messages_lose_nothing(api, receiver, p
         resp = api.post(f"{Q}/publish-batch", {"messages": [{"queue": name, "payload": {"i": b * 100 + i}}
                                                             for i in range(100)]})
         ids += [r["message_id"] for r in resp.json()["results"]]
-    deadline = time.time() + 240
+    deadline = time.time() + 600    # about 45 s here; only a starved machine needs more
     while {a.headers["webhook-id"] for a in receiver.at(path)} < set(ids) and time.time() < deadline:
         time.sleep(0.5)
     arrivals = receiver.at(path)
@@ -55,7 +55,7 @@ def test_random_crashes_across_a_thousand_messages_lose_nothing(api, receiver, p
     for mid, copies in by_id.items():
         assert len({c.json["i"] for c in copies}) == 1, "a duplicate carries the same webhook-id and body"
     monkeypatch.undo()
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while time.time() < deadline:
         counts = api.get(f"{Q}/{name}").json()["counts"]
         if counts["queued"] == counts["retrying"] == 0:

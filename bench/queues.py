@@ -3,6 +3,7 @@ long ones on a simulated clock through the real handler), and the cost per milli
 of single versus batch publishing, from counted AWS requests."""
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from .awscount import Counter, cost_per_million
@@ -42,28 +43,38 @@ def short_delays(stack, s, receiver):
     return [a.at - due[a.json["i"]] for a in receiver.at(path)]
 
 
+COST_MODES = {   # label: (100 messages per request?, an Idempotency-Key on every request, as the SDKs send)
+    "single": (False, False), "single+key": (False, True), "batch": (True, False), "batch+key": (True, True)}
+
+
 def cost(stack, s, receiver):
-    """AWS requests per message delivered, publishing one by one and 100 at a time."""
+    """AWS requests per message delivered, publishing one by one and 100 at a time, with and
+    without an idempotency key (each key is one more PutItem and UpdateItem per request)."""
     out = {}
-    for mode in ("single", "batch"):
-        path = f"/bench-cost-{mode}"
-        setup_queue(stack, s, f"cost-{mode}", receiver.url(path))
+    for mode, (batched, keyed) in COST_MODES.items():
+        queue = "cost-" + mode.replace("+", "-")
+        path = f"/bench-{queue}"
+        setup_queue(stack, s, queue, receiver.url(path))
+
+        def post(route, body):
+            headers = {"Idempotency-Key": str(uuid.uuid4())} if keyed else {}
+            return s.post(stack.base_url + route, json=body, headers=headers, timeout=60)
         counter = Counter().install()
         total = 100 * BATCHES
-        if mode == "single":
+        if not batched:
             with ThreadPoolExecutor(4) as pool:
-                list(pool.map(lambda i: s.post(stack.base_url + "/v1/scheduling/queue/publish", timeout=30,
-                                               json={"queue": f"cost-{mode}", "payload": {"i": i}}), range(total)))
+                list(pool.map(lambda i: post("/v1/scheduling/queue/publish", {"queue": queue, "payload": {"i": i}}),
+                              range(total)))
         else:
             for b in range(BATCHES):
-                s.post(stack.base_url + "/v1/scheduling/queue/publish-batch", timeout=60, json={"messages": [
-                    {"queue": f"cost-{mode}", "payload": {"i": b * 100 + i}} for i in range(100)]})
+                post("/v1/scheduling/queue/publish-batch",
+                     {"messages": [{"queue": queue, "payload": {"i": b * 100 + i}} for i in range(100)]})
         wait_until(lambda: len(receiver.at(path)) >= total, 120)
         time.sleep(1.5)
         calls, wu, ru = counter.snapshot()
         counter.uninstall()
         n = len(receiver.at(path))
-        api = 1.0 if mode == "single" else 1 / 100
+        api = 1 / 100 if batched else 1.0
         sqs = sum(v for k, v in calls.items() if k.startswith("sqs:")) / n
         out[mode] = {"calls": {k: v / n for k, v in calls.items()}, "cost": cost_per_million(
             api_requests=api, lambda_invocations=api + 0.1, lambda_gb_seconds=0.256 * 0.05 * api + 0.5 * 0.03,
@@ -124,9 +135,11 @@ def main():
          f"{min(late):.2f} s / {percentile(late, 50):.2f} s / {max(late):.2f} s  (n={len(late)})"),
     ] + [(f"{d} s simulated: SQS hops / lateness", f"{h} / {x:.3f} s") for d, h, x in sim])
     rows = []
-    for mode in ("single", "batch"):
+    for mode in COST_MODES:
         c = costs[mode]
         rows.append((f"{mode}: AWS requests per message", json.dumps({k: round(v, 3) for k, v in sorted(c['calls'].items())})))
         rows.append((f"{mode}: USD per million messages delivered", json.dumps(c["cost"])))
     rows.append(("batch cost / single cost", f"{costs['batch']['cost']['total'] / costs['single']['cost']['total']:.2f}"))
+    rows.append(("with keys: batch cost / single cost",
+                 f"{costs['batch+key']['cost']['total'] / costs['single+key']['cost']['total']:.2f}"))
     report("queues: cost per million messages (list prices, see bench/awscount.py)", rows)

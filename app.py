@@ -31,4 +31,5 @@ def deliver(event):
     from chalicelib.services import attempts
     records = [r.to_dict() for r in event]
     return attempts.process_batch([r["body"] for r in records],
-                                  [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records])
+                                  [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
+                                  [r.get("messageId") for r in records])

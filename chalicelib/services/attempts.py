@@ -52,13 +52,17 @@ def _all(fn, items):
     return results, errors
 
 
-def process_batch(bodies: list[str], receive_counts: list[int] | None = None) -> dict:
+def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
+                  message_ids: list[str | None] | None = None) -> dict:
     """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
     error (the whole batch then comes back; the others are no-ops the second time). A work
     message received POISON_AFTER times has crashed us that often: its delivery is marked
     failed (visible, replayable) instead of being tried once more."""
     counts = receive_counts or [1] * len(bodies)
     works, errors1 = _all(_to_work, [(b,) for b in bodies])
+    for w, mid in zip(works, message_ids or [None] * len(bodies)):
+        if isinstance(w, dict) and mid:
+            w["mid"] = mid
     works = [_poisoned(w) if isinstance(w, dict) and c >= POISON_AFTER else w for w, c in zip(works, counts)]
     wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
     records = store.get_many(wanted) if wanted else {}
@@ -82,7 +86,7 @@ def _to_work(body: str):
     if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
         return queues.continue_release(msg["release"])
     try:
-        return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"])}
+        return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
     except (KeyError, TypeError, ValueError):
         # Nobody can ever read it: straight to the DLQ rather than sinking the batch 5 times.
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
@@ -134,9 +138,12 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         return "stale"
     now = clock.now()
     if now < not_before:
-        # Longer than SQS's 900 s: hop again; the last hop waits exactly the rest.
-        dispatch.enqueue(deliveries.work(record["delivery_id"], n, not_before), not_before - now)
+        # Longer than SQS's 900 s: hop again; the last hop waits exactly the rest. Marked as a
+        # hop: if this batch fails after the enqueue, its redelivery hops again, and the chain forks.
+        dispatch.enqueue({**deliveries.work(record["delivery_id"], n, not_before), "h": 1}, not_before - now)
         return "waiting"
+    if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
+        return "duplicate hop"
     url, timeout = record.get("url"), record["timeout_seconds"]
     if record["kind"].startswith("queue:"):
         queue = context.queues.get((record["project_id"], record["source"]["queue"]))
@@ -145,6 +152,21 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         url, timeout = queue["url"], queue["timeout_seconds"]
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
     return _follow_up(_record_attempt(record, n, result))
+
+
+def _claim_hop(record: dict, n: int, message_id: str) -> bool:
+    """At the end of a hop chain, one SQS message may make attempt n: the first to claim it, or
+    the same message again (redelivered after a crash). A forked chain's other copy is dropped,
+    for one conditional write per hopped message, paid only by delays and retries over 900 s."""
+    mine = f"{n}:{message_id}"
+    try:
+        store.update(record["pk"], record["sk"], {"hop_claim": mine},
+                     condition="attempt_count = :prev AND (attribute_not_exists(hop_claim) OR hop_claim = :mine "
+                               "OR NOT begins_with(hop_claim, :attempt))",
+                     values={":prev": n - 1, ":mine": mine, ":attempt": f"{n}:"})
+        return True
+    except store.ConditionFailed:
+        return False
 
 
 def _hold(record: dict, n: int) -> str:

@@ -235,3 +235,35 @@ def test_a_batch_may_be_larger_than_one_payload_but_not_unbounded(api):
                     {"messages": [{"queue": "huge", "payload": huge} for _ in range(6)]})
     assert resp.status_code == 413 and "split the batch" in resp.data["error"]["message"]
     assert api.call("GET", f"{Q}/huge").status_code == 404
+
+
+def test_a_hop_chain_forked_by_a_failed_batch_still_sends_once(aws, project, monkeypatch):
+    """A batch fails after one of its not-yet-due messages re-queued its next hop: SQS redelivers
+    the message, which hops again, and two copies travel to the due time. Only one may send; the
+    one that claimed may send again if it crashes before recording (same SQS message id)."""
+    from unittest import mock
+    from chalicelib import sender
+    from chalicelib.aws import dispatch
+    from chalicelib.core import clock
+    from chalicelib.services import attempts, messages, queues
+    t = [1_800_000_000.0]
+    monkeypatch.setattr(clock, "_now", lambda: t[0])
+    pid = project["project_id"]
+    queues.put(pid, "far", {"url": "https://hooks.example.com/far"})
+    sent = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda work, wait=0.0: sent.append(work))
+    messages.publish(pid, {"queue": "far", "payload": {}, "delay_seconds": 1500}, None)
+    first = sent.pop()
+    t[0] += 900
+    attempts.process_batch([json.dumps(first)], message_ids=["m-1"])
+    attempts.process_batch([json.dumps(first)], message_ids=["m-1"])    # redelivered: forks
+    copy_a, copy_b = sent
+    assert copy_a == copy_b and copy_a.get("h") == 1
+    t[0] += 600
+    ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
+    with mock.patch.object(sender, "post", side_effect=[RuntimeError("crash before the send"), ok, ok]) as post:
+        with pytest.raises(RuntimeError):
+            attempts.process_batch([json.dumps(copy_a)], message_ids=["m-a"])          # claims, crashes
+        out = attempts.process_batch([json.dumps(copy_b), json.dumps(copy_a)], message_ids=["m-b", "m-a"])
+    assert out["outcomes"] == ["duplicate hop", "succeeded"]
+    assert post.call_count == 2, "the crashed try and its redelivery; the forked copy sent nothing"

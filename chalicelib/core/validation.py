@@ -28,16 +28,16 @@ def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES) -> di
         raise PayloadTooLarge(f"The request body is over {max_bytes // 1024} KB; send a smaller payload"
                               + (" or split the batch." if max_bytes > MAX_REQUEST_BYTES else "."),
                               field="payload")
-    too_deep = InvalidInput(f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep; "
-                            "flatten the payload.", field="payload")
     try:
         body = json.loads(raw)
+        too_deep = _depth_over(body, MAX_DEPTH)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidInput(f"The request body is not valid JSON ({e}); send a JSON object.")
     except RecursionError:
-        raise too_deep from None
-    if _depth_over(body, MAX_DEPTH):
-        raise too_deep
+        too_deep = True
+    if too_deep:
+        raise InvalidInput(f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep; "
+                           "flatten the payload.", field="payload")
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
     return body

@@ -33,10 +33,7 @@ def take_deliveries(project_id: str, count: int = 1) -> None:
                   "publishes_per_second", "requests per second")
             taken.append(f"SEC#{second}")
         if lim["deliveries_per_day"] is not None:
-            day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
-            midnight = (int(now) // 86400 + 1) * 86400
-            _take(project_id, f"DAY#{day}", count, lim["deliveries_per_day"], midnight,
-                  "deliveries_per_day", "deliveries today (UTC)")
+            _take_day(project_id, count, lim["deliveries_per_day"], now)
     except QuotaExceeded:
         for sk in taken:   # give back what this refused request took
             store.update(f"USAGE#{project_id}", sk, {}, adds={"n": -1})
@@ -50,14 +47,17 @@ def take_scheduled_run(project_id: str) -> bool:
     limit = _limits(project_id)["deliveries_per_day"]
     if limit is None:
         return True
-    now = clock.now()
-    day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
     try:
-        _take(project_id, f"DAY#{day}", 1, limit, (int(now) // 86400 + 1) * 86400,
-              "deliveries_per_day", "deliveries today (UTC)")
+        _take_day(project_id, 1, limit, clock.now())
         return True
     except QuotaExceeded:
         return False
+
+
+def _take_day(project_id: str, count: int, limit: int, now: float) -> None:
+    day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+    _take(project_id, f"DAY#{day}", count, limit, (int(now) // 86400 + 1) * 86400,
+          "deliveries_per_day", "deliveries today (UTC)")
 
 
 def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:

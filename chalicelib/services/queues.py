@@ -96,25 +96,25 @@ def put(project_id: str, name: str, body: dict) -> dict:
     return view(queue)
 
 
-def finish_release(queue: dict) -> str:
+def finish_release(queue: dict) -> int:
     """Release the queue's held messages (a page here, the rest through release tasks), then
-    drop the queue's marker if no newer change set another meanwhile."""
-    if accepts(queue) and release_held(queue["project_id"], queue["name"]):
-        return "releasing"
-    if "gsi3sk" not in queue:
-        return "released"
+    drop the queue's marker if no newer change set another meanwhile. Returns how many
+    messages this step released."""
+    released, more = release_held(queue["project_id"], queue["name"]) if accepts(queue) else (0, False)
+    if more or "gsi3sk" not in queue:
+        return released
     try:
         store.update(queue["pk"], queue["sk"], due.unmark(), condition="gsi3sk = :sk",
                      values={":sk": queue.get("gsi3sk")})
     except store.ConditionFailed:
         pass
-    return "released"
+    return released
 
 
-def release_held(project_id: str, name: str) -> bool:
+def release_held(project_id: str, name: str) -> tuple[int, bool]:
     """Move held messages back to the dispatch queue in publish order, each at its deliver_at.
-    A page at a time; if more are held, the rest continue through a release task (and
-    returns True). The held index is eventually consistent: a message it does not show yet
+    A page at a time; if more are held, the rest continue through a release task. Returns
+    (how many were released, whether more continue). The held index is eventually consistent: a message it does not show yet
     is released by its own re-check marker."""
     items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"),
                                    limit=RELEASE_PAGE, cursor=None, newest_first=False)
@@ -122,7 +122,7 @@ def release_held(project_id: str, name: str) -> bool:
     send_released(released)
     if more:
         dispatch.enqueue({"release": {"p": project_id, "q": name}})
-    return bool(more)
+    return len(released), bool(more)
 
 
 def _unhold(msg: dict) -> dict | None:
@@ -171,7 +171,9 @@ def recheck_held(msg: dict) -> str:
 
 def continue_release(task: dict) -> str:
     queue = find(task["p"], task["q"])
-    return finish_release(queue) if queue else "released"
+    if queue:
+        finish_release(queue)
+    return "released"
 
 
 def list_(project_id: str, params: dict) -> dict:

@@ -51,7 +51,8 @@ def _finish(item: dict | None, now: float) -> str:
     if sk == "DLV":
         return queues.recheck_held(item) if kind == due.HELD else finish_delivery(item, now)
     if sk == "QUEUE":
-        return queues.finish_release(item)
+        queues.finish_release(item)
+        return "released"
     if sk == "CRON":
         return "deleted" if cron.converge(item) is None else "synced"
     _unmark(item)

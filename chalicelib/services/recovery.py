@@ -17,7 +17,7 @@ the deployed functions' roles do not allow dynamodb:Scan, deliberately."""
 import logging
 
 from ..aws import dispatch, store
-from ..core import clock
+from ..core import clock, due
 from . import cron, deliveries, queues
 
 log = logging.getLogger(__name__)
@@ -50,42 +50,39 @@ def resync_schedules(records: list[dict] | None = None) -> int:
     synced = 0
     for record in _scan("cron")["cron"] if records is None else records:
         try:
-            cron.resync(record)
-            synced += 1
+            synced += cron.resync(record) is not None
         except Exception:  # noqa: BLE001 - one job must not stop the rest
             log.exception("could not resync the schedules of %s", record.get("cron_id"))
     return synced
 
 
 def requeue_pending(records: list[dict] | None = None) -> int:
-    """Queue again the next attempt of every delivery in state queued or retrying whose work had
-    been sent to SQS (and was lost with it): attempt `attempt_count + 1`, not before
+    """Queue again the next attempt of every delivery in state queued or retrying whose wait SQS
+    can hold (its work was in SQS, and was lost with it): attempt `attempt_count + 1`, not before
     `next_attempt_at`, the wait computed from now and rounded up (dispatch.hop_delay), so it is
-    never early. A wait SQS cannot hold was never in SQS: its due marker sends it in time. A
-    delivery whose message still exists gets a duplicate, which is harmless. Returns how many
-    were queued."""
+    never early. A longer wait was never in SQS: its due marker sends it in time. A delivery
+    whose message still exists gets a duplicate, which is harmless. Returns how many were queued."""
     records = _scan("waiting")["waiting"] if records is None else records
     now = clock.now()
     works = []
     for r in records:
-        n = r["attempt_count"] + 1
-        if r.get("enqueued", 0) >= n:
-            at = r.get("next_attempt_at") or r.get("deliver_at") or now
-            works.append((deliveries.work(r["delivery_id"], n, at), at - now))
+        at = r.get("next_attempt_at") or r.get("deliver_at") or now
+        if at - now <= due.SQS_LEAD:
+            works.append((deliveries.work(r["delivery_id"], r["attempt_count"] + 1, at), at - now))
     dispatch.enqueue_many(works)
     return len(works)
 
 
 def release_held(queue_records: list[dict] | None = None) -> int:
     """Finish the release of held messages of every queue that accepts (queues.finish_release),
-    in case a release was interrupted. Returns how many queues were released."""
+    in case a release was interrupted. Returns how many messages were released in this pass
+    (more may follow through release tasks)."""
     released = 0
     for q in _scan("queue")["queue"] if queue_records is None else queue_records:
         if not queues.accepts(q):
             continue
         try:
-            queues.finish_release(q)
-            released += 1
+            released += queues.finish_release(q)
         except Exception:  # noqa: BLE001 - one queue must not stop the rest
             log.exception("could not release the held messages of %s/%s", q["project_id"], q["name"])
     return released

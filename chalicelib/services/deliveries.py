@@ -182,7 +182,9 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
 def dead_letter(record: dict) -> None:
     """The failed delivery's notice on the DLQ, then the note that it was sent (which also
     clears its marker). Safe to repeat: a second notice is harmless."""
-    dispatch.dead_letter({"reason": "retries exhausted", "delivery_id": record["delivery_id"],
+    last = (record.get("attempts") or [{}])[-1].get("error") or ""
+    reason = "poison" if last.startswith(("poison", "stranded")) else "retries exhausted"
+    dispatch.dead_letter({"reason": reason, "delivery_id": record["delivery_id"],
                           "project_id": record["project_id"], "attempts": record["attempt_count"]})
     try:
         store.update(record["pk"], record["sk"], {"dead_lettered": True, **due.unmark()},

@@ -4,6 +4,8 @@ the rule's rate), as a scheduled event. A failing run is logged; the next one tr
 import logging
 import os
 import threading
+import time
+import uuid
 
 from chalicelib.core import due
 
@@ -32,7 +34,9 @@ class ReconcileTimer:
             self.run_once()
 
     def run_once(self) -> dict:
-        event = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": "123456789012", "region": "us-east-1",
+                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                  "resources": ["arn:aws:events:us-east-1:123456789012:rule/infrai-local-reconcile"],
                  "detail": {}}
         try:

@@ -1,5 +1,5 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
-from ..aws import dispatch, store
+from ..aws import store
 from ..core import clock, validation
 from ..core.errors import Conflict, InfraiError, InvalidInput
 from . import deliveries, idempotency, queues, quotas, request_ids

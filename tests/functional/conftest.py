@@ -68,23 +68,43 @@ def dispatch_messages():
     return [json.loads(m["Body"]) for m in msgs]
 
 
-def drain(rounds: int = 20) -> int:
-    """What the deliver function's event source does, in process: receive what is visible on the
-    dispatch queue, run it through the handler's code, delete what it did not report failed.
-    Returns how many messages were handled."""
+def receive_work(visibility: int = 600) -> list[dict]:
+    from chalicelib.aws import clients, dispatch
+    return clients.sqs().receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
+                                         VisibilityTimeout=visibility).get("Messages", [])
+
+
+def come_back(msgs) -> None:
+    """What SQS does with a message that was not deleted: visible again (on AWS after the
+    visibility timeout; here at once)."""
+    from chalicelib.aws import clients, dispatch
+    for m in msgs:
+        clients.sqs().change_message_visibility(QueueUrl=dispatch.dispatch_queue_url(),
+                                                ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+
+
+def run_round(msgs) -> None:
+    """The deliver function's event source over one batch: run the handler's code, delete what
+    it did not report failed, give the rest back."""
     from chalicelib.aws import clients, dispatch
     from chalicelib.services import attempts
-    sqs, handled = clients.sqs(), 0
+    out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+    failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
+    come_back([m for m in msgs if m["MessageId"] in failed])
+    for m in msgs:
+        if m["MessageId"] not in failed:
+            clients.sqs().delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
+
+
+def drain(rounds: int = 30) -> int:
+    """What is visible on the dispatch queue, through the deliver function's code, round after
+    round until nothing is left. Returns how many messages were handled."""
+    handled = 0
     for _ in range(rounds):
-        msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
-                                   VisibilityTimeout=60).get("Messages", [])
+        msgs = receive_work()
         if not msgs:
-            return handled
-        out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
-        failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
-        for m in msgs:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
+            break
+        run_round(msgs)
         handled += len(msgs)
     return handled
 

@@ -24,9 +24,11 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock, due
-from chalicelib.services import (attempts, cron, cron_runs, deliveries, messages, projects, queues,
+from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues,
                                  reconciler, webhooks)
 from tests.receiver import Receiver
+
+from .conftest import come_back, drain, receive_work, run_round
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
           "SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch",
@@ -89,7 +91,7 @@ def _queue(pid, url, name="q", **extra):
 def _failed_delivery(pid, url, w):
     w["receiver"].script("/down", [500])
     d = webhooks.send(pid, {"url": w["receiver"].url("/down"), "payload": {"f": 1}, "retries": 0}, None)
-    _run_deliveries(w)
+    drain()
     w["receiver"].script("/down", [200])
     assert deliveries.get(pid, d["delivery_id"])["state"] == "failed"
     return {"id": d["delivery_id"]}
@@ -155,26 +157,13 @@ OPS = {
 def _deliver_once(w):
     """One run of the deliver function over what is on the dispatch queue now; if it dies, its
     messages come back (on Lambda after the visibility timeout; here at once)."""
-    sqs = clients.sqs()
-    msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
-                               VisibilityTimeout=600).get("Messages", [])
+    msgs = receive_work()
     assert msgs, "the scenario put work on the queue"
     try:
-        out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+        run_round(msgs)
     except Crash:
-        _come_back(msgs)
+        come_back(msgs)
         raise
-    failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
-    _come_back([m for m in msgs if m["MessageId"] in failed])
-    for m in msgs:
-        if m["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
-
-
-def _come_back(msgs):
-    for m in msgs:
-        clients.sqs().change_message_visibility(QueueUrl=dispatch.dispatch_queue_url(),
-                                                ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
 
 
 def _stranded(pid, url, w):
@@ -195,21 +184,6 @@ def _stranded(pid, url, w):
 
 # -- running and checking ------------------------------------------------------------------------
 
-def _run_deliveries(w, rounds=30):
-    sqs = clients.sqs()
-    for _ in range(rounds):
-        msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
-                                   VisibilityTimeout=600).get("Messages", [])
-        if not msgs:
-            return
-        out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
-        failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
-        _come_back([m for m in msgs if m["MessageId"] in failed])
-        for m in msgs:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
-
-
 def _converge(w):
     """Only what runs by itself on a deployed stage: the reconciler every minute and the deliver
     function, over two simulated weeks."""
@@ -217,7 +191,7 @@ def _converge(w):
     for step in STEPS:
         w["offset"][0] = base + step
         reconciler.run()
-        _run_deliveries(w)
+        drain()
         if not _anything_marked():
             return
 
@@ -272,7 +246,7 @@ def _fires(project_id, jobs, w):
         target = json.loads(schedules[job["cron_id"]]["Target"]["Input"])
         at = clock.rfc3339(clock.now() + 3600)
         dispatch.enqueue({**target, "at": at})
-        _run_deliveries(w)
+        drain()
         runs = cron_runs.runs(project_id, job["cron_id"], {})["items"]
         assert any(r["scheduled_at"] == at and r["delivery_state"] == "succeeded" for r in runs), job["cron_id"]
 

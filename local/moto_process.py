@@ -6,6 +6,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PR_SET_PDEATHSIG = 1
 
@@ -24,8 +27,8 @@ class MotoProcess:
 
     def start(self, timeout=30):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            [sys.executable, "-m", "local.moto_atomic", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, cwd=ROOT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -1,9 +1,11 @@
-"""Runs of cron jobs. Each firing (cron id, scheduled time) becomes exactly one run and one
-delivery, both with ids derived from it, written together in one transaction only if absent:
-Scheduler may send the same firing twice (or both schedules of a day-of-month OR split fire in
-the same minute), and the deliver function may see the same message again after a crash; all
-collapse into one. The delivery carries its due marker (core/due.py), so a firing that dies
-after the write is still sent, by the reconciler, and a run is never left `queued` for good."""
+"""Runs of cron jobs. Each firing (cron id, scheduled time) becomes exactly one delivery and one
+run, both with ids derived from it, each written only if absent: Scheduler may send the same
+firing twice (or both schedules of a day-of-month OR split fire in the same minute), and the
+deliver function may see the same message again after a crash; all collapse into one. The
+delivery is written first and carries its due marker (core/due.py), so a firing that dies after
+it is still sent, by the reconciler, and the run is written by whichever copy comes next (its
+own message comes back until it succeeds). Two plain conditional puts, not a transaction: half
+the write units, and moto copies a whole table for every transaction."""
 import logging
 from datetime import datetime
 
@@ -50,19 +52,19 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
             retries=record["retries"], timeout_seconds=record["timeout_seconds"], meta_headers=meta,
             source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id)
-    try:
-        store.transact_put([run, delivery])
-    except store.ConditionFailed:
-        return delivery_id, _redelivered(run, delivery, message_id)
-    return delivery_id, (deliveries.work(delivery_id, 1, now) if delivery["enqueued"] else None)
+    made = _put_once(delivery)
+    run_made = _put_once(run)
+    if made:
+        return delivery_id, (deliveries.work(delivery_id, 1, now) if delivery["enqueued"] else None)
+    return delivery_id, _redelivered(run if run_made else store.get(run_pk, run_sk) or {}, delivery, message_id)
 
 
 def _redelivered(run: dict, delivery: dict, message_id: str | None) -> dict | None:
-    """The firing is on record already. Its own SQS message, back after a crash, sends the first
-    attempt again if it is still unmade (a duplicate at worst, same webhook-id); any other copy
-    (a duplicate firing) sends nothing: the delivery's marker already owes its attempt."""
-    current = store.get(run["pk"], run["sk"]) or {}
-    if not message_id or current.get("mid") != message_id or current.get("skipped"):
+    """The firing's delivery is on record already. The copy whose message id the run holds (its
+    own SQS message, back after a crash) sends the first attempt again if it is still unmade (a
+    duplicate at worst, same webhook-id); any other copy sends nothing: the delivery's marker
+    already owes its attempt."""
+    if not message_id or run.get("mid") != message_id or run.get("skipped"):
         return None
     d = store.get(delivery["pk"], delivery["sk"])
     if d and d["state"] == "queued" and d["attempt_count"] == 0 and d.get("enqueued"):

@@ -13,6 +13,8 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "1")
     from chalicelib.aws import clients, dispatch
+    from local import moto_atomic
+    moto_atomic.install()     # conditional writes atomic under concurrency, as on AWS
     with mock_aws():
         clients.reset()
         dispatch.reset()

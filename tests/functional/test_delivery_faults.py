@@ -92,3 +92,20 @@ def test_the_largest_record_allowed_keeps_fitting_dynamodbs_400_kb_through_any_n
     kept = record["attempts"]
     assert 0 < len(kept) < 84 and [a["n"] for a in kept] == list(range(85 - len(kept), 85)), "the newest kept"
     assert all(len(a["excerpt"].encode()) <= attempts.EXCERPT_BYTES for a in kept)
+
+
+def test_a_conditional_write_has_one_winner_however_many_race(aws):
+    """What the service relies on from DynamoDB, which moto alone does not give (local/moto_atomic.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+    item = {"pk": "RACE#1", "sk": "RACE", "v": 1}
+
+    def put(i):
+        try:
+            store.put({**item, "v": i}, condition="attribute_not_exists(pk)")
+            return True
+        except store.ConditionFailed:
+            return False
+    for _ in range(5):
+        store.delete(item["pk"], item["sk"])
+        with ThreadPoolExecutor(16) as pool:
+            assert sum(pool.map(put, range(64))) == 1

@@ -73,10 +73,7 @@ def create(project_id: str, body: dict, idem_key: str | None) -> dict:
 
 
 def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
-    quotas.check_payload(project_id, fields["payload"])
-    if fields["enabled"] and not was_enabled:
-        quotas.check_active_cron_jobs(
-            project_id, lambda: store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True}))
+    quotas.check_payload(project_id, fields["payload"])   # the job count is taken with the record
 
 
 def _create(project_id: str, fields: dict) -> dict:
@@ -88,13 +85,13 @@ def _create(project_id: str, fields: dict) -> dict:
               "gsi1pk": keys.cron_jobs_of(project_id), "gsi1sk": cron_id,
               **fields, "aws_expressions": _aws_expressions(fields),
               "created_at": now, "updated_at": now, "sync": "pending"}
-    store.put(record, condition="attribute_not_exists(pk)")
+    quotas.put_cron_job(record)
     try:
         _sync_schedules(record, [])
     except Exception as e:  # noqa: BLE001 - undo the record: no job without its schedule
         log.exception("schedule create failed for %s", cron_id)
         _drop_schedules(cron_id, strict=False)
-        store.delete(pk, sk)
+        quotas.delete_cron_job(record)
         raise ServiceUnavailable("The schedule could not be created; nothing was stored. Retry.") from e
     return _mark_synced(record)
 
@@ -207,7 +204,7 @@ def delete(project_id: str, cron_id: str) -> None:
     except Exception as e:  # noqa: BLE001
         store.update(old["pk"], old["sk"], {"sync": "pending"})
         raise ServiceUnavailable("The schedule could not be deleted; the job still exists. Retry.") from e
-    store.delete(old["pk"], old["sk"])
+    quotas.delete_cron_job(old)
 
 
 def view(record: dict, runs: int = 0) -> dict:

@@ -52,9 +52,11 @@ def dumps(value) -> str:
     """Compact strict JSON text (what is stored and sent). A value from before the rule (a NaN
     stored by an older version) is written as null rather than as invalid JSON."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # a lone surrogate that got past the input checks is replaced, never a failure to encode
+    return text if _encodable(text) else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _finite(value):

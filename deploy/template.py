@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
 
@@ -101,6 +102,7 @@ def merge_template(stage: str, app=None) -> dict:
                     "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
                     "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
                 }}}
+        res.update(gateway_responses.cfn_resources(REST_API))   # our error format, not API Gateway's
         authorizers = list(getattr(app, "builtin_auth_handlers", []) or [])
         if authorizers:
             res[REST_API] = {"Properties": {"DefinitionBody": {"securityDefinitions": {

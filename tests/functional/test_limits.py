@@ -140,12 +140,16 @@ def test_a_key_returning_post_refuses_a_guessable_idempotency_key(client, api):
     assert len(api.call("GET", "/v1/auth/me").data["keys"]) == 1, "refused: no key made"
 
 
-def test_activation_replay_is_not_scoped_to_the_address(client):
-    """Two callers behind one NAT with their own keys get their own projects; the same caller's
-    retry from a new address still gets its own key back."""
+def test_activation_replay_is_not_scoped_to_the_address(client, monkeypatch):
+    """Two callers behind one NAT, each with its own key, get their own projects; the same
+    caller's retry from a new address (a phone changing networks) still gets its key back."""
+    from chalice.local import LambdaEventConverter
     a = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "a" * 36}, body=b"")
     b = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "b" * 36}, body=b"")
     assert json.loads(a.body)["api_key"] != json.loads(b.body)["api_key"]
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.7")
+    again = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "a" * 36}, body=b"")
+    assert again.status_code == 201 and json.loads(again.body) == json.loads(a.body)
 
 
 def test_revocation_takes_effect_at_once_on_the_revoking_instance(api, client, project):

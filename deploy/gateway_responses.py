@@ -3,8 +3,8 @@ function runs (a path no route has, a method a path does not have, throttling, a
 limit, its own failures) get its default bodies otherwise: a 403 "Missing Authentication Token",
 or, when the request carried an Authorization header, a message quoting that header. Each answer
 here is a static body, `{"error": {"code", "message", "field": null}}`: it quotes nothing from
-the request. Both deploy paths set them: the packaged template (make package) as
-AWS::ApiGateway::GatewayResponse resources, `make deploy` in its tune step."""
+the request. Both deploy paths set them: the packaged template (make package) in the REST API's
+OpenAPI definition, `make deploy` in its tune step (Chalice's deploy has no place for them)."""
 import json
 
 from chalicelib.api.errors import NO_ROUTE_MESSAGE
@@ -34,18 +34,16 @@ def _parameters(headers: dict) -> dict:
     return params
 
 
-def cfn_resources(rest_api_logical_id: str) -> dict:
-    """The packaged template's resources, one per response type."""
+def openapi_extension() -> dict:
+    """For the packaged template: the REST API's definition carries them (in the deployment it
+    is created with; separate GatewayResponse resources would take effect only on a later one)."""
     out = {}
     for kind, (status, code, message, headers) in RESPONSES.items():
-        props = {"RestApiId": {"Ref": rest_api_logical_id}, "ResponseType": kind,
-                 "ResponseTemplates": {"application/json": body(code, message)},
-                 "ResponseParameters": _parameters(headers)}
+        out[kind] = {"responseTemplates": {"application/json": body(code, message)},
+                     "responseParameters": _parameters(headers)}
         if status:
-            props["StatusCode"] = status
-        out["GatewayResponse" + "".join(w.title() for w in kind.split("_"))] = {
-            "Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
-    return out
+            out[kind]["statusCode"] = status
+    return {"x-amazon-apigateway-gateway-responses": out}
 
 
 def apply(apigateway, rest_api_id: str, stage_name: str) -> list[str]:

@@ -102,13 +102,14 @@ def merge_template(stage: str, app=None) -> dict:
                     "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
                     "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
                 }}}
-        res.update(gateway_responses.cfn_resources(REST_API))   # our error format, not API Gateway's
+        # API Gateway's own answers (unknown routes, ...) in our error format, quoting nothing
+        res[REST_API] = {"Properties": {"DefinitionBody": gateway_responses.openapi_extension()}}
         authorizers = list(getattr(app, "builtin_auth_handlers", []) or [])
         if authorizers:
-            res[REST_API] = {"Properties": {"DefinitionBody": {"securityDefinitions": {
+            res[REST_API]["Properties"]["DefinitionBody"]["securityDefinitions"] = {
                 a.name: {"x-amazon-apigateway-authorizer": {
                     "authorizerResultTtlInSeconds": deploy_resources.AUTHORIZER_CACHE_TTL}}
-                for a in authorizers}}}}
+                for a in authorizers}
             for a in authorizers:
                 res.setdefault(_cfn_name(a.name), {}).setdefault("Properties", {}).update(role_env)
         return {"Resources": res, "Outputs": {

@@ -26,7 +26,12 @@ def _client_error():
 
 
 class ConditionFailed(Exception):
-    """The write's condition did not hold: someone else changed the item first."""
+    """The write's condition did not hold: someone else changed the item first. From a
+    transaction, `failed` holds the positions of the ops whose condition failed (None: unknown)."""
+
+    def __init__(self, failed: list[int] | None = None):
+        super().__init__()
+        self.failed = failed
 
 
 def _to_ddb(item: dict) -> dict:
@@ -115,7 +120,7 @@ def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = 
             names[f"#r{i}"] = field
         expr += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
     kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk}),
-              "UpdateExpression": expr, "ReturnValues": "ALL_NEW"}
+              "UpdateExpression": expr.strip(), "ReturnValues": "ALL_NEW"}
     _add_condition(kwargs, condition, names, values)
     if "ExpressionAttributeNames" not in kwargs:
         kwargs["ExpressionAttributeNames"] = names
@@ -189,9 +194,11 @@ def transact_write(ops: list[dict]) -> None:
         except _client_error() as e:
             if e.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            codes = {r.get("Code") for r in e.response.get("CancellationReasons", [])}
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            codes = set(reasons)
             if "ConditionalCheckFailed" in codes or attempt == TRANSACTION_TRIES - 1 or not codes & _CONFLICTS:
-                raise ConditionFailed() from e
+                failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+                raise ConditionFailed(failed if len(reasons) == len(items) else None) from e
         # another transaction held one of the items (a counter, under concurrency): try again
         time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
 
@@ -288,3 +295,22 @@ def _decode_cursor(cursor: str, pk_attr: str, pk_value: str, key_attrs: set) -> 
         raise InvalidInput("'cursor' is not one this list returned; pass next_cursor unchanged, "
                            "or omit it to start from the first page.", field="cursor")
     return _to_ddb(plain)
+
+
+def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple[str, str]]:
+    """The table keys of up to `limit` items in an index partition whose sort key is at most
+    `sk_max`, oldest first (one Query per 1 MB page; a KEYS_ONLY index reads little)."""
+    kwargs = {"TableName": config.table_name(), "IndexName": index,
+              "KeyConditionExpression": "#pk = :pk AND #sk <= :max",
+              "ExpressionAttributeNames": {"#pk": f"{index}pk", "#sk": f"{index}sk"},
+              "ExpressionAttributeValues": _to_ddb({":pk": pk_value, ":max": sk_max}),
+              "ScanIndexForward": True, "Limit": limit}
+    found: list[tuple[str, str]] = []
+    while len(found) < limit:
+        resp = clients.dynamodb().query(**kwargs)
+        found += [(i["pk"]["S"], i["sk"]["S"]) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            break
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        kwargs["Limit"] = limit - len(found)
+    return found[:limit]

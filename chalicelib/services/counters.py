@@ -48,7 +48,9 @@ def write(project_id: str, resource: str, counter_op: dict, ops: list[dict], cou
         try:
             store.transact_write([counter_op, *ops])
             return
-        except store.ConditionFailed:
+        except store.ConditionFailed as e:
+            if e.failed is not None and (0 not in e.failed or len(e.failed) > 1):
+                raise   # one of `ops` failed its own condition (e.g. the record exists: a retry)
             counter = store.get(*counter_key(project_id, resource))
             if counter is None and not seeded:
                 _seed(project_id, resource, count_now())

@@ -98,9 +98,11 @@ def put_cron_job(record: dict) -> None:
                   lambda: store.count("gsi1", keys.cron_jobs_of(project_id)))
 
 
-def delete_cron_job(record: dict) -> None:
-    """Delete a cron job and give its place back, once (a job already gone gives nothing back)."""
-    _delete_counted(record, "cron_jobs", lambda: store.count("gsi1", keys.cron_jobs_of(record["project_id"])))
+def delete_cron_job(record: dict, **when) -> None:
+    """Delete a cron job and give its place back, once (a job already gone, or not meeting the
+    optional condition `when` = condition/names/values, is left as it is and gives nothing back)."""
+    _delete_counted(record, "cron_jobs", lambda: store.count("gsi1", keys.cron_jobs_of(record["project_id"])),
+                    **when)
 
 
 def put_queue(queue: dict) -> None:
@@ -115,9 +117,13 @@ def delete_queue(queue: dict) -> None:
     _delete_counted(queue, "queues", lambda: store.count("gsi1", keys.queues_of(queue["project_id"])))
 
 
-def _delete_counted(record: dict, resource: str, count_now) -> None:
+def _delete_counted(record: dict, resource: str, count_now, condition: str | None = None,
+                    names: dict | None = None, values: dict | None = None) -> None:
+    op = {"delete": (record["pk"], record["sk"]),
+          "condition": "attribute_exists(pk)" + (f" AND ({condition})" if condition else "")}
+    op.update({k: v for k, v in (("names", names), ("values", values)) if v})
     try:
         counters.write(record["project_id"], resource, counters.give_back(record["project_id"], resource),
-                      [{"delete": (record["pk"], record["sk"]), "condition": "attribute_exists(pk)"}], count_now)
+                       [op], count_now)
     except store.ConditionFailed:
         pass   # deleted by a concurrent request, which gave the place back

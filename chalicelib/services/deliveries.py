@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 STATES = ("queued", "held", "retrying", "succeeded", "failed", "cancelled")
 TERMINAL = ("succeeded", "failed", "cancelled")
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
-MAX_ITEM_BYTES = 400 * 1024   # DynamoDB's item size limit
+MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
 ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
 
 
@@ -146,12 +146,16 @@ def waiting(record: dict, n: int, at: float, now: float) -> tuple[dict, bool]:
 def bounded_attempts(record: dict, attempts: list[dict]) -> list[dict]:
     """The newest attempts that fit: at most MAX_KEPT_ATTEMPTS, and together small enough that
     the record stays under DynamoDB's 400 KB with the largest payload and headers allowed.
-    Sizes are measured as JSON (an overestimate of DynamoDB's own count)."""
+    The history gets half of what the rest of the record leaves, so the old history and its
+    replacement fit together: moto checks a replacing update against both (DynamoDB only the
+    result), and the same code must pass both. Sizes are measured as JSON (an overestimate of
+    DynamoDB's own count)."""
     rest = {k: v for k, v in record.items() if k != "attempts"}
-    budget = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=str).encode())
+    left = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=str, ensure_ascii=False).encode())
+    budget = left // 2
     kept, used = [], 0
     for a in reversed(attempts[-MAX_KEPT_ATTEMPTS:]):
-        size = len(json.dumps(a, default=str).encode()) + 8
+        size = len(json.dumps(a, default=str, ensure_ascii=False).encode()) + 8
         if used + size > budget:
             break
         kept.append(a)
@@ -180,7 +184,9 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
 def dead_letter(record: dict) -> None:
     """The failed delivery's notice on the DLQ, then the note that it was sent (which also
     clears its marker). Safe to repeat: a second notice is harmless."""
-    dispatch.dead_letter({"reason": "retries exhausted", "delivery_id": record["delivery_id"],
+    last = (record.get("attempts") or [{}])[-1].get("error") or ""
+    reason = "poison" if last.startswith(("poison", "stranded")) else "retries exhausted"
+    dispatch.dead_letter({"reason": reason, "delivery_id": record["delivery_id"],
                           "project_id": record["project_id"], "attempts": record["attempt_count"]})
     try:
         store.update(record["pk"], record["sk"], {"dead_lettered": True, **due.unmark()},

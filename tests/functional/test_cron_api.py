@@ -277,3 +277,26 @@ def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_rec
             assert reconcile_after(7 * 86400) == {}, "delivered: nothing is owed"
         state = api.call("GET", f"/v1/scheduling/webhook/deliveries/{delivery_id}").data["state"]
         assert state == "succeeded", way
+
+
+def test_a_delete_racing_a_patch_leaves_no_schedule_behind(api, monkeypatch):
+    """PATCH wrote its record; DELETE then ran to the end (schedules dropped, record gone);
+    PATCH's schedule write came after, re-creating a schedule for a deleted job. PATCH sees the
+    job gone and takes its schedule away again: a deleted job never fires."""
+    from chalicelib.aws import scheduler
+    from chalicelib.services import cron
+    job = api.call("POST", BASE, JOB).data
+    pid = api.call("GET", "/v1/auth/me").data["project_id"]
+    real = scheduler.put
+    raced = []
+
+    def put_after_a_delete(*a, **k):
+        if not raced:
+            raced.append(1)
+            cron.delete(pid, job["cron_id"])
+        return real(*a, **k)
+    monkeypatch.setattr(scheduler, "put", put_after_a_delete)
+    resp = api.call("PATCH", f"{BASE}/{job['cron_id']}", {"schedule": "0 10 * * *"})
+    assert raced and resp.status_code == 404
+    assert schedules() == {} and jobs_stored() == []
+    assert reconcile_after(3600) == {}

@@ -315,3 +315,32 @@ def test_an_early_hop_forked_in_two_still_sends_once(aws, project, monkeypatch):
         out = attempts.process_batch([json.dumps(copy), json.dumps(copy)], message_ids=["m-b", "m-a"])
     assert out["outcomes"] == ["duplicate hop", "succeeded"]
     assert post.call_count == 2, "the crashed try and its redelivery; the forked copy sent nothing"
+
+
+def test_a_publish_racing_the_put_that_attaches_an_endpoint_is_released_by_its_recheck(aws, project):
+    """Publish read "no endpoint", then the PUT attached one and found nothing held, then the
+    publish wrote its message held: a held message on a queue that accepts. Its own re-check
+    marker releases it (the held index, eventually consistent, may hide it from a PUT too)."""
+    from chalicelib.core import due
+    from chalicelib.services import deliveries, messages, queues
+    from .conftest import reconcile_after
+    pid = project["project_id"]
+    queue_then = queues.ensure(pid, "race")                       # publish reads: no endpoint
+    queues.put(pid, "race", {"url": "https://hooks.example.com/race"})   # the PUT: nothing held yet
+    msg = deliveries.submit(messages._record(pid, queue_then, {"queue": "race", "payload": "{}", "delay": 0}))
+    assert msg["state"] == "held" and dispatch_messages() == []
+    assert reconcile_after(0) == {}
+    assert reconcile_after(due.HELD_RECHECK + 1) == {"released": 1}
+    assert [m["d"] for m in dispatch_messages()] == [msg["delivery_id"]]
+    assert messages.get(pid, msg["delivery_id"])["state"] == "queued"
+
+
+def test_a_message_held_on_a_queue_without_endpoint_stays_held_and_owes_nothing(aws, project):
+    from chalicelib.core import due
+    from chalicelib.services import messages
+    from .conftest import reconcile_after
+    pid = project["project_id"]
+    msg = messages.publish(pid, {"queue": "parked", "payload": {}}, None)
+    assert reconcile_after(due.HELD_RECHECK + 1) == {"held": 1}
+    assert reconcile_after(30 * 86400) == {}, "re-checked once, then nothing is owed until a PUT"
+    assert messages.get(pid, msg["message_id"])["state"] == "held"

@@ -100,7 +100,7 @@ def parse(url, field):
     if "@" in netloc:
         raise _bad(field, "credentials in the URL (user:password@host) are not allowed; "
                           "put credentials in headers instead")
-    m = re.match(r"^(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?$", netloc)
+    m = re.fullmatch(r"(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?", netloc)
     if not m:
         raise _bad(field, f"could not parse host and port from '{netloc}'; {_EXAMPLE}")
     host, ip = _parse_host(m.group(1), field)

@@ -57,6 +57,11 @@ class AttemptResult:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status <= 299
 
+    @property
+    def refused(self) -> bool:
+        """The SSRF guard refused the target: no retry can change that, so the delivery fails at once."""
+        return self.status is None and (self.error or "").startswith("refused:")
+
 
 def _default_resolver(host, port):
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -14,6 +14,7 @@ import functools
 import json
 import sys
 
+from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
 
@@ -179,6 +180,31 @@ def tune(stage: str) -> list[str]:
     return changed
 
 
+def tune_api(stage: str) -> list[str]:
+    """The deployed API's own answers (unknown routes, throttling, ...) in our error format
+    (deploy/gateway_responses.py). Returns the response types changed."""
+    apigw = _client("apigateway")
+    api_id = deployed_rest_api_id(stage)
+    if api_id is None:
+        print(f"no deployed REST API found for stage {stage}: gateway responses not set", file=sys.stderr)
+        return []
+    api_stage = stages.load_config()["stages"].get(stage, {}).get("api_gateway_stage", "api")
+    return gateway_responses.apply(apigw, api_id, api_stage)
+
+
+def deployed_rest_api_id(stage: str, project_dir=None) -> str | None:
+    """The stage's REST API: from Chalice's record of the deployment, else the one API named
+    after the app."""
+    record = (project_dir or stages.ROOT) / ".chalice" / "deployed" / f"{stage}.json"
+    if record.exists():
+        for res in json.loads(record.read_text()).get("resources", []):
+            if res.get("resource_type") == "rest_api":
+                return res["rest_api_id"]
+    apis = [a["id"] for page in _client("apigateway").get_paginator("get_rest_apis").paginate()
+            for a in page["items"] if a["name"] == stages.app_name()]
+    return apis[0] if len(apis) == 1 else None
+
+
 def describe(stage: str) -> dict:
     """A full description of the stage's provisioned resources, for comparing two runs."""
     from chalicelib.aws import resources as app_resources
@@ -250,7 +276,8 @@ def main(argv=None) -> int:
     if args.command == "up":
         print(json.dumps(up(args.stage, args.write_config), indent=2))
     elif args.command == "tune":
-        print(json.dumps({"updated_event_source_mappings": tune(args.stage)}))
+        print(json.dumps({"updated_event_source_mappings": tune(args.stage),
+                          "updated_gateway_responses": tune_api(args.stage)}))
     elif args.command == "describe":
         print(json.dumps(describe(args.stage), indent=2, default=str))
     else:

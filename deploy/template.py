@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
 
@@ -103,12 +104,14 @@ def merge_template(stage: str, app=None) -> dict:
                     "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
                     "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES,
                 }}}
+        # API Gateway's own answers (unknown routes, ...) in our error format, quoting nothing
+        res[REST_API] = {"Properties": {"DefinitionBody": gateway_responses.openapi_extension()}}
         authorizers = list(getattr(app, "builtin_auth_handlers", []) or [])
         if authorizers:
-            res[REST_API] = {"Properties": {"DefinitionBody": {"securityDefinitions": {
+            res[REST_API]["Properties"]["DefinitionBody"]["securityDefinitions"] = {
                 a.name: {"x-amazon-apigateway-authorizer": {
                     "authorizerResultTtlInSeconds": deploy_resources.AUTHORIZER_CACHE_TTL}}
-                for a in authorizers}}}}
+                for a in authorizers}
             for a in authorizers:
                 res.setdefault(_cfn_name(a.name), {}).setdefault("Properties", {}).update(role_env)
         return {"Resources": res, "Outputs": {

@@ -35,6 +35,15 @@ def _handler_classes():
         # headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms
         disable_nagle_algorithm = True
 
+        def _send_error_response(self, error):
+            """Chalice's own answer to a path no route has is API Gateway's 403, whose body echoes
+            the Authorization header: a 404 in our format instead, naming nothing the caller sent
+            (deployed stages say the same through API Gateway's gateway responses)."""
+            from chalicelib.api.errors import NO_ROUTE
+            if error.CODE != 403:
+                return super()._send_error_response(error)
+            self._send_http_response(404, {"Content-Type": "application/json"}, NO_ROUTE)
+
         def send_error(self, code, message=None, explain=None):
             """http.server's own answers (a method it has no handler for, a malformed request
             line) in our JSON error format; an unknown method is a 405, as API Gateway says."""

@@ -11,8 +11,10 @@ def activate():
     """No key needed: an anonymous trial project. The key is shown once, here."""
     req = bp.current_request
     ip = ((req.context or {}).get("identity") or {}).get("sourceIp")
-    # a client retrying after a lost answer gets the same project and key back
-    return once(req, f"anonymous:{ip}", "auth.activate", lambda: activation.activate(ip))
+    # A client retrying after a lost answer gets the same project and key back. The scope is not
+    # the address (a second caller behind the same NAT must not get the first one's key, and a
+    # retry from a new address should): the long, random Idempotency-Key alone decides.
+    return once(req, "anonymous", "auth.activate", lambda: activation.activate(ip), secrets=("api_key",))
 
 
 @route(bp, "/v1/auth/me", ["GET"])
@@ -24,7 +26,7 @@ def me():
 def add_key():
     req = bp.current_request
     project = caller_project(req)
-    return once(req, project, "auth.keys", lambda: projects.add_key(project))
+    return once(req, project, "auth.keys", lambda: projects.add_key(project), secrets=("api_key",))
 
 
 @route(bp, "/v1/auth/keys/{key_id}", ["DELETE"])

@@ -2,7 +2,7 @@
 body, query parameters, and JSON responses. Errors become responses in `errors.py`."""
 from chalice import Response
 
-from ..core import validation
+from ..core import strict_json, validation
 from ..services import idempotency, projects
 from .errors import json_errors
 
@@ -23,8 +23,8 @@ def _header(request, name):
     return (request.headers or {}).get(name)
 
 
-def json_body(request, max_bytes: int = validation.MAX_REQUEST_BYTES) -> dict:
-    return validation.parse_json_body(request.raw_body, max_bytes)
+def json_body(request, max_bytes: int = validation.MAX_REQUEST_BYTES, slots: str | None = None) -> dict:
+    return validation.parse_json_body(request.raw_body, max_bytes, slots)
 
 
 def idempotency_key(request, body: dict | None = None) -> str | None:
@@ -36,9 +36,11 @@ def idempotency_key(request, body: dict | None = None) -> str | None:
     return validation.idempotency_key(body, _header(request, "idempotency-key"))
 
 
-def once(request, scope: str, operation: str, fn):
-    """A POST without fields of its own, made idempotent by its key (header or body)."""
-    return idempotency.once(scope, operation, idempotency_key(request), {"path": request.path}, fn)
+def once(request, scope: str, operation: str, fn, secrets=()):
+    """A POST without fields of its own, made idempotent by its key (header or body). `secrets`:
+    response fields that are never stored in clear (a new key, a new signing secret)."""
+    return idempotency.once(scope, operation, idempotency_key(request), {"path": request.path}, fn,
+                            secrets=secrets)
 
 
 def query(request) -> dict:
@@ -46,7 +48,8 @@ def query(request) -> dict:
 
 
 def respond(body: dict, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    """Always strict JSON (no NaN, no Infinity), whatever a record holds."""
+    return Response(body=strict_json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
 
 
 def route(bp, path: str, methods: list[str], status: int = 200):

@@ -20,7 +20,7 @@ def publish():
 def publish_batch():
     req = bp.current_request
     project = caller_project(req)
-    body = json_body(req, validation.MAX_BATCH_REQUEST_BYTES)
+    body = json_body(req, validation.MAX_BATCH_REQUEST_BYTES, slots="messages")   # a bad message: its own slot
     return messages.publish_batch(project, body, idempotency_key(req, body))
 
 

@@ -42,4 +42,4 @@ def get_secret():
 def rotate_secret():
     req = bp.current_request
     project = caller_project(req)
-    return once(req, project, "webhook.rotate", lambda: webhooks.rotate_secret(project))
+    return once(req, project, "webhook.rotate", lambda: webhooks.rotate_secret(project), secrets=("secret",))

@@ -2,6 +2,8 @@
 domain outcomes, and opaque page cursors. Key layout lives in `keys.py`."""
 import base64
 import json
+import random
+import time
 
 import functools
 
@@ -24,7 +26,12 @@ def _client_error():
 
 
 class ConditionFailed(Exception):
-    """The write's condition did not hold: someone else changed the item first."""
+    """The write's condition did not hold: someone else changed the item first. From a
+    transaction, `failed` holds the positions of the ops whose condition failed (None: unknown)."""
+
+    def __init__(self, failed: list[int] | None = None):
+        super().__init__()
+        self.failed = failed
 
 
 def _to_ddb(item: dict) -> dict:
@@ -156,6 +163,44 @@ def transact_put(items: list[dict]) -> None:
         if e.response["Error"]["Code"] == "TransactionCanceledException":
             raise ConditionFailed() from e
         raise
+
+
+TRANSACTION_TRIES = 6
+_CONFLICTS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+def transact_write(ops: list[dict]) -> None:
+    """All or nothing: up to 100 writes in one transaction. Each op is one of
+    {"put": item, "condition"?}, {"update": (pk, sk), "expression", "condition"?},
+    {"delete": (pk, sk), "condition"?}, {"check": (pk, sk), "condition"}, with "names" and
+    "values" (plain Python) as the expressions need. Raises ConditionFailed if any condition fails."""
+    items = []
+    for op in ops:
+        spec = {"TableName": config.table_name()}
+        if "put" in op:
+            kind, spec["Item"] = "Put", _to_ddb(_numbers(op["put"]))
+        else:
+            kind = "Update" if "update" in op else "Delete" if "delete" in op else "ConditionCheck"
+            pk, sk = op.get("update") or op.get("delete") or op["check"]
+            spec["Key"] = _to_ddb({"pk": pk, "sk": sk})
+            if "expression" in op:
+                spec["UpdateExpression"] = op["expression"]
+        _add_condition(spec, op.get("condition"), op.get("names"), op.get("values"))
+        items.append({kind: spec})
+    for attempt in range(TRANSACTION_TRIES):
+        try:
+            clients.dynamodb().transact_write_items(TransactItems=items)
+            return
+        except _client_error() as e:
+            if e.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            codes = set(reasons)
+            if "ConditionalCheckFailed" in codes or attempt == TRANSACTION_TRIES - 1 or not codes & _CONFLICTS:
+                failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+                raise ConditionFailed(failed if len(reasons) == len(items) else None) from e
+        # another transaction held one of the items (a counter, under concurrency): try again
+        time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
 
 
 def query_page(index: str | None, pk_value: str, *, limit: int, cursor: str | None,

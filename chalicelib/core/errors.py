@@ -13,9 +13,8 @@ class InfraiError(Exception):
         self.extra = extra
 
     def to_dict(self):
-        body = {"code": self.code, "message": self.message}
-        if self.field:
-            body["field"] = self.field
+        # `field` always: the field at fault, or null where no single field is (a quota, a key)
+        body = {"code": self.code, "message": self.message, "field": self.field or None}
         body.update(self.extra)
         return {"error": body}
 
@@ -61,5 +60,12 @@ class IdempotencyMismatch(InfraiError):
 
 
 class QuotaExceeded(InfraiError):
+    """`retry_after`: seconds until the limit frees (sent as Retry-After, never in the body).
+    A limit that frees only when something is deleted says a day: retrying soon cannot succeed."""
     status = 429
     code = "quota_exceeded"
+    NOT_BY_WAITING = 86400
+
+    def __init__(self, message, field=None, *, retry_after: int | None = None, **extra):
+        super().__init__(message, field, **extra)
+        self.retry_after = max(1, int(retry_after)) if retry_after is not None else self.NOT_BY_WAITING

@@ -11,7 +11,7 @@ from . import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run")
-_ID_RE = re.compile(r"^(%s)_[0-9A-HJKMNP-TV-Z]{26}$" % "|".join(PREFIXES))
+_ID_RE = re.compile(r"(%s)_[0-9A-HJKMNP-TV-Z]{26}" % "|".join(PREFIXES))
 
 
 def _b32(n: int, length: int) -> str:
@@ -50,4 +50,4 @@ def derived_id(prefix: str, at: float, *parts: str) -> str:
 
 
 def is_id(value, prefix: str) -> bool:
-    return isinstance(value, str) and value.startswith(prefix + "_") and bool(_ID_RE.match(value))
+    return isinstance(value, str) and value.startswith(prefix + "_") and bool(_ID_RE.fullmatch(value))

@@ -6,7 +6,8 @@ import os
 PLANS = {
     # An anonymous project from POST /v1/auth/activate.
     "trial": {
-        "active_cron_jobs": 20,
+        "cron_jobs": 20,                 # active and paused: each is an EventBridge schedule
+        "queues": 50,
         "deliveries_per_day": 1000,      # webhook sends, queue publishes and cron triggers accepted per UTC day
         "payload_bytes": 64 * 1024,
         "publishes_per_second": 10,      # API requests that create deliveries, per second
@@ -14,12 +15,13 @@ PLANS = {
     },
     # The local stack's own project, and self-hosted deployments' projects made by an operator.
     "unlimited": {
-        "active_cron_jobs": None, "deliveries_per_day": None, "payload_bytes": 256 * 1024,
+        "cron_jobs": None, "queues": None, "deliveries_per_day": None, "payload_bytes": 256 * 1024,
         "publishes_per_second": None, "api_keys": 20,
     },
 }
 
-# POST /v1/auth/activate is open to the internet: projects per caller address.
+# POST /v1/auth/activate is open to the internet: projects per caller network (an IPv4 /24 or an
+# IPv6 /64, the smallest block one party is likely to hold) over any sliding hour.
 ACTIVATIONS_PER_HOUR_PER_ADDRESS = 5
 
 

@@ -51,8 +51,8 @@ DAY_NAMES = {n: i for i, n in enumerate("SUN MON TUE WED THU FRI SAT".split())}
 # A schedule that matches at all matches within 8 years (Feb 29 across a skipped leap year
 # such as 2100); searching 12 years past the last hit is a safety net, not a limit users see.
 SEARCH_YEARS = 12
-_TOKEN = re.compile(r"^([0-9A-Za-z]+)(?:-([0-9A-Za-z]+))?(?:/([0-9]+))?$")
-_NOT_SUPPORTED = re.compile(r"^([0-9]*L|L-?[0-9]*|LW|[0-9]+W|.*#.*)$", re.IGNORECASE)
+_TOKEN = re.compile(r"([0-9A-Za-z]+)(?:-([0-9A-Za-z]+))?(?:/([0-9]+))?")
+_NOT_SUPPORTED = re.compile(r"([0-9]*L|L-?[0-9]*|LW|[0-9]+W|.*#.*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -151,11 +151,11 @@ def _parse_token(token: str, field: _Field) -> range:
     if "?" in token:
         raise _bad(f"'?' in {field.name} is AWS/Quartz syntax and not supported: write '*' for 'any'. "
                    f"{EXAMPLE_SENTENCE}.")
-    if _NOT_SUPPORTED.match(token) and not _is_name(token, field):
+    if _NOT_SUPPORTED.fullmatch(token) and not _is_name(token, field):
         raise _bad(f"{where} uses L, W or # (last/weekday/nth), which standard cron does not support; "
                    "use numbers, ranges (1-5), lists (1,15) and steps (*/15).")
     star = token.startswith("*")
-    match = _TOKEN.match("0" + token[1:] if star else token)  # '*' parses like a placeholder
+    match = _TOKEN.fullmatch("0" + token[1:] if star else token)  # '*' parses like a placeholder
     if not token or not match or (star and match.group(2)):
         raise _bad(f"{where} is not valid cron syntax; use numbers, names, ranges (1-5), lists (1,15) "
                    f"and steps (*/15). {EXAMPLE_SENTENCE}.")

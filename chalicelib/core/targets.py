@@ -24,8 +24,8 @@ class Target:
 
 # ---------------------------------------------------------------- URL parsing
 
-_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
-_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0[xX][0-9a-fA-F]*)$")
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_NUMERIC_LABEL = re.compile(r"(?:[0-9]+|0[xX][0-9a-fA-F]*)")
 
 
 def _bad(field, message):
@@ -68,10 +68,10 @@ def _parse_host(raw, field):
     except UnicodeError:
         raise _bad(field, f"host '{raw}' is not a valid domain name")
     labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
-    if _NUMERIC_LABEL.match(labels[-1]):
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
         ip = _parse_ipv4_number(".".join(labels), field)
         return str(ip), ip
-    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise _bad(field, f"host '{raw}' is not a valid domain name; use letters, digits, "
                           "hyphens and dots, e.g. hooks.example.com")
     return host, None
@@ -100,7 +100,7 @@ def parse(url, field):
     if "@" in netloc:
         raise _bad(field, "credentials in the URL (user:password@host) are not allowed; "
                           "put credentials in headers instead")
-    m = re.match(r"^(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?$", netloc)
+    m = re.fullmatch(r"(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?", netloc)
     if not m:
         raise _bad(field, f"could not parse host and port from '{netloc}'; {_EXAMPLE}")
     host, ip = _parse_host(m.group(1), field)

@@ -1,8 +1,8 @@
 """Field checks shared by every route. Each failure names the field and says how to fix it;
 nothing is written before every field has passed."""
-import json
 import re
 
+from . import strict_json
 from .errors import InvalidInput, PayloadTooLarge
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -21,7 +21,11 @@ _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")   # what every HTTP stack sends un
 _TOKEN_CHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES) -> dict:
+def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES, slots: str | None = None) -> dict:
+    """The body as a JSON object, under the one JSON rule (RFC 8259, strictly): UTF-8, no NaN or
+    Infinity, numbers that survive the round trip, no lone surrogates in any string, nested at most
+    MAX_DEPTH levels. `slots`: a list field whose items are checked one by one by the route (a bad
+    message in publish-batch gets an error in its own slot, not the whole request)."""
     if raw is None or raw == b"":
         raise InvalidInput("The request body is empty: send a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
     if len(raw) > max_bytes:
@@ -29,9 +33,12 @@ def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES) -> di
                               + (" or split the batch." if max_bytes > MAX_REQUEST_BYTES else "."),
                               field="payload")
     try:
-        body = json.loads(raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        body = strict_json.loads(text)
         too_deep = _depth_over(body, MAX_DEPTH)
-    except (ValueError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"The request body is not valid UTF-8 (byte {e.start}); send JSON encoded as UTF-8.")
+    except ValueError as e:
         raise InvalidInput(f"The request body is not valid JSON ({e}); send a JSON object.")
     except RecursionError:
         too_deep = True
@@ -40,7 +47,19 @@ def parse_json_body(raw: bytes | None, max_bytes: int = MAX_REQUEST_BYTES) -> di
                            "flatten the payload.", field="payload")
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object, e.g. {\"url\": ..., \"payload\": {...}}.")
+    for name, value in body.items():
+        if name != slots or not isinstance(value, list):
+            text_only(value, name)
     return body
+
+
+def text_only(value, field: str) -> None:
+    """Refuse a value holding a lone UTF-16 surrogate in any string or key: it has no UTF-8 form,
+    so it could be neither stored nor sent."""
+    where = strict_json.bad_string(value)
+    if where is not None:
+        raise InvalidInput(f"'{field}' holds a lone UTF-16 surrogate{where}; send text as valid Unicode.",
+                           field=field)
 
 
 def _depth_over(value, limit: int) -> bool:
@@ -84,6 +103,7 @@ def string(body: dict, name: str, *, required=True, max_len=256, min_len=1, defa
         return default
     if not isinstance(value, str):
         raise InvalidInput(f"'{name}' must be a string.", field=name)
+    text_only(value, name)
     if not min_len <= len(value) <= max_len:
         raise InvalidInput(f"'{name}' must be {min_len} to {max_len} characters long.", field=name)
     return value
@@ -107,7 +127,8 @@ def payload(body: dict, name="payload", *, required=True) -> str:
     if not isinstance(value, dict):
         raise InvalidInput(f"'{name}' must be a JSON object (got {type(value).__name__}); wrap it, "
                            f"e.g. {{\"data\": ...}}.", field=name)
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text_only(value, name)
+    text = strict_json.dumps(value)
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"'{name}' is over {MAX_PAYLOAD_BYTES // 1024} KB once encoded; store large data "
                               "elsewhere and send a reference.", field=name)
@@ -118,7 +139,8 @@ def any_json(body: dict, name="payload") -> str:
     """Any JSON value (the cron table says `unknown`), as compact text; absent means `{}`."""
     if body.get(name) is None:
         return "{}"
-    text = json.dumps(body[name], separators=(",", ":"), ensure_ascii=False)
+    text_only(body[name], name)
+    text = strict_json.dumps(body[name])
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"'{name}' is over {MAX_PAYLOAD_BYTES // 1024} KB once encoded; store large data "
                               "elsewhere and send a reference.", field=name)

@@ -215,7 +215,7 @@ def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> s
 def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
     if result.ok:
         return "succeeded", None
-    if result.status == retry_policy.GONE or n >= record["attempt_budget"]:
+    if result.status == retry_policy.GONE or result.refused or n >= record["attempt_budget"]:
         return "failed", None
     retry_number = n - (record["attempt_budget"] - record["retries"] - 1)
     delay = retry_policy.next_delay(retry_number, result.retry_after, config.retry_schedule())

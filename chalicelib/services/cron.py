@@ -74,10 +74,7 @@ def create(project_id: str, body: dict, idem_key: str | None) -> dict:
 
 
 def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
-    quotas.check_payload(project_id, fields["payload"])
-    if fields["enabled"] and not was_enabled:
-        quotas.check_active_cron_jobs(
-            project_id, lambda: store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True}))
+    quotas.check_payload(project_id, fields["payload"])   # the job count is taken with the record
 
 
 def _create(project_id: str, fields: dict, idem_key: str | None = None) -> dict:
@@ -91,7 +88,7 @@ def _create(project_id: str, fields: dict, idem_key: str | None = None) -> dict:
               "created_at": now, "updated_at": now, "sync": "pending",
               **due.mark(pk, now + due.SYNC_GRACE, due.SYNC)}
     try:
-        store.put(record, condition="attribute_not_exists(pk)")
+        quotas.put_cron_job(record)   # with the plan's count of cron jobs, in one transaction
     except store.ConditionFailed:   # the same request, retried after it died: the job is made
         record = store.get(pk, sk)
     return converge(record, quiet=True)
@@ -121,11 +118,8 @@ def converge(record: dict, quiet: bool = False) -> dict | None:
         for _ in range(3):
             if record.get("sync") == "deleting":
                 drop_schedules(record["cron_id"])
-                try:
-                    store.delete(record["pk"], record["sk"], condition="#sync = :deleting",
-                                 names={"#sync": "sync"}, values={":deleting": "deleting"})
-                except store.ConditionFailed:
-                    pass
+                quotas.delete_cron_job(record, condition="#sync = :deleting", names={"#sync": "sync"},
+                                       values={":deleting": "deleting"})   # and give its place back
                 return None
             _sync_schedules(record)
             try:

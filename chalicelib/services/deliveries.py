@@ -10,6 +10,7 @@ import logging
 from ..aws import dispatch, keys, store
 from ..core import clock, due, ids
 from ..core.errors import Conflict, NotFound
+from . import quotas
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
     if record["state"] != "failed":
         raise Conflict(f"Only a failed delivery can be retried; this one is {record['state']}.",
                        field="delivery_id", state=record["state"])
+    quotas.take_deliveries(project_id)   # a replay is a delivery: it counts against the day's limit
     now = clock.now()
     n = record["attempt_count"] + 1
     try:

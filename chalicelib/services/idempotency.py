@@ -9,6 +9,7 @@ import time
 
 from .. import config
 from ..aws import clients
+from ..core import sealing
 from ..core.errors import Conflict, IdempotencyMismatch
 
 KEEP_SECONDS = 24 * 3600
@@ -40,10 +41,22 @@ def _runner(operation: str, table: str):
     return run, cfg
 
 
-def once(project_id: str, operation: str, key: str | None, body: dict, fn):
-    """Run `fn()` (which returns a JSON-ready dict) at most once per (project, operation, key)."""
+def once(project_id: str, operation: str, key: str | None, body: dict, fn, *, secrets=()):
+    """Run `fn()` (which returns a JSON-ready dict) at most once per (project, operation, key).
+    `secrets`: fields of the response that are stored sealed (core/sealing.py), never in clear."""
     if key is None:
         return fn()
+    if secrets:
+        sealing.check_key(key)
+        context, make = f"{project_id}|{operation}", fn
+
+        def fn():
+            return sealing.seal(make(), secrets, key, context)
+        return sealing.unseal(_once(project_id, operation, key, body, fn), secrets, key, context)
+    return _once(project_id, operation, key, body, fn)
+
+
+def _once(project_id: str, operation: str, key: str, body: dict, fn):
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError, IdempotencyValidationError)
 

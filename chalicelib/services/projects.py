@@ -9,12 +9,13 @@ import time
 
 from ..aws import keys, store
 from ..core import clock, ids, plans, signing
-from ..core.errors import Conflict, NotFound, QuotaExceeded, Unauthorized
+from ..core.errors import Conflict, NotFound, Unauthorized
+from . import counters
 
 KEY_PREFIX = "ifr_pk_proj_"
-KEY_RE = re.compile(r"^ifr_pk_proj_[A-Za-z0-9]{32,64}$")
+KEY_RE = re.compile(r"ifr_pk_proj_[A-Za-z0-9]{32,64}")
 _KEY_ALPHABET = string.ascii_letters + string.digits
-AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work, per API function instance
+AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work on *other* API function instances
 ROTATION_OVERLAP = 24 * 3600     # both secrets sign for this long after a rotation
 _cache: dict = {}
 _cache_lock = threading.Lock()
@@ -40,7 +41,7 @@ def _key_items(project_id: str, api_key: str, key_id: str, now: float) -> list[d
 def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
     """A new project with one key and one signing secret, written together or not at all."""
     api_key = api_key or new_api_key()
-    if not KEY_RE.match(api_key):
+    if not KEY_RE.fullmatch(api_key):
         raise ValueError("an API key is ifr_pk_proj_ followed by 32 to 64 letters and digits")
     now = clock.now()
     project_id = ids.new_id("proj")
@@ -50,6 +51,7 @@ def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
         {"pk": pk, "sk": sk, "project_id": project_id, "plan": plan, "created_at": now,
          "signing_secrets": [{"secret": signing.new_secret(), "created_at": now}]},
         *_key_items(project_id, api_key, key_id, now),
+        *counters.initial_counters(project_id, api_keys=1),
     ])
     return {"project_id": project_id, "api_key": api_key, "key_id": key_id, "plan": plan,
             "limits": plans.limits(plan)}
@@ -67,24 +69,33 @@ def authenticate(authorization: str | None) -> str:
     """The project behind an `Authorization: Bearer ifr_pk_proj_…` header, or Unauthorized."""
     how = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."
     if not authorization:
-        raise Unauthorized("No API key. " + how)
+        raise Unauthorized("No API key. " + how, field="Authorization")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not KEY_RE.match(token):
+    if scheme.lower() != "bearer" or not KEY_RE.fullmatch(token):
         raise Unauthorized("Malformed API key: expected 'Bearer ' then ifr_pk_proj_ and 32 to 64 letters "
-                           "or digits. " + how)
+                           "or digits. " + how, field="Authorization")
     digest = hash_key(token)
     with _cache_lock:
         hit = _cache.get(digest)
     if hit and hit[1] > time.monotonic():
+        if hit[0] is None:
+            raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
         return hit[0]
     found = store.get(*keys.api_key(digest), consistent=False)
     if not found or found.get("revoked_at"):
-        raise Unauthorized("Unknown or revoked API key. " + how)
+        raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
         _cache[digest] = (found["project_id"], time.monotonic() + AUTH_CACHE_SECONDS)
     return found["project_id"]
+
+
+def _forget(key_hash: str) -> None:
+    """This instance refuses the key from now on, even before DynamoDB's replicas all agree
+    (authenticate reads are eventually consistent). Other instances: within AUTH_CACHE_SECONDS."""
+    with _cache_lock:
+        _cache[key_hash] = (None, time.monotonic() + AUTH_CACHE_SECONDS)
 
 
 def forget_cached_keys() -> None:
@@ -118,14 +129,18 @@ def me(project_id: str) -> dict:
                       "revoked_at": clock.rfc3339(k.get("revoked_at"))} for k in items]}
 
 
+def _active_keys(project_id: str) -> int:
+    return sum(1 for k in me(project_id)["keys"] if not k["revoked_at"])
+
+
 def add_key(project_id: str) -> dict:
-    active = [k for k in me(project_id)["keys"] if not k["revoked_at"]]
-    cap = plans.limits(plan(project_id))["api_keys"]
-    if len(active) >= cap:
-        raise QuotaExceeded(f"Your plan allows {cap} active API keys; revoke one first.", limit="api_keys",
-                            limit_value=cap, resets_at=None)
+    """A new key, taken from the plan's limit in the same transaction that stores it."""
     api_key, key_id, now = new_api_key(), ids.new_id("key"), clock.now()
-    store.transact_put(_key_items(project_id, api_key, key_id, now))
+    cap = plans.limits(plan(project_id))["api_keys"]
+    counters.write(project_id, "api_keys", counters.claim(project_id, "api_keys", cap),
+                   [{"put": item, "condition": "attribute_not_exists(pk)"}
+                    for item in _key_items(project_id, api_key, key_id, now)],
+                   lambda: _active_keys(project_id))
     return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now)}
 
 
@@ -135,13 +150,22 @@ def revoke_key(project_id: str, key_id: str) -> dict:
     if not meta:
         raise NotFound(f"No API key '{str(key_id)[:64]}' in this project; see GET /v1/auth/me.", field="key_id")
     if not meta.get("revoked_at"):
-        others = [k for k in me(project_id)["keys"] if not k["revoked_at"] and k["key_id"] != key_id]
-        if not others:
-            raise Conflict("This is the project's last active key; create another before revoking it.",
-                           field="key_id")
+        # One transaction: both records marked, the count given back, and never the last key
+        # (two concurrent revokes of a project's last two keys cannot both pass).
         now = clock.now()
-        store.update(*keys.api_key(meta["key_hash"]), {"revoked_at": now})
-        meta = store.update(ppk, f"KEY#{key_id}", {"revoked_at": now})
+        revoke = {"expression": "SET revoked_at = :now", "values": {":now": now},
+                  "condition": "attribute_not_exists(revoked_at)"}
+        try:
+            counters.write(project_id, "api_keys", counters.give_back(project_id, "api_keys", keep=1),
+                           [{"update": keys.api_key(meta["key_hash"]), **revoke},
+                            {"update": (ppk, f"KEY#{key_id}"), **revoke}], lambda: _active_keys(project_id))
+        except Conflict:
+            raise Conflict("This is the project's last active key; create another before revoking it.",
+                           field="key_id") from None
+        except store.ConditionFailed:
+            pass   # revoked by a concurrent request
+        _forget(meta["key_hash"])
+        meta = store.get(ppk, f"KEY#{key_id}")
     return {"key_id": key_id, "revoked_at": clock.rfc3339(meta["revoked_at"])}
 
 

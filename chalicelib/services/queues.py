@@ -13,11 +13,11 @@ import re
 from ..aws import dispatch, keys, store
 from ..core import clock, due, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
-from . import deliveries, webhooks
+from . import deliveries, quotas, webhooks
 
 log = logging.getLogger(__name__)
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
 PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
 QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused")
@@ -26,7 +26,7 @@ RELEASE_PAGE = 200   # held messages released per step; more continue through th
 
 
 def check_name(name, field="queue") -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', "
                            "e.g. 'send-daily-digest'.", field=field)
     if name in RESERVED:
@@ -62,7 +62,7 @@ def ensure(project_id: str, name: str) -> dict:
              "gsi1sk": name, "url": None, "retries": 3, "timeout_seconds": 30, "paused": False,
              "created_at": now, "updated_at": now}
     try:
-        store.put(queue, condition="attribute_not_exists(pk)")
+        quotas.put_queue(queue)
     except store.ConditionFailed:
         return find(project_id, name)
     return queue
@@ -210,7 +210,7 @@ def delete(project_id: str, name: str, params: dict) -> dict:
             if not items:
                 break
             cancelled += sum(cancel_message(m) for m in items)
-    store.delete(queue["pk"], queue["sk"])
+    quotas.delete_queue(queue)
     return {"deleted": name, "cancelled_messages": cancelled}
 
 

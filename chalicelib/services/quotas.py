@@ -1,12 +1,21 @@
-"""Plan limits, enforced before anything is written: a refused request changes nothing.
-Counters are DynamoDB items with an expiry (checked by the condition itself, since TTL deletes
-late on AWS and never on moto); projects on plans without a limit pay no counter writes."""
+"""Plan limits, enforced atomically before anything is written: a refused request changes nothing.
+
+Two kinds of counter, both DynamoDB items under `USAGE#<project>` changed only by conditional
+writes (never count-then-create, which N concurrent requests all pass):
+  * per-time counters (deliveries per day, requests per second) carry their expiry, checked by the
+    condition itself (TTL deletes late on AWS and never on moto); plans without such a limit pay
+    no counter write;
+  * resource counters (cron jobs, queues, API keys: each costs something while it exists) are
+    changed in the same transaction as the record they count, so the count is the number of
+    records, exactly, whatever the concurrency. Projects made before the counters existed get
+    theirs seeded from a count on their first write."""
 from datetime import datetime, timezone
 
-from ..aws import store
+from ..aws import keys, store
 from ..core import clock, plans
-from ..core.errors import QuotaExceeded
-from . import projects
+from ..core.errors import PayloadTooLarge, QuotaExceeded
+from . import counters, projects
+
 
 
 def _limits(project_id: str) -> dict:
@@ -16,13 +25,14 @@ def _limits(project_id: str) -> dict:
 def check_payload(project_id: str, payload_text: str) -> None:
     cap = _limits(project_id)["payload_bytes"]
     if cap is not None and len(payload_text.encode()) > cap:
-        raise QuotaExceeded(f"The payload is over your plan's {cap // 1024} KB limit; send a smaller "
-                            "payload or a reference to stored data.", field="payload",
-                            limit="payload_bytes", limit_value=cap, resets_at=None)
+        raise PayloadTooLarge(f"The payload is over your plan's {cap // 1024} KB limit; send a smaller "
+                              "payload or a reference to stored data.", field="payload",
+                              limit="payload_bytes", limit_value=cap)
 
 
 def take_deliveries(project_id: str, count: int = 1) -> None:
-    """Count `count` new deliveries against the per-second and per-day limits, or refuse."""
+    """Count `count` new deliveries (sends, publishes, triggers, replays) against the per-second
+    and per-day limits, or refuse."""
     lim = _limits(project_id)
     now = clock.now()
     second = int(now)
@@ -61,22 +71,59 @@ def _take_day(project_id: str, count: int, limit: int, now: float) -> None:
 
 
 def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:
+    if count > limit:
+        raise QuotaExceeded(f"Your plan allows {limit} {what}.", limit=name, limit_value=limit,
+                            resets_at=clock.rfc3339(resets), retry_after=QuotaExceeded.NOT_BY_WAITING)
     try:
         store.update(f"USAGE#{project_id}", sk, {"ttl": resets + 86400}, adds={"n": count},
                      condition="attribute_not_exists(n) OR n <= :room", values={":room": limit - count})
     except store.ConditionFailed:
         raise QuotaExceeded(f"Your plan allows {limit} {what}; this request would exceed it. It resets at "
                             f"{clock.rfc3339(resets)}.", limit=name, limit_value=limit,
-                            resets_at=clock.rfc3339(resets)) from None
-    if count > limit:
-        raise QuotaExceeded(f"Your plan allows {limit} {what}.", limit=name, limit_value=limit,
-                            resets_at=clock.rfc3339(resets))
+                            resets_at=clock.rfc3339(resets), retry_after=resets - clock.now()) from None
 
 
-def check_active_cron_jobs(project_id: str, count_active) -> None:
-    """`count_active()` is only called when the plan has a limit (it is a Query)."""
-    cap = _limits(project_id)["active_cron_jobs"]
-    if cap is not None and count_active() >= cap:
-        raise QuotaExceeded(f"Your plan allows {cap} active cron jobs; pause or delete one first.",
-                            field="enabled", limit="active_cron_jobs", limit_value=cap, resets_at=None)
+# ---------------------------------------------------------------- the counted records
 
+def claim(project_id: str, resource: str) -> dict:
+    """The transaction op that takes one `resource` within the project's plan limit."""
+    return counters.claim(project_id, resource, _limits(project_id)[resource])
+
+
+def put_cron_job(record: dict) -> None:
+    """Store a new cron job and take one of the plan's cron jobs, together or not at all."""
+    project_id = record["project_id"]
+    counters.write(project_id, "cron_jobs", claim(project_id, "cron_jobs"),
+                  [{"put": record, "condition": "attribute_not_exists(pk)"}],
+                  lambda: store.count("gsi1", keys.cron_jobs_of(project_id)))
+
+
+def delete_cron_job(record: dict, **when) -> None:
+    """Delete a cron job and give its place back, once (a job already gone, or not meeting the
+    optional condition `when` = condition/names/values, is left as it is and gives nothing back)."""
+    _delete_counted(record, "cron_jobs", lambda: store.count("gsi1", keys.cron_jobs_of(record["project_id"])),
+                    **when)
+
+
+def put_queue(queue: dict) -> None:
+    """Store a new queue within the plan's limit; store.ConditionFailed if it exists already."""
+    project_id = queue["project_id"]
+    counters.write(project_id, "queues", claim(project_id, "queues"),
+                  [{"put": queue, "condition": "attribute_not_exists(pk)"}],
+                  lambda: store.count("gsi1", keys.queues_of(project_id)))
+
+
+def delete_queue(queue: dict) -> None:
+    _delete_counted(queue, "queues", lambda: store.count("gsi1", keys.queues_of(queue["project_id"])))
+
+
+def _delete_counted(record: dict, resource: str, count_now, condition: str | None = None,
+                    names: dict | None = None, values: dict | None = None) -> None:
+    op = {"delete": (record["pk"], record["sk"]),
+          "condition": "attribute_exists(pk)" + (f" AND ({condition})" if condition else "")}
+    op.update({k: v for k, v in (("names", names), ("values", values)) if v})
+    try:
+        counters.write(record["project_id"], resource, counters.give_back(record["project_id"], resource),
+                       [op], count_now)
+    except store.ConditionFailed:
+        pass   # deleted by a concurrent request, which gave the place back

@@ -83,7 +83,8 @@ def test_request_bounds_are_the_validators():
     assert s["QueuePublishBatch"]["properties"]["messages"]["maxItems"] == messages.MAX_BATCH
     assert set(s["QueuePut"]["properties"]) == set(queues.QUEUE_FIELDS)
     assert set(s["QueuePublish"]["properties"]["queue"]["not"]["enum"]) == queues.RESERVED
-    assert s["QueuePublish"]["properties"]["queue"]["pattern"] == queues.NAME_RE.pattern
+    # JSON Schema patterns search (so ^...$, where ECMA's $ is the very end); Python fullmatches
+    assert s["QueuePublish"]["properties"]["queue"]["pattern"] == f"^{queues.NAME_RE.pattern}$"
     assert s["CronCreate"]["properties"]["idempotency_key"]["maxLength"] == validation.MAX_IDEMPOTENCY_KEY
     from chalicelib.services import deliveries
     assert set(deliveries.STATES) <= set(s["Delivery"]["properties"]["state"]["enum"])

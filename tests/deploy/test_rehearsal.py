@@ -109,6 +109,12 @@ def test_make_deploy_against_moto(moto_server, tmp_path):
     out = chalice(project, endpoint, "deploy", "--stage", STAGE)
     assert "Rest API URL" in out
     provision.tune(STAGE)
+    assert "MISSING_AUTHENTICATION_TOKEN" in provision.tune_api(STAGE)
+    apigw = boto3.client("apigateway", region_name=REGION, endpoint_url=endpoint)
+    (api_id,) = [a["id"] for a in apigw.get_rest_apis()["items"]]
+    answers = {r["responseType"]: r for r in apigw.get_gateway_responses(restApiId=api_id)["items"]}
+    assert answers["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404", "unknown routes: 404, our format"
+    assert provision.tune_api(STAGE) == [], "a second tune changes nothing"
 
     first = deployed(endpoint)
     assert set(names.values()) <= set(first["functions"])

@@ -173,3 +173,21 @@ def test_chalice_config_matches_the_code():
         fns = stage["lambda_functions"]
         assert fns["deliver"]["lambda_timeout"] == resources.DELIVER_FUNCTION_TIMEOUT
         assert "api_handler" in fns
+
+
+def test_api_gateway_answers_in_our_error_format_quoting_nothing(cfn):
+    """Unknown routes (and on AWS unknown methods) are 404s in our shape, not API Gateway's 403,
+    whose message quotes the Authorization header; no body uses a request variable."""
+    (api,) = of_type(cfn, "AWS::ApiGateway::RestApi").values()
+    found = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"} <= set(found)
+    missing = found["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "404"
+    error = json.loads(missing["responseTemplates"]["application/json"])["error"]
+    assert error["code"] == "not_found" and error["field"] is None and error["message"]
+    for p in found.values():
+        template = p["responseTemplates"]["application/json"]
+        assert "$" not in template and "context" not in template, template
+        assert set(json.loads(template)) == {"error"}
+        assert p["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+    assert found["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"

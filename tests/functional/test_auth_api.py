@@ -99,7 +99,7 @@ def test_daily_delivery_quota_refuses_with_429_and_stores_nothing(api, monkeypat
 def test_publish_rate_and_payload_size_limits(api, monkeypatch):
     monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"payload_bytes": 100, "publishes_per_second": 1000}}))
     resp = api.call("POST", "/v1/scheduling/webhook/send", {"url": "https://hooks.example.com/", "payload": {"a": "x" * 200}})
-    assert resp.status_code == 429 and resp.data["error"]["limit"] == "payload_bytes"
+    assert resp.status_code == 413 and resp.data["error"]["limit"] == "payload_bytes", "size is a 413, never retried"
     from chalicelib.core import clock
     monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"publishes_per_second": 2}}))
     frozen = clock.now()
@@ -109,18 +109,18 @@ def test_publish_rate_and_payload_size_limits(api, monkeypatch):
     assert codes == [202, 202, 429]
 
 
-def test_active_cron_job_limit(api, monkeypatch):
-    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"active_cron_jobs": 1}}))
+def test_cron_job_limit_counts_paused_jobs_too(api, monkeypatch):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"cron_jobs": 1}}))
     job = {"name": "a", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"}
-    first = api.call("POST", "/v1/scheduling/cron", job).data
+    first = api.call("POST", "/v1/scheduling/cron", {**job, "enabled": False}).data
     resp = api.call("POST", "/v1/scheduling/cron", job)
-    assert resp.status_code == 429 and resp.data["error"]["limit"] == "active_cron_jobs"
+    assert resp.status_code == 429 and resp.data["error"]["limit"] == "cron_jobs"
     paused = api.call("POST", "/v1/scheduling/cron", {**job, "enabled": False})
-    assert paused.status_code == 201, "a paused job does not count"
-    assert api.call("POST", f"/v1/scheduling/cron/{paused.data['cron_id']}/resume").status_code == 429
-    api.call("POST", f"/v1/scheduling/cron/{first['cron_id']}/pause")
-    assert api.call("POST", f"/v1/scheduling/cron/{paused.data['cron_id']}/resume").status_code == 200
-    assert len(api.call("GET", "/v1/scheduling/cron").data["items"]) == 2
+    assert paused.status_code == 429, "a paused job is a schedule too: it counts"
+    assert api.call("POST", f"/v1/scheduling/cron/{first['cron_id']}/resume").status_code == 200
+    assert api.call("DELETE", f"/v1/scheduling/cron/{first['cron_id']}").status_code == 200
+    assert api.call("POST", "/v1/scheduling/cron", job).status_code == 201, "a deleted job gives its place back"
+    assert len(api.call("GET", "/v1/scheduling/cron").data["items"]) == 1
 
 
 @pytest.mark.parametrize("url", [
@@ -157,7 +157,7 @@ def test_send_time_check_refuses_a_name_that_now_resolves_privately(aws, project
 
 def test_every_bodyless_post_is_idempotent_by_header(client, api):
     """A client retrying after a lost answer gets the first answer back, and no second effect."""
-    h = {"Idempotency-Key": "retry-1"}
+    h = {"Idempotency-Key": "retry-1-0123456789abcdef0123456789abcdef"}   # long: these return secrets
     first = client.http.post("/v1/auth/activate", headers=h, body=b"")
     again = client.http.post("/v1/auth/activate", headers=h, body=b"")
     assert first.status_code == again.status_code == 201 and json.loads(first.body) == json.loads(again.body)

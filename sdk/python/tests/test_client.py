@@ -118,6 +118,15 @@ def test_a_long_retry_after_is_not_waited_for(client, fake):
     assert e.value.retry_after == 3600 and len(fake.requests) == 1
 
 
+def test_a_429_that_resets_tomorrow_is_not_retried_even_without_retry_after(client, fake):
+    import datetime
+    tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=20)).isoformat()
+    fake.answer(429, {"error": {"code": "quota_exceeded", "message": "daily", "resets_at": tomorrow}})
+    with pytest.raises(errors.RateLimited) as e:
+        client.queue.publish("q", {})
+    assert len(fake.requests) == 1 and e.value.retry_after > 3600
+
+
 def test_connection_errors_retry_with_the_same_key_then_fail_clearly(fake):
     import socket
     with socket.socket() as s:

@@ -155,7 +155,8 @@ export class InfraiClient {
       }
       const text = await resp.text();
       if (resp.status < 400) return (text ? JSON.parse(text) : {}) as T;
-      const retryAfter = parseRetryAfter(resp.headers.get("retry-after"));
+      // no header (an older server): a 429's body says when its limit resets
+      const retryAfter = parseRetryAfter(resp.headers.get("retry-after")) ?? (resp.status === 429 ? resetsIn(text) : null);
       if (RETRY_STATUSES.has(resp.status) && attempt < this.#maxRetries
           && (retryAfter === null || retryAfter * 1000 <= this.#maxRetryAfterMs)) {
         await this.#sleep(retryAfter !== null ? retryAfter * 1000 : this.#backoff(attempt));
@@ -177,6 +178,15 @@ function parseRetryAfter(value: string | null): number | null {
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, (at - Date.now()) / 1000);
+}
+
+function resetsIn(text: string): number | null {
+  try {
+    const at = Date.parse(JSON.parse(text)?.error?.resets_at);
+    return Number.isNaN(at) ? null : Math.max(0, (at - Date.now()) / 1000);
+  } catch {
+    return null;
+  }
 }
 
 function toError(status: number, text: string, retryAfter: number | null): InfraiError {

@@ -131,7 +131,8 @@ export interface MessageListOptions extends PageOptions { state?: DeliveryState 
 // ---- auth
 /** A plan's limits; null = no limit. */
 export interface Limits {
-  active_cron_jobs?: number | null;
+  cron_jobs?: number | null;
+  queues?: number | null;
   deliveries_per_day?: number | null;
   payload_bytes?: number | null;
   publishes_per_second?: number | null;

@@ -119,6 +119,11 @@ describe("InfraiClient", () => {
     fake.answer(429, { error: { code: "quota_exceeded", message: "daily" } }, { "Retry-After": "3600" });
     await assert.rejects(client.job.queue.publish("q", {}), (e) => e instanceof RateLimited && e.retryAfter === 3600);
     assert.equal(fake.requests.length, 1);
+    fake.requests.length = 0;
+    const tomorrow = new Date(Date.now() + 20 * 3600 * 1000).toISOString();
+    fake.answer(429, { error: { code: "quota_exceeded", message: "daily", resets_at: tomorrow } });
+    await assert.rejects(client.job.queue.publish("q", {}), (e) => e instanceof RateLimited && e.retryAfter > 3600);
+    assert.equal(fake.requests.length, 1, "a 429 that resets tomorrow is not retried, even without Retry-After");
   });
 
   it("retries connection errors with the same key, then fails clearly", async () => {

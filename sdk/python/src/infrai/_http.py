@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from datetime import datetime
 import random
 import time
 from typing import Any, Callable, Optional
@@ -42,6 +43,8 @@ class Transport:
             if resp.status_code < 400:
                 return _json(resp)
             retry_after = _retry_after(resp.headers.get("Retry-After"))
+            if retry_after is None and resp.status_code == 429:
+                retry_after = _resets_in(resp)   # no header (an older server): the body's resets_at
             if (resp.status_code in RETRY_STATUSES and attempt < self.max_retries
                     and (retry_after is None or retry_after <= self.max_retry_after)):
                 self.sleep(self._delay(attempt, retry_after))
@@ -78,6 +81,16 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return max(0.0, when.timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _resets_in(resp: requests.Response) -> Optional[float]:
+    """Seconds until a 429's `resets_at` (RFC 3339), if its body names one."""
+    try:
+        resets_at = resp.json()["error"]["resets_at"]
+        when = datetime.fromisoformat(resets_at.replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _error(resp: requests.Response, retry_after: Optional[float]) -> InfraiError:

@@ -1,0 +1,269 @@
+"""Issue 12: limits that hold under concurrency, inputs that never make a 500, keys never at rest
+in clear. Concurrency runs the services from many threads at once against moto, whose writes are
+made atomic as DynamoDB's are (local/moto_atomic.py; the local stack runs moto the same way)."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import config
+from chalicelib.aws import clients
+from chalicelib.core import clock
+from chalicelib.core.errors import InfraiError
+from chalicelib.services import projects
+
+from .conftest import Api, dispatch_messages
+
+N = 24
+
+
+@pytest.fixture(autouse=True)
+def atomic_moto():
+    from local import moto_atomic
+    moto_atomic.install()
+
+
+def limits(monkeypatch, **values):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": values}))
+
+
+def at_once(fn, n=N):
+    """fn(i) for i in range(n), all started together; the outcomes (a result, or the error code)."""
+    def one(i):
+        try:
+            return fn(i)
+        except InfraiError as e:
+            return e.code
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def all_items(table=None) -> list[dict]:
+    ddb = clients.dynamodb()
+    items, kwargs = [], {"TableName": table or config.table_name()}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def schedules() -> list[str]:
+    sch = clients.scheduler()
+    return [s["Name"] for s in sch.list_schedules(GroupName=config.schedule_group())["Schedules"]]
+
+
+# ---------------------------------------------------------------- limits under concurrency
+
+def test_concurrent_cron_creates_leave_exactly_the_limit_paused_ones_included(aws, project, monkeypatch):
+    from chalicelib.services import cron
+    limits(monkeypatch, cron_jobs=5)
+    pid = project["project_id"]
+    body = {"name": "c", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"}
+    out = at_once(lambda i: cron.create(pid, {**body, "enabled": i % 2 == 0}, None))
+    made = [o for o in out if isinstance(o, dict)]
+    assert len(made) == 5 and out.count("quota_exceeded") == N - 5, out
+    assert len(cron.list_(pid, {"limit": "100"})["items"]) == 5
+    assert len(schedules()) == 5, "every refused create left no schedule behind"
+    cron.delete(pid, made[0]["cron_id"])
+    assert isinstance(cron.create(pid, body, None), dict), "a deleted job gives its place back"
+
+
+def test_concurrent_queue_creates_leave_exactly_the_limit(aws, project, monkeypatch):
+    from chalicelib.services import queues
+    limits(monkeypatch, queues=4)
+    pid = project["project_id"]
+    out = at_once(lambda i: queues.put(pid, f"q{i}", {}))
+    assert sum(isinstance(o, dict) for o in out) == 4 and out.count("quota_exceeded") == N - 4, out
+    assert len(queues.list_(pid, {"limit": "100"})["items"]) == 4
+    # creating one that exists is not a new queue, and deleting one gives its place back
+    existing = [o["name"] for o in out if isinstance(o, dict)]
+    assert queues.put(pid, existing[0], {"retries": 1})["retries"] == 1
+    queues.delete(pid, existing[0], {})
+    assert queues.put(pid, "another", {})["name"] == "another"
+
+
+def test_concurrent_key_creates_and_revokes_keep_the_limits(aws, project, monkeypatch):
+    limits(monkeypatch, api_keys=3)
+    pid = project["project_id"]
+    out = at_once(lambda i: projects.add_key(pid))
+    assert sum(isinstance(o, dict) for o in out) == 2 and out.count("quota_exceeded") == N - 2, out
+    keys = [k["key_id"] for k in projects.me(pid)["keys"] if not k["revoked_at"]]
+    assert len(keys) == 3
+    # revoking every key at once: never the last one
+    out = at_once(lambda i: projects.revoke_key(pid, keys[i % 3]), n=9)
+    assert sum(1 for k in projects.me(pid)["keys"] if not k["revoked_at"]) == 1, out
+    assert "conflict" in out
+
+
+def test_replays_count_against_the_daily_limit(api, project, monkeypatch):
+    from chalicelib.aws import keys, store
+    limits(monkeypatch, deliveries_per_day=2)
+    sent = api.call("POST", "/v1/scheduling/webhook/send", {"url": "https://hooks.example.com/", "payload": {}})
+    store.update(*keys.delivery(sent.data["delivery_id"]), {"state": "failed"})
+    path = f"/v1/scheduling/webhook/deliveries/{sent.data['delivery_id']}/retry"
+    assert api.call("POST", path).status_code == 202, "a replay within the limit goes"
+    store.update(*keys.delivery(sent.data["delivery_id"]), {"state": "failed"})
+    refused = api.call("POST", path)
+    assert refused.status_code == 429 and refused.data["error"]["limit"] == "deliveries_per_day"
+    assert store.get(*keys.delivery(sent.data["delivery_id"]))["state"] == "failed", "refused: nothing changed"
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 86400 and wait == pytest.approx(86400 - clock.now() % 86400, abs=5)
+
+
+# ---------------------------------------------------------------- keys never at rest in clear
+
+def test_keys_and_secrets_returned_by_idempotent_posts_are_never_stored_in_clear(client, api):
+    idem = {"Idempotency-Key": "idem_" + "5f0c" * 8}
+    first = client.http.post("/v1/auth/activate", headers=idem, body=b"")
+    again = client.http.post("/v1/auth/activate", headers=idem, body=b"")
+    assert first.status_code == again.status_code == 201
+    activated = json.loads(first.body)
+    assert json.loads(again.body) == activated, "a retry still gets its key back"
+    k1, k2 = api.call("POST", "/v1/auth/keys", headers=idem), api.call("POST", "/v1/auth/keys", headers=idem)
+    assert k1.status_code == 201 and k1.data == k2.data
+    r1 = api.call("POST", "/v1/scheduling/webhook/secret/rotate", headers=idem)
+    r2 = api.call("POST", "/v1/scheduling/webhook/secret/rotate", headers=idem)
+    assert r1.status_code == 200 and r1.data == r2.data
+    stored = json.dumps([all_items(t) for t in (config.table_name(), config.idempotency_table_name())])
+    assert "idempotency" in config.idempotency_table_name() and len(all_items(config.idempotency_table_name())) >= 3
+    for secret in (activated["api_key"], k1.data["api_key"], api.key):
+        assert secret not in stored and secret[len("ifr_pk_proj_"):] not in stored
+    assert r1.data["secret"] not in json.dumps(all_items(config.idempotency_table_name()))
+
+
+def test_a_key_returning_post_refuses_a_guessable_idempotency_key(client, api):
+    resp = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "setup-1"}, body=b"")
+    assert resp.status_code == 400 and json.loads(resp.body)["error"]["field"] == "idempotency_key"
+    assert api.call("POST", "/v1/auth/keys", headers={"Idempotency-Key": "k2"}).status_code == 400
+    assert len(api.call("GET", "/v1/auth/me").data["keys"]) == 1, "refused: no key made"
+
+
+def test_activation_replay_is_not_scoped_to_the_address(client, monkeypatch):
+    """Two callers behind one NAT, each with its own key, get their own projects; the same
+    caller's retry from a new address (a phone changing networks) still gets its key back."""
+    from chalice.local import LambdaEventConverter
+    a = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "a" * 36}, body=b"")
+    b = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "b" * 36}, body=b"")
+    assert json.loads(a.body)["api_key"] != json.loads(b.body)["api_key"]
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.7")
+    again = client.http.post("/v1/auth/activate", headers={"Idempotency-Key": "a" * 36}, body=b"")
+    assert again.status_code == 201 and json.loads(again.body) == json.loads(a.body)
+
+
+def test_revocation_takes_effect_at_once_on_the_revoking_instance(api, client, project):
+    second = Api(client, api.call("POST", "/v1/auth/keys").data["api_key"])
+    assert api.call("GET", "/v1/auth/me").status_code == 200     # the first key is now cached
+    assert second.call("DELETE", f"/v1/auth/keys/{project['key_id']}").status_code == 200
+    gone = api.call("GET", "/v1/auth/me")
+    assert gone.status_code == 401 and gone.data["error"]["field"] == "Authorization"
+
+
+def test_activation_is_limited_per_network_over_a_sliding_hour(aws, monkeypatch):
+    from chalicelib.services import activation
+    monkeypatch.setenv("INFRAI_ACTIVATIONS_PER_HOUR", "3")
+    now = [3600 * 1000 + 3000.0]            # 10 minutes before an hour boundary
+    monkeypatch.setattr(clock, "_now", lambda: now[0])
+
+    def go(ip):
+        try:
+            activation.activate(ip)
+            return 201
+        except InfraiError as e:
+            assert e.retry_after > 0
+            return e.status
+    assert [go(f"203.0.113.{i}") for i in (1, 2, 3, 4)] == [201, 201, 201, 429], "one /24"
+    assert go("203.0.114.1") == 201, "another /24"
+    now[0] += 1200                          # past the clock-hour boundary: still within the hour
+    assert go("203.0.113.9") == 429
+    assert [go(f"2001:db8:1:2::{i}") for i in range(1, 5)] == [201, 201, 201, 429], "one /64"
+    assert go("::ffff:203.0.113.77") == 429, "an IPv4-mapped address is its IPv4 /24"
+    now[0] += 2500                          # an hour after the first three
+    assert go("203.0.113.9") == 201
+
+
+# ---------------------------------------------------------------- one JSON rule
+
+HOSTILE = [
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": NaN}}', None),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": Infinity}}', None),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": -Infinity}}', None),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": 1e999}}', None),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": -1e-999}}', None),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": "\\ud800"}}', "payload"),
+    (b'{"url": "https://hooks.example.com/", "payload": {"\\udfff": 1}}', "payload"),
+    (b'{"url": "https://hooks.example.com/", "payload": {"a": "\xff\xfe"}}', None),
+    ('{"url": "https://hooks.example.com/", "payload": {"a": "é"}}'.encode("utf-16"), None),
+]
+
+
+@pytest.mark.parametrize("raw,field", HOSTILE)
+def test_invalid_json_is_a_400_that_stores_nothing(api, raw, field):
+    resp = api.call("POST", "/v1/scheduling/webhook/send", raw=raw)
+    assert resp.status_code == 400 and resp.data["error"]["code"] == "invalid_request", resp.data
+    assert resp.data["error"]["field"] == field
+    assert api.call("GET", "/v1/scheduling/webhook/deliveries").data["items"] == []
+
+
+@pytest.mark.parametrize("field,value", [("name", "\\ud800 job"), ("payload", '{"x": "\\udbff"}'),
+                                         ("payload", '[1, NaN]'), ("schedule", '"0 9 * * *\\udc00"')])
+def test_a_lone_surrogate_or_nan_in_a_cron_job_is_a_400(api, field, value):
+    body = {"name": "j", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"}
+    text = json.dumps(body)[:-1] + f', "{field}": ' + (value if value[0] in "[{\"" else f'"{value}"') + "}"
+    resp = api.call("POST", "/v1/scheduling/cron", raw=text.encode())
+    assert resp.status_code == 400, resp.data
+    assert api.call("GET", "/v1/scheduling/cron").data["items"] == []
+
+
+def test_a_bad_message_in_a_batch_fails_in_its_own_slot(api):
+    raw = (b'{"messages": [{"queue": "q", "payload": {"ok": 1}}, {"queue": "q", "payload": {"a": "\\ud800"}},'
+           b' {"queue": "q\\udc00", "payload": {}}, {"queue": "q", "payload": {}, "\\ud801": 1}]}')
+    resp = api.call("POST", "/v1/scheduling/queue/publish-batch", raw=raw)
+    assert resp.status_code == 202, resp.data
+    assert resp.data["accepted"] == 1 and resp.data["rejected"] == 3
+    assert [("error" in r) for r in resp.data["results"]] == [False, True, True, True]
+    assert resp.data["results"][1]["error"]["field"] == "payload"
+
+
+def test_output_is_strict_json_even_for_a_record_stored_before_the_rule(api, project):
+    from chalicelib.aws import keys, store
+    job = api.call("POST", "/v1/scheduling/cron", {"name": "j", "schedule": "0 9 * * *",
+                                                   "url": "https://hooks.example.com/"}).data
+    store.update(*keys.cron_job(job["cron_id"]), {"payload": '{"a":NaN,"b":[Infinity,1]}'})
+    resp = api.client.http.get("/v1/scheduling/cron", headers={"Authorization": f"Bearer {api.key}"})
+    body = json.loads(resp.body, parse_constant=lambda c: pytest.fail(f"{c} in the output"))
+    assert resp.status_code == 200 and body["items"][0]["payload"] == {"a": None, "b": [None, 1]}
+
+
+@pytest.mark.parametrize("name", ["a%0A", "a%0D", "%0Aa", "a%00"])
+def test_a_name_with_a_line_break_is_refused(api, name):
+    resp = api.call("PUT", f"/v1/scheduling/queue/{name}", {})
+    assert resp.status_code == 400 and resp.data["error"]["field"] == "name"
+    resp = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "a\n", "payload": {}})
+    assert resp.status_code == 400 and resp.data["error"]["field"] == "queue"
+    assert api.call("GET", "/v1/scheduling/queue").data["items"] == []
+
+
+# ---------------------------------------------------------------- 413, Retry-After, field, SSRF
+
+def test_over_the_plans_payload_is_413_and_every_429_says_retry_after(api, monkeypatch):
+    limits(monkeypatch, payload_bytes=100, cron_jobs=0)
+    big = api.call("POST", "/v1/scheduling/webhook/send", {"url": "https://hooks.example.com/", "payload": {"a": "x" * 200}})
+    assert big.status_code == 413 and big.data["error"]["field"] == "payload" and "Retry-After" not in big.headers
+    full = api.call("POST", "/v1/scheduling/cron", {"name": "j", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"})
+    assert full.status_code == 429 and full.data["error"]["field"] is None
+    assert int(full.headers["Retry-After"]) >= 3600, "a limit that only a delete frees: not worth a quick retry"
+
+
+def test_a_target_the_ssrf_guard_refuses_fails_at_once(aws, project, monkeypatch):
+    from chalicelib import sender
+    from chalicelib.services import attempts, webhooks
+    monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "")
+    monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["93.184.216.34"])
+    d = webhooks.send(project["project_id"], {"url": "https://rebind.example.com/", "payload": {}, "retries": 5}, None)
+    monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["10.0.0.7"])
+    [work] = dispatch_messages()
+    attempts.process_batch([json.dumps(work)])
+    record = webhooks.get(project["project_id"], d["delivery_id"])
+    assert record["state"] == "failed" and record["attempt_count"] == 1, record

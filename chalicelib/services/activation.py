@@ -1,5 +1,7 @@
 """`POST /v1/auth/activate`: an anonymous trial project and its first key, for anyone, so
-rate-limited per caller address (the counter's condition also checks its own expiry)."""
+rate-limited per caller address (the counter's condition also checks its own expiry).
+On the local stack it answers with the stack's own project instead (config.local_project_key)."""
+from .. import config
 from ..aws import store
 from ..core import clock, plans
 from ..core.errors import QuotaExceeded
@@ -7,6 +9,9 @@ from . import projects
 
 
 def activate(source_ip: str | None) -> dict:
+    local_key = config.local_project_key()
+    if local_key:
+        return projects.activation_for_key(local_key)
     now = clock.now()
     hour = int(now) // 3600
     cap = plans.activations_per_hour()

@@ -349,7 +349,8 @@ export class WebhookApi extends Api {
 
 /** client.auth */
 export class AuthApi extends Api {
-  /** A new anonymous trial project; this client uses its key from now on. */
+  /** A new anonymous trial project (on the local stack: the stack's own project); this client
+   *  uses its key from now on. */
   async activate(): Promise<Activation> {
     const result = await this.client.call<Activation>("auth.activate", { body: {} });
     this.client.useKey(result.api_key);

@@ -104,7 +104,9 @@ class Infrai:
     # ------------------------------------------------------------------ account
     def activate(self, force: bool = False) -> dict:
         """Create an anonymous trial project and save its key to ~/.infrai/credentials (mode 0600).
-        An existing saved key is kept (and returned) unless `force=True`."""
+        On the local stack (`make run`) the key saved is the stack's own (its one project, plan
+        `unlimited`, the key and secret its banner shows). An existing saved key is kept (and
+        returned) unless `force=True`."""
         path = self._credentials_file or _config.credentials_path()
         existing = _config.read_credentials(path)
         if existing.get("api_key") and not force:

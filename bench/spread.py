@@ -9,7 +9,8 @@ import sys
 from collections import OrderedDict
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
-ROW = re.compile(r"^  (\S.*?)\s{2,}(\S.*)$")
+ROW = re.compile(r"^ {2,}(\S.*?)\s{2,}(\S.*)$")
+LONG_ROW = re.compile(r"^ {2,}(\S.*?\)) (\S.*)$")   # a label longer than the padding ends with ")"
 
 
 def rows(text: str):
@@ -18,7 +19,7 @@ def rows(text: str):
         if line.startswith("== "):
             section = line[3:]
             continue
-        m = ROW.match(line)
+        m = LONG_ROW.match(line) or ROW.match(line)
         if m:
             yield (section, m.group(1).strip()), m.group(2)
 

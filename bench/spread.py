@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 ROW = re.compile(r"^ {2,}(\S.*?)\s{2,}(\S.*)$")
-LONG_ROW = re.compile(r"^ {2,}(\S.*?\)) (\S.*)$")   # a label longer than the padding ends with ")"
+LONG_ROW = re.compile(r"^ {2,}(\S.{56,}?\)) ([-\d{].*)$")   # a label longer than the padding ends with ")"
 
 
 def rows(text: str):

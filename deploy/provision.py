@@ -164,13 +164,15 @@ def deliver_event_sources(stage: str) -> list[dict]:
 
 def tune(stage: str) -> list[str]:
     """`chalice deploy` sets batch size from app.py and resets the batching window to the
-    decorator's (0) on every deploy: set the window and the concurrency cap after it."""
+    decorator's (0) on every deploy, and never sets partial batch responses: set the window,
+    the concurrency cap and ReportBatchItemFailures after it."""
     lam = _client("lambda")
     changed = []
     for esm in deliver_event_sources(stage):
         want = {"BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
                 "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
-                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY}}
+                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
+                "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES}
         if any(esm.get(k) != v for k, v in want.items()):
             lam.update_event_source_mapping(UUID=esm["UUID"], **want)
             changed.append(esm["UUID"])

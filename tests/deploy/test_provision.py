@@ -4,6 +4,7 @@ import pytest
 from moto import mock_aws
 
 from deploy import provision
+from deploy import stage as stages
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_second_run_changes_nothing(aws, stage):
     # and the description is a full one
     assert len(before["tables"]) == 2 and len(before["queues"]) == 2
     assert all(t["ttl"]["TimeToLiveStatus"] == "ENABLED" for t in before["tables"].values())
-    assert len(before["schedule_groups"]) == 1 and len(before["log_groups"]) == 2
+    assert len(before["schedule_groups"]) == 1 and len(before["log_groups"]) == 3   # api, deliver, reconcile
     assert all(g and g[0]["retentionInDays"] == 30 for g in before["log_groups"].values())
 
 
@@ -52,3 +53,21 @@ def test_two_stages_live_side_by_side_and_down_removes_one(aws):
     with pytest.raises(Exception):
         provision.describe("local")
     provision.down("local")   # twice is fine
+
+
+def test_an_upgrade_adds_the_indexes_a_stage_created_before_them_lacks(aws):
+    """A stage deployed before the due index (gsi3) existed gets it on the next provisioning."""
+    from chalicelib.aws import clients, resources
+    from local import provision as core
+    with stages.applied("prod"):
+        clients.reset()
+        spec = resources.table()
+        ddb = clients.dynamodb()
+        old = {**spec, "GlobalSecondaryIndexes": spec["GlobalSecondaryIndexes"][:2],
+               "AttributeDefinitions": [d for d in spec["AttributeDefinitions"] if not d["AttributeName"].startswith("gsi3")]}
+        ddb.create_table(**old)
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == ["gsi3"]
+        names = {g["IndexName"] for g in ddb.describe_table(TableName=spec["TableName"])["Table"]["GlobalSecondaryIndexes"]}
+        assert names == {"gsi1", "gsi2", "gsi3"}
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == []
+        clients.reset()

@@ -66,3 +66,31 @@ def dispatch_messages():
     msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
                                VisibilityTimeout=0).get("Messages", [])
     return [json.loads(m["Body"]) for m in msgs]
+
+
+def drain(rounds: int = 20) -> int:
+    """What the deliver function's event source does, in process: receive what is visible on the
+    dispatch queue, run it through the handler's code, delete what it did not report failed.
+    Returns how many messages were handled."""
+    from chalicelib.aws import clients, dispatch
+    from chalicelib.services import attempts
+    sqs, handled = clients.sqs(), 0
+    for _ in range(rounds):
+        msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
+                                   VisibilityTimeout=60).get("Messages", [])
+        if not msgs:
+            return handled
+        out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+        failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
+        for m in msgs:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
+        handled += len(msgs)
+    return handled
+
+
+def reconcile_after(seconds: float) -> dict:
+    """The reconciler's run as it would be `seconds` from now (markers due by then fall due)."""
+    from chalicelib.core import clock
+    from chalicelib.services import reconciler
+    return reconciler.run(now=clock.now() + seconds)

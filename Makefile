@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements*.txt constraints.txt sdk/python/pyproject.toml | cksum | cut -d' ' -f1)
 OPS_LOG := $(CURDIR)/build/botocore-ops.log
 
-.PHONY: run test bench fuzz install clean
+.PHONY: run test bench fuzz install clean docs dist
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-deploy.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests/examples
 	$(PY) -m pytest -q tests/fuzz
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
+	$(MAKE) --no-print-directory docs
 
 # More generated cases than `make test` runs (1,000+), and the property tests with fresh random
 # examples (`make test` derives them the same way every run, so CI is repeatable).
@@ -41,6 +42,20 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The documentation site (mkdocs.yml): docs/ -> build/site; any warning (a broken link or
+# anchor, a page the hook cannot render) fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The SDK packages, built and checked as the indexes would take them (docs/packages.md).
+dist: $(STAMP)
+	rm -rf dist && mkdir -p dist
+	$(PY) -m build --quiet --outdir dist sdk/python
+	$(VENV)/bin/twine check --strict dist/*
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm pack --dry-run
+	cd sdk/typescript && npx publint --strict && npx attw --pack . && npm pack --pack-destination ../../dist
+	$(PY) sdk/check_dist.py dist
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -44,5 +44,12 @@ def allow_private_targets() -> bool:
     return os.environ.get("INFRAI_ALLOW_PRIVATE_TARGETS", "") == "1"
 
 
+def local_project_key() -> str | None:
+    """Set only by the local stack (local/stack.py): the key of its own project, which
+    `POST /v1/auth/activate` then hands out instead of making a trial project, so local
+    development has one project, one key and one signing secret (the ones the banner shows)."""
+    return os.environ.get("INFRAI_LOCAL_PROJECT_KEY") or None
+
+
 def retry_schedule():
     return retry_policy.parse_schedule(os.environ.get("INFRAI_RETRY_SCHEDULE"))

@@ -15,16 +15,17 @@ DEPLOY_IN_STAGE := $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 
 .PHONY: deploy package check-template destroy
 
-$(DEPLOY_TOOLS): requirements-deploy.txt
+$(DEPLOY_TOOLS): $(STAMP) requirements-deploy.txt
 	$(VENV)/bin/pip install -q -r requirements-deploy.txt -c constraints.txt
 	touch $@
 
-deploy:
+# $(STAMP) (the main Makefile's install stamp): each target works on a fresh clone by itself
+deploy: $(STAMP)
 	$(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
 	$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) deploy --stage $(STAGE)
 	$(DEPLOY_PY) -m deploy.provision tune --stage $(STAGE)
 
-package:
+package: $(STAMP)
 	$(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
 	rm -rf $(DEPLOY_BUILD)/package-$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) package \
@@ -34,7 +35,7 @@ check-template: $(DEPLOY_TOOLS) package
 	$(DEPLOY_PY) -m deploy.check_template $(DEPLOY_BUILD)/package-$(STAGE)/sam.json \
 		--output $(DEPLOY_BUILD)/package-$(STAGE)/cloudformation.json
 
-destroy:
+destroy: $(STAMP)
 	@if [ "$(origin STAGE)" != "command line" ] && [ "$(origin STAGE)" != "environment" ]; then \
 		echo "make destroy needs the stage spelt out: make destroy STAGE=<stage>"; exit 2; fi
 	-$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) delete --stage $(STAGE)

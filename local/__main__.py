@@ -41,6 +41,9 @@ infrai scheduling — local stack is up
   secret     {projects.current_secret(stack.project_id)}
   state      {_state_line(stack)}
 
+  One project for local development (unlimited plan): `infra.activate()` against this stack
+  saves the API key above, and every delivery is signed with the secret above.
+
   export INFRAI_BASE_URL={stack.base_url}
   export INFRAI_API_KEY={stack.api_key}
 Ctrl-C stops everything (and saves the state; delete the file to start fresh).""", flush=True)

@@ -5,7 +5,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 
 from chalicelib.core import due
 
@@ -14,6 +13,15 @@ log = logging.getLogger("infrai.local.reconcile")
 
 def interval() -> float:
     return float(os.environ.get("INFRAI_RECONCILE_SECONDS", due.RECONCILE_EVERY))
+
+
+def scheduled_event() -> dict:
+    """An EventBridge scheduled event with every field Chalice's CloudWatchEvent reads (without
+    `id`, `account`, `time` and `region` it raises KeyError before the handler runs)."""
+    return {"version": "0", "id": "local-reconcile", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/infrai-local-reconcile"], "detail": {}}
 
 
 class ReconcileTimer:
@@ -34,11 +42,7 @@ class ReconcileTimer:
             self.run_once()
 
     def run_once(self) -> dict:
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                 "source": "aws.events", "account": "123456789012", "region": "us-east-1",
-                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                 "resources": ["arn:aws:events:us-east-1:123456789012:rule/infrai-local-reconcile"],
-                 "detail": {}}
+        event = scheduled_event()
         try:
             self.last = self.handler(event, None) or {}
             self.runs += 1

@@ -130,6 +130,8 @@ class LocalStack:
         else:
             created = projects.create_project(plan="unlimited")
             self.api_key, self.project_id = created["api_key"], created["project_id"]
+        # activate() on this stack hands out this project: one key, one secret (chalicelib/config.py)
+        os.environ["INFRAI_LOCAL_PROJECT_KEY"] = self.api_key
         if self.state_file:
             self._start_snapshots()
         return self
@@ -222,6 +224,7 @@ class LocalStack:
             if self._http:
                 self._http.server.server_close()
         finally:
+            os.environ.pop("INFRAI_LOCAL_PROJECT_KEY", None)
             if self._moto:
                 self._moto.stop()
 

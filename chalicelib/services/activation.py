@@ -1,9 +1,11 @@
 """`POST /v1/auth/activate`: an anonymous trial project and its first key, for anyone, so
 rate-limited per caller *network* (an IPv4 /24, an IPv6 /64: one party easily holds every address
 of such a block) over a sliding hour, exactly: the block's item keeps the times of its last
-activations and is replaced only if no one else changed it meanwhile (a conditional write)."""
+activations and is replaced only if no one else changed it meanwhile (a conditional write).
+On the local stack it answers with the stack's own project instead (config.local_project_key)."""
 import ipaddress
 
+from .. import config
 from ..aws import store
 from ..core import clock, plans
 from ..core.errors import QuotaExceeded
@@ -26,6 +28,9 @@ def network(source_ip: str | None) -> str:
 
 
 def activate(source_ip: str | None) -> dict:
+    local_key = config.local_project_key()
+    if local_key:
+        return projects.activation_for_key(local_key)
     _take_activation(network(source_ip))
     return projects.create_project(plan="trial")
 

@@ -65,6 +65,16 @@ def ensure_project_for_key(api_key: str, plan: str = "unlimited") -> str:
     return create_project(api_key, plan)["project_id"]
 
 
+def activation_for_key(api_key: str) -> dict:
+    """What activation answers for an existing key (the local stack's own project)."""
+    found = store.get(*keys.api_key(hash_key(api_key)))
+    if not found or found.get("revoked_at"):
+        raise Unauthorized("The local stack's API key is unknown or revoked; restart `make run`.")
+    plan_name = project(found["project_id"]).get("plan", "trial")
+    return {"project_id": found["project_id"], "api_key": api_key, "key_id": found["key_id"],
+            "plan": plan_name, "limits": plans.limits(plan_name)}
+
+
 def authenticate(authorization: str | None) -> str:
     """The project behind an `Authorization: Bearer ifr_pk_proj_…` header, or Unauthorized."""
     how = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."

@@ -2,6 +2,7 @@
 as a subprocess (`python -m local`), a fresh HOME, `infra.activate()`, then each example in its
 own process; what they print is checked. The stack is stopped with SIGTERM and its whole
 process tree must be gone."""
+import json
 import os
 import re
 import shutil
@@ -115,6 +116,75 @@ def test_activate_writes_the_credentials(stack):
     before = creds.read_text()
     run(stack, sys.executable, "-c", "from infrai import infra; infra.activate()")   # kept, not replaced
     assert creds.read_text() == before
+
+
+def _readme_python_block(marker: str) -> str:
+    """The README's fenced Python block that contains `marker` (there must be exactly one)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    found = [b for b in blocks if marker in b]
+    assert len(found) == 1, f"expected one python block with {marker!r} in README.md, found {len(found)}"
+    return found[0]
+
+
+def test_the_readme_top_to_bottom_one_project_one_secret(stack, tmp_path):
+    """A newcomer's path: the banner's key and secret, `infra.activate()` (as the README says),
+    the README's receiver verifying the first delivery with the banner's secret, and no trial
+    limit in the way."""
+    stack["log"].flush()
+    banner = (stack["home"] / "stack.log").read_text()
+    key = re.search(r"API key\s+(ifr_pk_proj_[A-Za-z0-9]+)", banner).group(1)
+    secret = re.search(r"secret\s+(whsec_[A-Za-z0-9+/=]+)", banner).group(1)
+    readme = (ROOT / "README.md").read_text()
+    activate = 'python -c "from infrai import infra; infra.activate()"'
+    assert activate in readme
+    run(stack, sys.executable, "-c", "from infrai import infra; infra.activate()")
+    creds = json.loads((stack["home"] / ".infrai" / "credentials").read_text())
+    assert creds["api_key"] == key and creds["plan"] == "unlimited", creds
+
+    port = _free_port()
+    receiver_py = tmp_path / "receiver.py"
+    receiver_py.write_text(_readme_python_block("HTTPServer(").replace("9000", str(port)))
+    send_py = _readme_python_block('infra.webhook.send("http://127.0.0.1:9000').replace("9000", str(port))
+    out = open(tmp_path / "receiver.out", "w+")
+    receiver = subprocess.Popen([sys.executable, str(receiver_py), secret], env=stack["env"], stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 10
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.time() < deadline and receiver.poll() is None, "the README's receiver did not start"
+            time.sleep(0.1)
+        sent = run(stack, sys.executable, "-c", send_py)
+        assert re.fullmatch(r"dlv_[0-9A-Z]{26} queued", sent.strip()), sent
+        deadline = time.time() + 30
+        while "verified:" not in (printed := (tmp_path / "receiver.out").read_text()):
+            assert time.time() < deadline and receiver.poll() is None, f"no verified delivery:\n{printed}"
+            time.sleep(0.2)
+        assert "verified: {'hello': 'world'}" in printed, printed
+    finally:
+        receiver.kill()
+        receiver.wait(5)
+        out.close()
+
+    # the same secret, checked by an independent implementation (standardwebhooks)
+    from tests.receiver import Receiver
+    independent = Receiver()
+    independent.secret = secret
+    try:
+        run(stack, sys.executable, "-c", "from infrai import infra; "
+            f"infra.webhook.send({independent.url('/hook')!r}, {{'order_id': 'ord_42'}})")
+        independent.wait_for("/hook", 1, timeout=30)
+        assert [a.verified for a in independent.at("/hook")] == [True]
+    finally:
+        independent.stop()
+
+    # no trial limits on local work: activating again and again (a trial address gets 5 an hour)
+    # gives the same project, whose plan has no per-second or daily cap
+    out = run(stack, sys.executable, "-c", "from infrai import infra\n"
+              "keys = {infra.activate(force=True)['api_key'] for _ in range(7)}\n"
+              "me = infra.auth.me()\n"
+              "print(len(keys), me['plan'], me['limits']['publishes_per_second'], me['limits']['deliveries_per_day'])")
+    assert out.strip() == "1 unlimited None None", out
+    assert json.loads((stack["home"] / ".infrai" / "credentials").read_text())["api_key"] == key
 
 
 @pytest.mark.parametrize("name", ["cron_create", "cron_list", "queue_publish", "webhook_send"])

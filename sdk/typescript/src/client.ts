@@ -1,15 +1,11 @@
 /** InfraiClient: `client.job.cron`, `client.job.queue`, `client.job.webhook`, `client.auth`.
- *  Global fetch (Node >= 18), no runtime dependencies. */
-import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
-
+ *  Global fetch, no runtime dependencies, no Node built-in imported at load (see runtime.ts). */
 import { ConnectionFailed, InfraiError, MissingApiKey, errorClassFor } from "./errors.js";
 import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
+import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryRecord, DeliveryState, Health, JsonObject, Me, MessageListOptions, MessageRecord, NewApiKey, Page,
+  DeliveryRecord, DeliveryState, Health, IdempotencyOptions, JsonObject, Me, MessageListOptions, MessageRecord, NewApiKey, Page,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
 } from "./types.js";
@@ -23,7 +19,7 @@ export const HOW_TO_GET_A_KEY = "No infrai API key found. Get one with `python -
   + "INFRAI_API_KEY=ifr_pk_proj_… (or pass new InfraiClient({ apiKey })).";
 
 export interface ClientOptions {
-  /** default: INFRAI_API_KEY, then ~/.infrai/credentials */
+  /** default: INFRAI_API_KEY, then ~/.infrai/credentials (read where the runtime has node:fs) */
   apiKey?: string;
   /** default: INFRAI_BASE_URL, then ~/.infrai/credentials, then http://127.0.0.1:8000 */
   baseUrl?: string;
@@ -35,7 +31,8 @@ export interface ClientOptions {
   maxRetryAfterMs?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
-  /** path of the credentials file (default ~/.infrai/credentials); null to not read one */
+  /** path of the credentials file (default ~/.infrai/credentials where the runtime has node:fs and
+   *  node:os; none elsewhere); null to not read one */
   credentialsFile?: string | null;
 }
 
@@ -46,10 +43,19 @@ interface CallOptions {
   idempotencyKey?: string;
 }
 
+function defaultCredentialsPath(): string | null {
+  const fromEnv = env("INFRAI_CREDENTIALS_FILE");
+  if (fromEnv) return fromEnv;
+  const os = nodeBuiltin<{ homedir(): string }>("node:os");
+  const path = nodeBuiltin<{ join(...parts: string[]): string }>("node:path");
+  return os && path ? path.join(os.homedir(), ".infrai", "credentials") : null;
+}
+
 function readCredentials(path: string | null): Record<string, string> {
-  if (!path) return {};
+  const fs = nodeBuiltin<{ readFileSync(path: string, encoding: "utf8"): string }>("node:fs");
+  if (!path || !fs) return {};
   try {
-    const data = JSON.parse(readFileSync(path, "utf8"));
+    const data = JSON.parse(fs.readFileSync(path, "utf8"));
     return data && typeof data === "object" ? data : {};
   } catch {
     return {};
@@ -68,10 +74,6 @@ export function defaultName(task: string): string {
   return task.slice(0, 128);
 }
 
-function env(name: string): string | undefined {
-  return typeof process !== "undefined" ? process.env[name] || undefined : undefined;
-}
-
 export class InfraiClient {
   readonly baseUrl: string;
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
@@ -85,7 +87,7 @@ export class InfraiClient {
 
   constructor(options: ClientOptions = {}) {
     const credentialsPath = options.credentialsFile === undefined
-      ? (env("INFRAI_CREDENTIALS_FILE") ?? join(homedir(), ".infrai", "credentials"))
+      ? defaultCredentialsPath()
       : options.credentialsFile;
     let creds: Record<string, string> | undefined;
     const file = () => (creds ??= readCredentials(credentialsPath));
@@ -94,7 +96,7 @@ export class InfraiClient {
     this.#maxRetries = options.maxRetries ?? 3;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
     this.auth = new AuthApi(this);
@@ -125,7 +127,13 @@ export class InfraiClient {
       if (value === undefined) throw new InfraiError(`${operation}: missing path parameter ${name}`);
       return encodeURIComponent(value);
     });
-    const url = new URL(this.baseUrl + path);
+    let url: URL;
+    try {
+      url = new URL(this.baseUrl + path);
+    } catch {
+      throw new InfraiError(`The base URL '${this.baseUrl}' is not a URL; set INFRAI_BASE_URL (or baseUrl) to `
+        + `your API's address, e.g. ${DEFAULT_BASE_URL} for the local stack.`, { code: "invalid_base_url" });
+    }
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
     }
@@ -150,11 +158,12 @@ export class InfraiClient {
           await this.#sleep(this.#backoff(attempt));
           continue;
         }
-        throw new ConnectionFailed(`Could not reach the infrai API at ${url.origin} (${String(cause)}). Is the base URL `
-          + "right (INFRAI_BASE_URL) and the service running?", { code: "connection_failed", cause });
+        throw new ConnectionFailed(`${operation}: could not reach the infrai API at ${url.origin}: `
+          + `${describeFetchFailure(cause, this.#timeoutMs)} (after ${attempt + 1} attempts). ${howToReach(url)}`,
+        { code: "connection_failed", cause });
       }
       const text = await resp.text();
-      if (resp.status < 400) return (text ? JSON.parse(text) : {}) as T;
+      if (resp.status < 400) return parseSuccess<T>(operation, url, resp.status, text);
       // no header (an older server): a 429's body says when its limit resets
       const retryAfter = parseRetryAfter(resp.headers.get("retry-after")) ?? (resp.status === 429 ? resetsIn(text) : null);
       if (RETRY_STATUSES.has(resp.status) && attempt < this.#maxRetries
@@ -169,6 +178,41 @@ export class InfraiClient {
   #backoff(attempt: number): number {
     const cap = Math.min(8000, 500 * 2 ** attempt);
     return cap / 2 + Math.random() * (cap / 2);
+  }
+}
+
+/** What went wrong under fetch's "TypeError: fetch failed": the reason is in its `cause`. */
+function describeFetchFailure(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return `no answer within ${timeoutMs / 1000} s (timeoutMs)`;
+  const code = e?.cause?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: "connection refused: nothing listens there",
+    ENOTFOUND: "the host name does not resolve",
+    EAI_AGAIN: "the host name could not be resolved (DNS)",
+    ECONNRESET: "the connection was reset",
+    ETIMEDOUT: "the connection timed out",
+    CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+  };
+  if (code) return `${reasons[code] ?? "network error"} (${code})`;
+  return e?.cause?.message ?? e?.message ?? String(error);
+}
+
+function howToReach(url: URL): string {
+  const local = url.hostname === "127.0.0.1" || url.hostname === "localhost";
+  return local
+    ? "Start the local stack with `make run` (it listens on http://127.0.0.1:8000), or set INFRAI_BASE_URL to your deployed API's URL."
+    : "Check INFRAI_BASE_URL (or baseUrl): it should be your deployed API's URL, e.g. the one `make deploy` printed.";
+}
+
+function parseSuccess<T>(operation: string, url: URL, status: number, text: string): T {
+  if (!text) return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new InfraiError(`${operation}: ${url.origin} answered ${status} with something that is not JSON `
+      + `(${JSON.stringify(text.slice(0, 80))}); is INFRAI_BASE_URL the infrai API?`,
+    { status, code: "invalid_response", body: text, cause });
   }
 }
 
@@ -232,14 +276,14 @@ export class CronApi extends Api {
   delete(cronId: string): Promise<CronDeleted> {
     return this.client.call("scheduling.cron.delete", { params: { cron_id: cronId } });
   }
-  pause(cronId: string): Promise<CronRecord> {
-    return this.client.call("scheduling.cron.pause", { params: { cron_id: cronId } });
+  pause(cronId: string, opts: IdempotencyOptions = {}): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.pause", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
   }
-  resume(cronId: string): Promise<CronRecord> {
-    return this.client.call("scheduling.cron.resume", { params: { cron_id: cronId } });
+  resume(cronId: string, opts: IdempotencyOptions = {}): Promise<CronRecord> {
+    return this.client.call("scheduling.cron.resume", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
   }
   /** Run once now (also when paused). */
-  trigger(cronId: string, opts: { idempotency_key?: string } = {}): Promise<CronRun> {
+  trigger(cronId: string, opts: IdempotencyOptions = {}): Promise<CronRun> {
     return this.client.call("scheduling.cron.trigger", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
   }
   runs(cronId: string, opts: PageOptions = {}): Promise<Page<CronRun>> {
@@ -254,7 +298,7 @@ export class QueueApi extends Api {
     return this.client.call("scheduling.queue.publish", { body, idempotencyKey: opts.idempotency_key });
   }
   /** Up to 100 messages; a bad one is reported in its slot of `results`. */
-  publishBatch(messages: BatchMessage[], opts: { idempotency_key?: string } = {}): Promise<BatchResult> {
+  publishBatch(messages: BatchMessage[], opts: IdempotencyOptions = {}): Promise<BatchResult> {
     return this.client.call("scheduling.queue.publish_batch", { body: { messages }, idempotencyKey: opts.idempotency_key });
   }
   /** Create (or change) a queue; with `url` its messages are POSTed there, without it they are held. */
@@ -280,10 +324,10 @@ export class QueueApi extends Api {
   message(messageId: string): Promise<MessageRecord> {
     return this.client.call("scheduling.queue.message", { params: { message_id: messageId } });
   }
-  cancel(messageId: string): Promise<MessageRecord> {
-    return this.client.call("scheduling.queue.cancel", { params: { message_id: messageId } });
+  cancel(messageId: string, opts: IdempotencyOptions = {}): Promise<MessageRecord> {
+    return this.client.call("scheduling.queue.cancel", { params: { message_id: messageId }, idempotencyKey: opts.idempotency_key });
   }
-  retry(messageId: string, opts: { idempotency_key?: string } = {}): Promise<MessageRecord> {
+  retry(messageId: string, opts: IdempotencyOptions = {}): Promise<MessageRecord> {
     return this.client.call("scheduling.queue.retry", { params: { message_id: messageId }, idempotencyKey: opts.idempotency_key });
   }
 }
@@ -300,7 +344,7 @@ export class WebhookApi extends Api {
   list(opts: PageOptions & { state?: DeliveryState } = {}): Promise<Page<DeliveryRecord>> {
     return this.client.call("scheduling.webhook.list", { query: { ...opts } });
   }
-  retry(deliveryId: string, opts: { idempotency_key?: string } = {}): Promise<DeliveryRecord> {
+  retry(deliveryId: string, opts: IdempotencyOptions = {}): Promise<DeliveryRecord> {
     return this.client.call("scheduling.webhook.retry", { params: { delivery_id: deliveryId }, idempotencyKey: opts.idempotency_key });
   }
   /** `{ secret: "whsec_…" }`: what receivers verify signatures with. */
@@ -308,14 +352,15 @@ export class WebhookApi extends Api {
     return this.client.call("scheduling.webhook.secret");
   }
   /** A new secret; for 24 h deliveries carry both signatures. */
-  rotateSecret(): Promise<RotatedSecret> {
-    return this.client.call("scheduling.webhook.rotate_secret");
+  rotateSecret(opts: IdempotencyOptions = {}): Promise<RotatedSecret> {
+    return this.client.call("scheduling.webhook.rotate_secret", { idempotencyKey: opts.idempotency_key });
   }
 }
 
 /** client.auth */
 export class AuthApi extends Api {
-  /** A new anonymous trial project; this client uses its key from now on. */
+  /** A new anonymous trial project (on the local stack: the stack's own project); this client
+   *  uses its key from now on. */
   async activate(): Promise<Activation> {
     const result = await this.client.call<Activation>("auth.activate", { body: {} });
     this.client.useKey(result.api_key);
@@ -324,8 +369,8 @@ export class AuthApi extends Api {
   me(): Promise<Me> {
     return this.client.call("auth.me");
   }
-  createKey(): Promise<NewApiKey> {
-    return this.client.call("auth.keys.create", { body: {} });
+  createKey(opts: IdempotencyOptions = {}): Promise<NewApiKey> {
+    return this.client.call("auth.keys.create", { body: {}, idempotencyKey: opts.idempotency_key });
   }
   revokeKey(keyId: string): Promise<RevokedKey> {
     return this.client.call("auth.keys.revoke", { params: { key_id: keyId } });

@@ -3,6 +3,6 @@ export type { ClientOptions } from "./client.js";
 export { ROUTES, PUBLIC_OPERATIONS } from "./routes.js";
 export type { OperationId, HttpMethod } from "./routes.js";
 export * from "./errors.js";
-export { verifyWebhook, signWebhook, TOLERANCE_SECONDS } from "./webhooks.js";
+export { verifyWebhook, verifyWebhookAsync, signWebhook, signWebhookAsync, TOLERANCE_SECONDS } from "./webhooks.js";
 export type { VerifyOptions, HeaderBag } from "./webhooks.js";
 export type * from "./types.js";

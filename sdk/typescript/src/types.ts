@@ -6,6 +6,8 @@ export type DeliveryState = "queued" | "held" | "delivering" | "retrying" | "suc
 
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface PageOptions { limit?: number; cursor?: string }
+/** POSTs without fields of their own take only an idempotency key (the SDK makes one per call otherwise). */
+export interface IdempotencyOptions { idempotency_key?: string }
 
 export interface ApiErrorBody { error: { code: string; message: string; field?: string; [extra: string]: unknown } }
 
@@ -89,7 +91,6 @@ export interface WebhookOptions {
   timeout_seconds?: number;
   delay_seconds?: number;
   idempotency_key?: string;
-  [extra: string]: unknown;
 }
 export interface WebhookSecret { secret: string }
 export interface RotatedSecret { secret: string; previous_secret_expires_at: Timestamp | null }

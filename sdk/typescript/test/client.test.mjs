@@ -130,7 +130,7 @@ describe("InfraiClient", () => {
     const keys = [];
     const failing = async (url, init) => { keys.push(init.headers["Idempotency-Key"]); throw new TypeError("fetch failed"); };
     const c = new InfraiClient({ apiKey: KEY, baseUrl: fake.url, fetch: failing, ...noSleep });
-    await assert.rejects(c.job.cron.trigger("cron_1"), (e) => e instanceof ConnectionFailed && /Could not reach/.test(e.message));
+    await assert.rejects(c.job.cron.trigger("cron_1"), (e) => e instanceof ConnectionFailed && /could not reach the infrai API/.test(e.message));
     assert.equal(keys.length, 4);
     assert.equal(new Set(keys).size, 1);
   });

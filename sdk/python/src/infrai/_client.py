@@ -36,6 +36,15 @@ def _target(task: str) -> dict:
     return {"queue": task}
 
 
+def _renamed(value: Any, old: Any, old_name: str, new_name: str) -> Any:
+    """`old_name` is the seed's spelling of the API field `new_name`; both work, one at a time."""
+    if old is _UNSET or old is None:
+        return value
+    if value is not _UNSET and value is not None and value != old:
+        raise TypeError(f"pass {new_name}= (the API's name) or {old_name}= (its older spelling), not both")
+    return old
+
+
 def default_name(task: str) -> str:
     """A readable job name from its target: the queue name, or host + path of the URL."""
     if task.lower().startswith(("http://", "https://")):
@@ -95,7 +104,9 @@ class Infrai:
     # ------------------------------------------------------------------ account
     def activate(self, force: bool = False) -> dict:
         """Create an anonymous trial project and save its key to ~/.infrai/credentials (mode 0600).
-        An existing saved key is kept (and returned) unless `force=True`."""
+        On the local stack (`make run`) the key saved is the stack's own (its one project, plan
+        `unlimited`, the key and secret its banner shows). An existing saved key is kept (and
+        returned) unless `force=True`."""
         path = self._credentials_file or _config.credentials_path()
         existing = _config.read_credentials(path)
         if existing.get("api_key") and not force:
@@ -134,11 +145,17 @@ class Cron(_Resource):
     """Cron jobs: `infra.cron`."""
 
     def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
-               retry: int = 3, timeout_seconds: int = 300, payload: Any = None,
-               idempotency_key: Optional[str] = None) -> dict:
-        """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`."""
+               retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
+               idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
+               retry: Optional[int] = None) -> dict:
+        """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
+        (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it."""
+        retries = _renamed(retries, retry, "retry", "retries")
+        retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
-                **_target(task), "timezone": timezone, "retries": retry, "timeout_seconds": timeout_seconds}
+                **_target(task), "timezone": timezone, "retries": retries, "timeout_seconds": timeout_seconds}
+        if enabled is not None:
+            body["enabled"] = enabled
         if payload is not None:
             body["payload"] = payload
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
@@ -149,10 +166,15 @@ class Cron(_Resource):
     def get(self, cron_id: str) -> dict:
         return self._call("scheduling.cron.get", {"cron_id": cron_id})
 
-    def update(self, cron_id: str, *, cron_expr: str = _UNSET, task: str = _UNSET, name: str = _UNSET,
-               timezone: str = _UNSET, retry: int = _UNSET, timeout_seconds: int = _UNSET,
-               payload: Any = _UNSET, enabled: bool = _UNSET) -> dict:
-        body = _drop_unset({"schedule": cron_expr, "name": name, "timezone": timezone, "retries": retry,
+    def update(self, cron_id: str, *, schedule: str = _UNSET, url: str = _UNSET, queue: str = _UNSET,
+               name: str = _UNSET, timezone: str = _UNSET, retries: int = _UNSET, timeout_seconds: int = _UNSET,
+               payload: Any = _UNSET, enabled: bool = _UNSET, cron_expr: str = _UNSET, task: str = _UNSET,
+               retry: int = _UNSET) -> dict:
+        """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
+        `schedule`, `url`/`queue` and `retries`."""
+        body = _drop_unset({"schedule": _renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
+                            "queue": queue, "name": name, "timezone": timezone,
+                            "retries": _renamed(retries, retry, "retry", "retries"),
                             "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled})
         if task is not _UNSET:
             body.update(_target(task))
@@ -161,11 +183,11 @@ class Cron(_Resource):
     def delete(self, cron_id: str) -> dict:
         return self._call("scheduling.cron.delete", {"cron_id": cron_id})
 
-    def pause(self, cron_id: str) -> dict:
-        return self._call("scheduling.cron.pause", {"cron_id": cron_id})
+    def pause(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.cron.pause", {"cron_id": cron_id}, idempotency_key=idempotency_key)
 
-    def resume(self, cron_id: str) -> dict:
-        return self._call("scheduling.cron.resume", {"cron_id": cron_id})
+    def resume(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.cron.resume", {"cron_id": cron_id}, idempotency_key=idempotency_key)
 
     def trigger(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
         """Run once now (also when paused); returns the run."""
@@ -191,17 +213,21 @@ class Queue(_Resource):
         return self._call("scheduling.queue.publish_batch", body={"messages": [dict(m) for m in messages]},
                           idempotency_key=idempotency_key)
 
-    def create(self, name: str, url: Optional[str] = None, *, retry: Optional[int] = None,
-               timeout_seconds: Optional[int] = None, paused: Optional[bool] = None) -> dict:
-        """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held."""
-        body = {k: v for k, v in {"url": url, "retries": retry, "timeout_seconds": timeout_seconds,
+    def create(self, name: str, url: Optional[str] = None, *, retries: Optional[int] = None,
+               timeout_seconds: Optional[int] = None, paused: Optional[bool] = None,
+               retry: Optional[int] = None) -> dict:
+        """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held.
+        `retry` is an older spelling of `retries`."""
+        retries = _renamed(retries, retry, "retry", "retries")
+        body = {k: v for k, v in {"url": url, "retries": retries, "timeout_seconds": timeout_seconds,
                                   "paused": paused}.items() if v is not None}
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
-    def update(self, name: str, *, url: Optional[str] = _UNSET, retry: int = _UNSET,
-               timeout_seconds: int = _UNSET, paused: bool = _UNSET) -> dict:
+    def update(self, name: str, *, url: Optional[str] = _UNSET, retries: int = _UNSET,
+               timeout_seconds: int = _UNSET, paused: bool = _UNSET, retry: int = _UNSET) -> dict:
         """Change only what is given; `url=None` detaches the endpoint (messages are held)."""
-        body = _drop_unset({"url": url, "retries": retry, "timeout_seconds": timeout_seconds, "paused": paused})
+        body = _drop_unset({"url": url, "retries": _renamed(retries, retry, "retry", "retries"),
+                            "timeout_seconds": timeout_seconds, "paused": paused})
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def get(self, name: str) -> dict:
@@ -221,8 +247,8 @@ class Queue(_Resource):
     def message(self, message_id: str) -> dict:
         return self._call("scheduling.queue.message", {"message_id": message_id})
 
-    def cancel(self, message_id: str) -> dict:
-        return self._call("scheduling.queue.cancel", {"message_id": message_id})
+    def cancel(self, message_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.queue.cancel", {"message_id": message_id}, idempotency_key=idempotency_key)
 
     def retry(self, message_id: str, *, idempotency_key: Optional[str] = None) -> dict:
         return self._call("scheduling.queue.retry", {"message_id": message_id}, idempotency_key=idempotency_key)
@@ -231,12 +257,15 @@ class Queue(_Resource):
 class Webhook(_Resource):
     """Outbound webhooks: `infra.webhook`."""
 
-    def send(self, url: str, payload: Any, *, idempotency_key: Optional[str] = None, **options: Any) -> dict:
-        """Options: `retry` (or `retries`), `timeout_seconds`, `delay_seconds`, `headers`; any other
-        option is sent as is (the server says if it does not know it)."""
+    def send(self, url: str, payload: Any, *, headers: Optional[Mapping[str, str]] = None,
+             retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
+             delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
+             retry: Optional[int] = None) -> dict:
+        """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
         body = {"url": url, "payload": payload}
-        if "retry" in options:
-            options["retries"] = options.pop("retry")
+        options = {"headers": dict(headers) if headers is not None else None,
+                   "retries": _renamed(retries, retry, "retry", "retries"),
+                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds}
         body.update({k: v for k, v in options.items() if v is not None})
         return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
 
@@ -254,9 +283,9 @@ class Webhook(_Resource):
         """`{"secret": "whsec_…"}`: what receivers verify signatures with."""
         return self._call("scheduling.webhook.secret")
 
-    def rotate_secret(self) -> dict:
+    def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
         """A new secret; for 24 h deliveries carry both signatures."""
-        return self._call("scheduling.webhook.rotate_secret")
+        return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)
 
 
 class Auth(_Resource):
@@ -265,8 +294,8 @@ class Auth(_Resource):
     def me(self) -> dict:
         return self._call("auth.me")
 
-    def create_key(self) -> dict:
-        return self._call("auth.keys.create", body={})
+    def create_key(self, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("auth.keys.create", body={}, idempotency_key=idempotency_key)
 
     def revoke_key(self, key_id: str) -> dict:
         return self._call("auth.keys.revoke", {"key_id": key_id})

@@ -16,10 +16,10 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import config, sender
+from .. import config, observability, sender
 from ..aws import dispatch, keys, resources, store
 from ..core import clock, retry_policy, signing
-from . import cron_runs, deliveries, projects, queues
+from . import cron_runs, deliveries, delivery_index, projects, queues, replays
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ def _to_work(body: str):
         return cron_runs.fire(str(msg["cron"]), str(msg["at"]))[1] or "fired"
     if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
         return queues.continue_release(msg["release"])
+    if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
+        return replays.continue_replay(msg["replay"])
     try:
         return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
     except (KeyError, TypeError, ValueError):
@@ -104,7 +106,8 @@ def _poisoned(work: dict) -> str:
         store.update(record["pk"], record["sk"], {
             "state": "failed", "attempt_count": work["n"], "attempts": record.get("attempts", []) + [failure],
             "updated_at": clock.now(), "next_attempt_at": None,
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed")},
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
+            **delivery_index.fields({**record, "state": "failed", "attempts": [failure]})},
             condition="attempt_count = :prev", values={":prev": work["n"] - 1})
     except store.ConditionFailed:
         return "done"
@@ -151,7 +154,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-    return _follow_up(_record_attempt(record, n, result))
+    return _follow_up(_record_attempt(record, n, result, url))
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -174,7 +177,8 @@ def _hold(record: dict, n: int) -> str:
     try:
         store.update(record["pk"], record["sk"], {
             "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held")},
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
+            **delivery_index.fields({**record, "state": "held"})},
             condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
     except store.ConditionFailed:
@@ -203,20 +207,23 @@ def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
     return "retrying", clock.now() + delay
 
 
-def _record_attempt(record: dict, n: int, result) -> dict:
+def _record_attempt(record: dict, n: int, result, url: str | None = None) -> dict:
     state, next_at = _outcome(record, n, result)
     now = clock.now()
     attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
                "ms": result.duration_ms, "error": result.error, "excerpt": result.excerpt[:EXCERPT_KEPT]}
     kept = record.get("attempts", [])[-(deliveries.MAX_KEPT_ATTEMPTS - 1):] + [attempt]
     try:
-        return store.update(
+        updated = store.update(
             record["pk"], record["sk"],
             {"state": state, "attempt_count": n, "attempts": kept, "updated_at": now,
              "next_attempt_at": next_at,
-             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)},
+             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state),
+             **delivery_index.fields({**record, "state": state, "attempts": kept}, url)},
             condition="attempt_count = :prev AND NOT #st IN (:c, :h)", names={"#st": "state"},
             values={":prev": n - 1, ":c": "cancelled", ":h": "held"})
+        observability.attempt_recorded(updated, n, result, state, next_at, url)
+        return updated
     except store.ConditionFailed:
         # A duplicate of this message recorded it first, or it was cancelled meanwhile: keep theirs.
         return store.get(record["pk"], record["sk"])

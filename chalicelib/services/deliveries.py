@@ -5,6 +5,7 @@ import logging
 from ..aws import dispatch, keys, store
 from ..core import clock, ids
 from ..core.errors import Conflict, NotFound
+from . import delivery_index
 from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
-    return {
+    return delivery_index.with_fields({
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
         "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": delivery_id,
@@ -35,7 +36,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if state == "queued" else 0,
         "attempts": [],
-    }
+    })
 
 
 def submit(record: dict) -> dict:
@@ -88,7 +89,8 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
         record = store.update(record["pk"], record["sk"], {
             "state": "queued", "updated_at": now, "next_attempt_at": now,
             "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
-            "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued")},
+            "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+            **delivery_index.fields({**record, "state": "queued"})},
             removes=("dead_lettered",), condition="#st = :failed",
             names={"#st": "state"}, values={":failed": "failed"})
     except store.ConditionFailed:
@@ -97,7 +99,8 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
         dispatch.enqueue(work(delivery_id, n, now))
     except Exception as e:  # noqa: BLE001 - put the record back as it was
         store.update(record["pk"], record["sk"], {
-            "state": "failed", "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "failed")})
+            "state": "failed", "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "failed"),
+            **delivery_index.fields({**record, "state": "failed"})})
         raise ServiceUnavailable("The retry could not be queued; the delivery is still failed. "
                                  "Try again.") from e
     return record

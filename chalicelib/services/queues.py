@@ -7,7 +7,7 @@ import re
 from ..aws import dispatch, keys, store
 from ..core import clock, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
-from . import deliveries, webhooks
+from . import deliveries, delivery_index, webhooks
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 RESERVED = {"publish", "publish-batch", "messages"}
@@ -97,7 +97,8 @@ def release_held(project_id: str, name: str) -> int:
         try:
             store.update(msg["pk"], msg["sk"], {
                 "state": "queued", "updated_at": now, "enqueued": n, "next_attempt_at": max(now, msg["deliver_at"]),
-                "gsi2pk": keys.deliveries_in_state(project_id, msg["kind"], "queued")},
+                "gsi2pk": keys.deliveries_in_state(project_id, msg["kind"], "queued"),
+                **delivery_index.fields({**msg, "state": "queued"})},
                 condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
         except store.ConditionFailed:
             continue   # cancelled or released meanwhile
@@ -158,7 +159,8 @@ def cancel_message(msg: dict) -> bool:
     try:
         store.update(msg["pk"], msg["sk"], {
             "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None,
-            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled")},
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
+            **delivery_index.fields({**msg, "state": "cancelled"})},
             condition="#st IN (:h, :q, :r)", names={"#st": "state"},
             values={":h": "held", ":q": "queued", ":r": "retrying"})
         return True

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ConnectionFailed, InfraiError, MissingApiKey, errorClassFor } from "./errors.js";
 import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import type {
-  Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
+  Activation, BatchMessage, DeliveryFilters, DeliverySummary, Replay, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
   DeliveryRecord, DeliveryState, Health, JsonObject, Me, MessageListOptions, MessageRecord, NewApiKey, Page,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
@@ -75,6 +75,7 @@ function env(name: string): string | undefined {
 export class InfraiClient {
   readonly baseUrl: string;
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
+  readonly deliveries: DeliveriesApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -97,6 +98,7 @@ export class InfraiClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
+    this.deliveries = new DeliveriesApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -300,6 +302,21 @@ export class WebhookApi extends Api {
   /** A new secret; for 24 h deliveries carry both signatures. */
   rotateSecret(): Promise<RotatedSecret> {
     return this.client.call("scheduling.webhook.rotate_secret");
+  }
+}
+
+/** client.deliveries: every delivery of the project (webhook sends, queue messages, cron runs). */
+export class DeliveriesApi extends Api {
+  list(opts: PageOptions & DeliveryFilters = {}): Promise<Page<DeliverySummary>> {
+    return this.client.call("scheduling.deliveries.list", { query: { ...opts } });
+  }
+  /** Replay every failed delivery matching the filters, as a background job. */
+  replay(filters: DeliveryFilters & { idempotency_key?: string } = {}): Promise<Replay> {
+    const { idempotency_key, ...body } = filters;
+    return this.client.call("scheduling.deliveries.replay", { body: pick(body), idempotencyKey: idempotency_key });
+  }
+  replayStatus(replayId: string): Promise<Replay> {
+    return this.client.call("scheduling.replays.get", { params: { replay_id: replayId } });
   }
 }
 

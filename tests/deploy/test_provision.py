@@ -52,3 +52,45 @@ def test_two_stages_live_side_by_side_and_down_removes_one(aws):
     with pytest.raises(Exception):
         provision.describe("local")
     provision.down("local")   # twice is fine
+
+
+def test_alarms_topic_and_dashboard_are_provisioned_once(aws, monkeypatch):
+    """`make deploy ALARM_EMAIL=...`: the topic, one e-mail subscription however often it runs,
+    every alarm wired to the topic, the dashboard; `down` removes them."""
+    monkeypatch.setenv("INFRAI_ALARM_EMAIL", "ops@example.com")
+    first = provision.up("prod")
+    provision.up("prod")
+    got = provision.describe("prod")["alarms"]
+    assert got["topics"] == [first["alarm_topic_arn"]]
+    assert got["subscriptions"] == [{"Protocol": "email", "Endpoint": "ops@example.com"}]
+    assert got["dashboards"] == ["infrai-prod-operations"]
+    assert set(got["alarms"]) == {f"infrai-prod-{n}" for n in (
+        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "lateness-p99")}
+    for alarm in got["alarms"].values():
+        assert alarm["AlarmActions"] == [first["alarm_topic_arn"]]
+    dlq = got["alarms"]["infrai-prod-dlq-not-empty"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "infrai-prod-dlq"}] and dlq["Threshold"] == 1
+    late = got["alarms"]["infrai-prod-lateness-p99"]
+    assert late["Namespace"] == "InfraiScheduling" and late["ExtendedStatistic"] == "p99"
+    errors = got["alarms"]["infrai-prod-deliver-errors"]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": "infrai-scheduling-prod-deliver"}]
+    provision.down("prod")
+    import boto3
+    assert boto3.client("cloudwatch", region_name="us-east-1").describe_alarms()["MetricAlarms"] == []
+    assert boto3.client("sns", region_name="us-east-1").list_topics()["Topics"] == []
+
+
+def test_an_upgrade_adds_the_new_indexes_to_an_existing_table(aws):
+    """A stage made before the delivery indexes existed gets them on the next `make deploy`."""
+    import boto3
+    from chalicelib.aws import resources
+    from deploy import stage as stages
+    with stages.applied("prod"):
+        old = resources.table()
+        old["GlobalSecondaryIndexes"] = [g for g in old["GlobalSecondaryIndexes"] if g["IndexName"] in ("gsi1", "gsi2")]
+        old["AttributeDefinitions"] = [a for a in old["AttributeDefinitions"] if not a["AttributeName"].startswith("ix_")]
+        boto3.client("dynamodb", region_name="us-east-1").create_table(**old)
+    provision.up("prod")
+    table = provision.describe("prod")["tables"]["infrai-prod-data"]["table"]
+    assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} == {
+        g["IndexName"] for g in resources.table()["GlobalSecondaryIndexes"]}

@@ -55,12 +55,13 @@ def parse_filters(params: dict) -> dict:
 def parse_time(value, name: str) -> float:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        dt = None
-    if dt is None or dt.tzinfo is None:
-        raise InvalidInput(f"'{name}' must be an RFC 3339 time with a zone, e.g. 2026-01-31T09:00:00Z.",
-                           field=name)
-    return dt.timestamp()
+        stamp = dt.timestamp() if dt is not None and dt.tzinfo is not None else None
+    except (ValueError, OverflowError):   # e.g. year 1 at +23:59 is before year 1 in UTC
+        stamp = None
+    if stamp is None or stamp < 0:
+        raise InvalidInput(f"'{name}' must be an RFC 3339 time with a zone, after 1970, e.g. "
+                           "2026-01-31T09:00:00Z.", field=name)
+    return stamp
 
 
 def filters_view(f: dict) -> dict:

@@ -13,6 +13,7 @@ import argparse
 import functools
 import json
 import sys
+import time
 
 from . import alarms as deploy_alarms
 from . import resources as deploy_resources
@@ -73,7 +74,6 @@ def up(stage: str, write_config: bool = False) -> dict:
 def _converge_indexes(ddb) -> None:
     """An upgrade that adds GSIs to an existing table (create_table alone would not): DynamoDB
     builds one new index per UpdateTable, so they are added one at a time, each waited for."""
-    import time
     from chalicelib.aws import resources as app_resources
 
     spec = app_resources.table()

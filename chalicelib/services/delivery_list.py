@@ -101,7 +101,8 @@ def page(project_id: str, f: dict, *, limit: int, cursor: str | None, newest_fir
     lo, hi = _bounds(f)
     found, examined = [], 0
     while True:
-        size = min(max(limit - len(found), 1) if len(f) <= 1 else 100, budget - examined)
+        exact = sum(1 for k in f if k in INDEX_OF) <= 1     # one filter (and a time window): the key says it all
+        size = min(max(limit - len(found), 1) if exact else 100, budget - examined)
         keys_, nxt = store.query_range(index, index, pk_value, resources.DELIVERY_INDEX_SORT, lo=lo, hi=hi,
                                        limit=size, cursor=cursor, newest_first=newest_first)
         examined += len(keys_)

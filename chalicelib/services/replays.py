@@ -22,7 +22,7 @@ Each replayed delivery counts against the plan's deliveries per day; at the limi
 stops (state `stopped`, with the error), and the rest stay failed."""
 from ..aws import dispatch, keys, store
 from ..core import clock, ids, validation
-from ..core.errors import InfraiError, InvalidInput, NotFound, QuotaExceeded
+from ..core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from .. import observability
 from . import deliveries, delivery_list, idempotency, quotas
 from .errors import ServiceUnavailable
@@ -163,8 +163,9 @@ def _replay_one(job: dict, marker: dict) -> None:
         try:
             deliveries.replay(job["project_id"], marker["delivery_id"])
             outcome = "queued"
-        except InfraiError:
-            outcome = "skipped"   # it changed meanwhile (retried by hand)
+        except (Conflict, NotFound):
+            outcome = "skipped"   # it changed meanwhile (retried by hand); a failed enqueue raises:
+                                  # the step is redone and this claimed marker replayed then
     else:
         # changed since it was matched: retried by hand (skipped) or, when this step died after
         # replaying it, by us; the two cannot be told apart, and either way it was sent again

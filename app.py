@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api import auth, cron, deliveries, errors, health, queues, webhooks
 from chalicelib.api import openapi
+from chalicelib.core import due
 from chalicelib.services import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
@@ -31,6 +32,14 @@ def deliver(event):
     """One attempt per message, up to 10 at once (chalicelib/services/attempts.py)."""
     from chalicelib.services import attempts
     records = [r.to_dict() for r in event]
-    return attempts.process_batch([r["body"] for r in records],
-                                  [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
-                                  [r.get("messageId") for r in records])
+    result = attempts.process_batch([r["body"] for r in records],
+                                    [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
+                                    [r.get("messageId") for r in records])
+    return {"batchItemFailures": result["batchItemFailures"]}   # Lambda's partial batch response
+
+
+@app.schedule(f"rate({due.RECONCILE_EVERY // 60} minute)", name="reconcile")
+def reconcile(event):
+    """Finish whatever a crash or a failed AWS call left half-done (chalicelib/services/reconciler.py)."""
+    from chalicelib.services import reconciler
+    return reconciler.run()

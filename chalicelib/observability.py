@@ -110,7 +110,7 @@ def attempt_recorded(record: dict, n: int, result, outcome: str, next_at: float 
 
 
 def repaired(kind: str, count: int) -> None:
-    """The reconciler carried `count` stranded items of `kind` (e.g. "delivery", "schedule") on."""
+    """The reconciler carried `count` stranded items of `kind` ("delivery", "queue_release") on."""
     if not count:
         return
     try:

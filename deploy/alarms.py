@@ -86,7 +86,7 @@ def dashboard(function_names: dict, api_name: str, region) -> dict:
                stat="p50", y=6),
         widget("Lateness, cron runs and delays (ms)", [[ns, "Lateness", *svc, {"stat": s, "label": s}]
                                                        for s in ("p50", "p99")], stat="p99", x=12, y=6),
-        widget("Stranded items repaired", [[ns, "StrandedRepaired", "kind", k, *svc] for k in ("delivery", "schedule")],
+        widget("Stranded items repaired", [[ns, "StrandedRepaired", "kind", k, *svc] for k in ("delivery", "queue_release")],
                y=12),
         widget("Queues: DLQ depth, oldest dispatch message (s)", [
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", config.dead_letter_queue_name()],

@@ -13,7 +13,6 @@ import argparse
 import functools
 import json
 import sys
-import time
 
 from . import alarms as deploy_alarms
 from . import resources as deploy_resources
@@ -51,7 +50,6 @@ def up(stage: str, write_config: bool = False) -> dict:
         # one): converge existing queues first, then let the shared code create what is missing.
         _converge_queues(sqs)
         urls = core.provision()
-        _converge_indexes(ddb)
         dlq_arn = _queue_arn(sqs, urls["dead_letter_queue_url"])
         dispatch_arn = _queue_arn(sqs, urls["dispatch_queue_url"])
         for spec, attr in ((app_resources.table(), app_resources.TABLE_TTL_ATTRIBUTE),
@@ -69,25 +67,6 @@ def up(stage: str, write_config: bool = False) -> dict:
         _write_role_arn(stage, role_arn)
     return {**urls, "dispatch_queue_arn": dispatch_arn, "dead_letter_queue_arn": dlq_arn,
             "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn}
-
-
-def _converge_indexes(ddb) -> None:
-    """An upgrade that adds GSIs to an existing table (create_table alone would not): DynamoDB
-    builds one new index per UpdateTable, so they are added one at a time, each waited for."""
-    from chalicelib.aws import resources as app_resources
-
-    spec = app_resources.table()
-    types = {a["AttributeName"]: a for a in spec["AttributeDefinitions"]}
-    for gsi in spec["GlobalSecondaryIndexes"]:
-        have = ddb.describe_table(TableName=spec["TableName"])["Table"].get("GlobalSecondaryIndexes", [])
-        if any(g["IndexName"] == gsi["IndexName"] for g in have):
-            continue
-        ddb.update_table(TableName=spec["TableName"],
-                         AttributeDefinitions=[types[k["AttributeName"]] for k in gsi["KeySchema"]],
-                         GlobalSecondaryIndexUpdates=[{"Create": gsi}])
-        while any(g.get("IndexStatus") != "ACTIVE" for g in
-                  ddb.describe_table(TableName=spec["TableName"])["Table"].get("GlobalSecondaryIndexes", [])):
-            time.sleep(5)
 
 
 def _converge_queues(sqs) -> None:
@@ -206,13 +185,15 @@ def deliver_event_sources(stage: str) -> list[dict]:
 
 def tune(stage: str) -> list[str]:
     """`chalice deploy` sets batch size from app.py and resets the batching window to the
-    decorator's (0) on every deploy: set the window and the concurrency cap after it."""
+    decorator's (0) on every deploy, and never sets partial batch responses: set the window,
+    the concurrency cap and ReportBatchItemFailures after it."""
     lam = _client("lambda")
     changed = []
     for esm in deliver_event_sources(stage):
         want = {"BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
                 "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
-                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY}}
+                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
+                "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES}
         if any(esm.get(k) != v for k, v in want.items()):
             lam.update_event_source_mapping(UUID=esm["UUID"], **want)
             changed.append(esm["UUID"])

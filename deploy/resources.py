@@ -14,6 +14,9 @@ LOG_RETENTION_DAYS = 30
 DELIVER_BATCH_SIZE = 10
 DELIVER_BATCHING_WINDOW = 1
 DELIVER_MAX_CONCURRENCY = 20
+# The handler answers {"batchItemFailures": [...]}: only those messages come back, so one bad
+# message never re-runs (or forks the work of) its batch-mates. Chalice never sets this.
+DELIVER_RESPONSE_TYPES = ["ReportBatchItemFailures"]
 # API Gateway caches an authorizer's answer per Authorization header for this long.
 AUTHORIZER_CACHE_TTL = 300
 

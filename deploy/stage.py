@@ -30,7 +30,8 @@ def app_name(project_dir: Path = ROOT) -> str:
 def function_names(stage: str, project_dir: Path = ROOT) -> dict:
     """Chalice's own naming: `<app>-<stage>` for the API handler, `<app>-<stage>-<name>` else."""
     app = app_name(project_dir)
-    return {"api_handler": f"{app}-{stage}", "deliver": f"{app}-{stage}-deliver"}
+    return {"api_handler": f"{app}-{stage}", "deliver": f"{app}-{stage}-deliver",
+            "reconcile": f"{app}-{stage}-reconcile"}
 
 
 @contextlib.contextmanager

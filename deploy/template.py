@@ -84,7 +84,8 @@ def merge_template(stage: str, app=None) -> dict:
             "INFRAI_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]}}}}
         # Name the functions as `chalice deploy` does, so log groups (made first, with a
         # retention) and dashboards are the same whichever way a stage was deployed.
-        for key, logical in (("api_handler", API_HANDLER), ("deliver", _cfn_name("deliver"))):
+        for key, logical in (("api_handler", API_HANDLER), ("deliver", _cfn_name("deliver")),
+                             ("reconcile", _cfn_name("reconcile"))):
             log_id = logical + "LogGroup"
             res[log_id] = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete",
                            "UpdateReplacePolicy": "Delete", "Properties": {
@@ -101,6 +102,7 @@ def merge_template(stage: str, app=None) -> dict:
                     "BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
                     "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
                     "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
+                    "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES,
                 }}}
         authorizers = list(getattr(app, "builtin_auth_handlers", []) or [])
         if authorizers:

@@ -1,6 +1,7 @@
 """What Lambda's SQS event source does for the deliver function, done locally: long-poll the
-dispatch queue, hand batches of up to 10 to the very same handler as a Lambda SQS event, delete
-the batch when the handler returns, and leave it for redelivery when it raises.
+dispatch queue, hand batches of up to 10 to the very same handler as a Lambda SQS event, and,
+as with `ReportBatchItemFailures`, delete the batch's messages except those the handler names in
+`batchItemFailures`, which come back for redelivery; if the handler raises, all of them do.
 
 One thread receives (moto's ReceiveMessage is not safe to call concurrently: two callers can get
 the same message) and up to `workers` batches run at once, as Lambda runs concurrent instances."""
@@ -66,23 +67,31 @@ class Poller:
             self._slots.release()
 
     def run_batch(self, msgs):
-        sqs = clients.sqs()
         event = {"Records": [self._record(m) for m in msgs]}
         try:
-            self.handler(event, _Context())
+            result = self.handler(event, _Context())
+            failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - the batch comes back, as on Lambda
-            self.failures += 1
             log.exception("deliver handler raised; %d messages will be redelivered", len(msgs))
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.retry_visibility} for i, m in enumerate(msgs)]
-            try:
-                sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception:  # noqa: BLE001
-                log.exception("could not shorten visibility")
-            return
-        self.batches += 1
-        sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+            failed_ids = {m["MessageId"] for m in msgs}
+        failed = [m for m in msgs if m["MessageId"] in failed_ids]
+        if failed:
+            self.failures += 1
+            self._come_back(failed)
+        else:
+            self.batches += 1
+        done = [m for m in msgs if m["MessageId"] not in failed_ids]
+        if done:
+            clients.sqs().delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+
+    def _come_back(self, msgs):
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"],
+                    "VisibilityTimeout": self.retry_visibility} for i, m in enumerate(msgs)]
+        try:
+            clients.sqs().change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+        except Exception:  # noqa: BLE001
+            log.exception("could not shorten visibility")
 
     def _record(self, m):
         return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],

@@ -13,6 +13,8 @@ def provision() -> dict:
             ddb.get_waiter("table_exists").wait(TableName=spec["TableName"])
             ddb.update_time_to_live(TableName=spec["TableName"],
                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr})
+        else:
+            add_missing_indexes(ddb, spec)
     dlq = resources.dead_letter_queue()
     dlq_url = sqs.create_queue(**dlq)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -22,3 +24,26 @@ def provision() -> dict:
     if group["Name"] not in names:
         sched.create_schedule_group(**group)
     return {"dispatch_queue_url": dispatch_url, "dead_letter_queue_url": dlq_url}
+
+
+def add_missing_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[str]:
+    """An upgrade that adds a global secondary index (e.g. the due index) to a table that exists:
+    DynamoDB takes one new index per UpdateTable, and the next only once it is ACTIVE."""
+    import time
+    added = []
+    wanted = {g["IndexName"]: g for g in spec.get("GlobalSecondaryIndexes", [])}
+    while True:
+        table = ddb.describe_table(TableName=spec["TableName"])["Table"]
+        have = {g["IndexName"]: g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])}
+        if any(status != "ACTIVE" for status in have.values()):
+            time.sleep(poll_seconds)
+            continue
+        missing = [name for name in wanted if name not in have]
+        if not missing:
+            return added
+        index = wanted[missing[0]]
+        attrs = {a["AttributeName"] for k in index["KeySchema"] for a in [k]}
+        ddb.update_table(TableName=spec["TableName"],
+                         AttributeDefinitions=[d for d in spec["AttributeDefinitions"] if d["AttributeName"] in attrs],
+                         GlobalSecondaryIndexUpdates=[{"Create": index}])
+        added.append(missing[0])

@@ -85,6 +85,7 @@ class LocalStack:
         self.restored = None      # local.state.Restored, when a snapshot was loaded
         self.recovered = None     # what chalicelib.services.recovery did after loading it
         self._moto = self._http = self._poller = self._scheduler = self._snapshots = None
+        self.reconciler = None
         self._http_thread = None
         self._may_save = False    # never overwrite a snapshot that was not loaded first
 
@@ -113,6 +114,7 @@ class LocalStack:
 
         from .scheduler_emulator import SchedulerEmulator
         self._scheduler = SchedulerEmulator(config.schedule_group()).start()
+        self._start_reconciler()
         from chalicelib.services import projects
         if self.api_key:
             self.project_id = projects.ensure_project_for_key(self.api_key)
@@ -173,6 +175,12 @@ class LocalStack:
                                              name="http-api", daemon=True)
         self._http_thread.start()
 
+    def _start_reconciler(self):
+        from app import reconcile
+
+        from .reconcile_timer import ReconcileTimer
+        self.reconciler = ReconcileTimer(reconcile).start()
+
     def _start_poller(self, queue_url):
         from chalicelib.aws import clients
         from app import deliver
@@ -194,6 +202,8 @@ class LocalStack:
                     self._snapshots.stop()
                 if self._scheduler:
                     self._scheduler.stop()
+                if self.reconciler:
+                    self.reconciler.stop()
                 if self._http:
                     self._http.shutdown()
             finally:

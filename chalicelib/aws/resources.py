@@ -14,23 +14,26 @@ def table():
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": n, "AttributeType": "S"}
-            for n in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+            for n in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
         ] + [{"AttributeName": n, "AttributeType": "S"} for n in (*DELIVERY_INDEXES, DELIVERY_INDEX_SORT)],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [
             _gsi("gsi1"),   # a project's records of one kind, newest first (ids sort by time)
             _gsi("gsi2"),   # the same, narrowed to one state
+            _gsi("gsi3", keys_only=True),   # sparse: what is due, by when (core/due.py; the reconciler)
             *[_delivery_gsi(n) for n in DELIVERY_INDEXES],
         ],
     }
 
 
-def _gsi(name):
+def _gsi(name, keys_only=False):
+    # the due index holds keys only: an index write per marker stays small, and the reconciler
+    # reads each due item itself (strongly consistent) before repairing it
     return {"IndexName": name,
             "KeySchema": [{"AttributeName": f"{name}pk", "KeyType": "HASH"},
                           {"AttributeName": f"{name}sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"}}
+            "Projection": {"ProjectionType": "KEYS_ONLY" if keys_only else "ALL"}}
 
 
 # GET /v1/scheduling/deliveries: one index per filter, each partitioned by "<project>#<value>"

@@ -113,7 +113,7 @@ def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = 
             names[f"#r{i}"] = field
         expr += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
     kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk}),
-              "UpdateExpression": expr, "ReturnValues": "ALL_NEW"}
+              "UpdateExpression": expr.strip(), "ReturnValues": "ALL_NEW"}
     _add_condition(kwargs, condition, names, values)
     if "ExpressionAttributeNames" not in kwargs:
         kwargs["ExpressionAttributeNames"] = names
@@ -300,3 +300,20 @@ def transact_update(updates: list[dict]) -> None:
         if e.response["Error"]["Code"] == "TransactionCanceledException":
             raise ConditionFailed() from e
         raise
+def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple[str, str]]:
+    """The table keys of up to `limit` items in an index partition whose sort key is at most
+    `sk_max`, oldest first (one Query per 1 MB page; a KEYS_ONLY index reads little)."""
+    kwargs = {"TableName": config.table_name(), "IndexName": index,
+              "KeyConditionExpression": "#pk = :pk AND #sk <= :max",
+              "ExpressionAttributeNames": {"#pk": f"{index}pk", "#sk": f"{index}sk"},
+              "ExpressionAttributeValues": _to_ddb({":pk": pk_value, ":max": sk_max}),
+              "ScanIndexForward": True, "Limit": limit}
+    found: list[tuple[str, str]] = []
+    while len(found) < limit:
+        resp = clients.dynamodb().query(**kwargs)
+        found += [(i["pk"]["S"], i["sk"]["S"]) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            break
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        kwargs["Limit"] = limit - len(found)
+    return found[:limit]

@@ -1,10 +1,11 @@
 """The deliver function's work: for each SQS message, one attempt of one delivery.
 
 At-least-once without double bookkeeping. A work message names (delivery, attempt number n).
-Attempt n is *recorded* with a conditional write (attempt_count = n-1 -> n), and only then is
-attempt n+1 queued (`enqueued` remembers that it was). Wherever a crash hits, the redelivered
-message either finds attempt n recorded (and only finishes the follow-up) or makes attempt n
-again: an attempt may be *sent* twice (same webhook-id, so receivers can dedupe) but is
+Attempt n is *recorded* with a conditional write (attempt_count = n-1 -> n) that also sets the
+due marker of what follows (core/due.py), and only then is attempt n+1 queued. Wherever a crash
+hits, the redelivered message either finds attempt n recorded (and leaves the rest to the
+marker, which the reconciler honours) or makes attempt n again: an attempt may be *sent*
+twice (same webhook-id, so receivers can dedupe) but is
 *recorded* once, and a succeeded delivery is never sent again. There is no claim write before
 sending: it would cost a third of the DynamoDB writes to prevent only the rare duplicate that
 receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
@@ -17,17 +18,18 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import config, observability, sender
-from ..aws import dispatch, keys, resources, store
-from ..core import clock, retry_policy, signing
+from ..aws import dispatch, keys, store
+from ..core import clock, due, retry_policy, signing
 from . import cron_runs, deliveries, delivery_index, projects, queues, replays
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "infrai-scheduling/1.0"
-# SQS moves a message to the DLQ after resources.MAX_RECEIVE_COUNT receives; one receive before
-# that, we record the delivery as failed ourselves, so it shows in the API and can be replayed.
-POISON_AFTER = resources.MAX_RECEIVE_COUNT - 1
-EXCERPT_KEPT = 512
+# A message whose own processing raised this many times is poison: its delivery is failed,
+# visibly and replayably, instead of being tried again. Only its own crashes count: with
+# partial batch responses a batch-mate's failure never sends it round again.
+POISON_CRASHES = 3
+EXCERPT_BYTES = 512
 _pool = None
 
 
@@ -38,82 +40,94 @@ def _executor():
     return _pool
 
 
-def _all(fn, items):
-    """fn over items concurrently; results in order, errors collected and raised once."""
+def _each(fn, items):
+    """fn over items concurrently: (results, errors) in order, an error as None result."""
     futures = [_executor().submit(fn, *i) for i in items]
     results, errors = [], []
     for f in futures:
         try:
             results.append(f.result())
-        except Exception as e:  # noqa: BLE001 - collected, re-raised once after the batch
+            errors.append(None)
+        except Exception as e:  # noqa: BLE001 - reported per message below
             log.exception("message failed")
-            errors.append(e)
             results.append(None)
+            errors.append(e)
     return results, errors
 
 
 def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
                   message_ids: list[str | None] | None = None) -> dict:
-    """Handle up to 10 messages concurrently. Raises only when a message hit an unexpected
-    error (the whole batch then comes back; the others are no-ops the second time). A work
-    message received POISON_AFTER times has crashed us that often: its delivery is marked
-    failed (visible, replayable) instead of being tried once more."""
-    counts = receive_counts or [1] * len(bodies)
-    works, errors1 = _all(_to_work, [(b,) for b in bodies])
-    for w, mid in zip(works, message_ids or [None] * len(bodies)):
-        if isinstance(w, dict) and mid:
-            w["mid"] = mid
-    works = [_poisoned(w) if isinstance(w, dict) and c >= POISON_AFTER else w for w, c in zip(works, counts)]
+    """Handle up to 10 messages concurrently and report the ones that failed, by SQS message id
+    (`batchItemFailures`, Lambda's partial batch response): only those come back, so a bad
+    message never re-runs its batch-mates. Without message ids (a direct call) a failure raises."""
+    mids = list(message_ids or [None] * len(bodies))
+    works, errors = _each(_to_work, [(b, mid) for b, mid in zip(bodies, mids)])
     wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
-    records = store.get_many(wanted) if wanted else {}
+    try:
+        records = store.get_many(wanted) if wanted else {}
+    except Exception as e:  # noqa: BLE001 - every work message of the batch comes back
+        log.exception("could not read the batch's deliveries")
+        records, errors = {}, [e if isinstance(w, dict) else err for w, err in zip(works, errors)]
+        works = [None if isinstance(w, dict) else w for w in works]
     context = _Context(records.values())
-    outcomes, errors2 = _all(_process_one, [
+    outcomes, errors2 = _each(_guarded, [
         (w, records.get(keys.delivery(w["d"])) if isinstance(w, dict) else None, context) for w in works])
-    errors = errors1 + errors2
-    if errors:
-        raise errors[0]
-    return {"processed": len(outcomes), "outcomes": outcomes}
+    errors = [a or b for a, b in zip(errors, errors2)]
+    failed = [i for i, e in enumerate(errors) if e is not None]
+    if any(mids[i] is None for i in failed):
+        raise next(errors[i] for i in failed if mids[i] is None)
+    return {"batchItemFailures": [{"itemIdentifier": mids[i]} for i in failed],
+            "processed": len(bodies) - len(failed), "outcomes": outcomes}
 
 
-def _to_work(body: str):
+def _to_work(body: str, message_id: str | None):
     """A work message as is; a cron firing or a release task done here. Returns work or a word."""
     try:
         msg = json.loads(body)
     except ValueError:
         msg = None
     if isinstance(msg, dict) and cron_runs.is_firing(msg):
-        return cron_runs.fire(str(msg["cron"]), str(msg["at"]))[1] or "fired"
+        return cron_runs.fire(str(msg["cron"]), str(msg["at"]), message_id=message_id)[1] or "fired"
     if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
         return queues.continue_release(msg["release"])
     if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
         return replays.continue_replay(msg["replay"])
     try:
-        return {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
+        work = {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
     except (KeyError, TypeError, ValueError):
-        # Nobody can ever read it: straight to the DLQ rather than sinking the batch 5 times.
+        # Nobody can ever read it: straight to the DLQ rather than failing it 5 times.
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
         return "unreadable"
+    if message_id:
+        work["mid"] = message_id
+    return work
 
 
-def _poisoned(work: dict) -> str:
-    record = store.get(*keys.delivery(work["d"]))
-    if record is None or record["state"] in deliveries.TERMINAL or record["attempt_count"] >= work["n"]:
-        return "done"
-    failure = {"n": work["n"], "at": clock.now(), "status": None, "ms": 0, "excerpt": "",
-               "error": f"poison: the deliver function failed on this message {POISON_AFTER - 1} times; "
-                        "see its logs, then retry the delivery"}
+def _guarded(work, record: dict | None, context) -> str:
+    """One message; if it raises, the crash is counted on its own delivery before it comes back."""
     try:
-        store.update(record["pk"], record["sk"], {
-            "state": "failed", "attempt_count": work["n"], "attempts": record.get("attempts", []) + [failure],
-            "updated_at": clock.now(), "next_attempt_at": None,
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
-            **delivery_index.fields({**record, "state": "failed", "attempts": [failure]})},
-            condition="attempt_count = :prev", values={":prev": work["n"] - 1})
-    except store.ConditionFailed:
-        return "done"
-    dispatch.dead_letter({"reason": "poison", "delivery_id": work["d"], "project_id": record["project_id"],
-                          "attempts": work["n"]})
-    return "poison"
+        return _process_one(work, record, context)
+    except Exception:
+        if isinstance(work, dict) and record is not None:
+            _count_crash(record)
+        raise
+
+
+def _count_crash(record: dict) -> None:
+    try:
+        store.update(record["pk"], record["sk"], {}, adds={"crashes": 1},
+                     condition="attempt_count = :n", values={":n": record["attempt_count"]})
+    except Exception:  # noqa: BLE001 - best effort: the reconciler's repair count is the backstop
+        log.warning("could not count a crash of %s", record["delivery_id"], exc_info=True)
+
+
+def _poisoned(record: dict, n: int) -> str:
+    failed = deliveries.fail(record, n, f"poison: the deliver function failed on this message "
+                                        f"{record.get('crashes', 0)} times; see its logs, then retry the delivery")
+    if failed:
+        deliveries.dead_letter(failed)
+        return "poison"
+    return "done"
 
 
 class _Context:
@@ -133,16 +147,18 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
     n, not_before = work["n"], work["at"]
     if record is None:
         return "unknown"
-    if record["state"] in deliveries.TERMINAL or record["state"] == "held":
-        return _follow_up(record)
-    if record["attempt_count"] >= n:
-        return _follow_up(record)          # attempt n is on record: only finish what follows it
+    if record["state"] in deliveries.TERMINAL or record["state"] == "held" or record["attempt_count"] >= n:
+        # attempt n is on record (a duplicate, or a redelivery after a crash): what follows it
+        # is owed by its marker, so only a failed delivery's missing notice is finished here
+        return _follow_up(record, fresh=False)
     if record["attempt_count"] != n - 1:
         return "stale"
+    if record.get("crashes", 0) >= POISON_CRASHES:
+        return _poisoned(record, n)
     now = clock.now()
     if now < not_before:
-        # Longer than SQS's 900 s: hop again; the last hop waits exactly the rest. Marked as a
-        # hop: if this batch fails after the enqueue, its redelivery hops again, and the chain forks.
+        # Early (a clock ahead of ours, or a wait queued before the due index): wait out the
+        # rest, at most SQS's 900 s a hop. Marked as a hop: only one copy may send (_claim_hop).
         dispatch.enqueue({**deliveries.work(record["delivery_id"], n, not_before), "h": 1}, not_before - now)
         return "waiting"
     if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
@@ -154,7 +170,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-    return _follow_up(_record_attempt(record, n, result, url))
+    return _follow_up(*_record_attempt(record, n, result, url))
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -173,10 +189,12 @@ def _claim_hop(record: dict, n: int, message_id: str) -> bool:
 
 
 def _hold(record: dict, n: int) -> str:
-    """The queue lost its endpoint or was paused: keep the message, visibly, until released."""
+    """The queue lost its endpoint or was paused: keep the message, visibly, until released.
+    Marked for one re-check: its queue may accept again before a release could see it."""
     try:
         store.update(record["pk"], record["sk"], {
             "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
+            **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
             **delivery_index.fields({**record, "state": "held"})},
             condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
@@ -207,44 +225,48 @@ def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
     return "retrying", clock.now() + delay
 
 
-def _record_attempt(record: dict, n: int, result, url: str | None = None) -> dict:
+def _excerpt(text: str) -> str:
+    """At most EXCERPT_BYTES of UTF-8, cut on a character boundary."""
+    return text.encode()[:EXCERPT_BYTES].decode(errors="ignore")
+
+
+def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tuple[dict, bool]:
+    """Attempt n on record, with the marker of what it implies, in one conditional write.
+    Returns the record and whether this call wrote it (a duplicate's twin may have)."""
     state, next_at = _outcome(record, n, result)
     now = clock.now()
     attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
-               "ms": result.duration_ms, "error": result.error, "excerpt": result.excerpt[:EXCERPT_KEPT]}
-    kept = record.get("attempts", [])[-(deliveries.MAX_KEPT_ATTEMPTS - 1):] + [attempt]
+               "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
+    sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
+            "repairs": 0, "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+    if state == "retrying":
+        sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
+    elif state == "failed":   # its dead-letter notice is still owed
+        sets.update(due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK))
+    else:
+        sets.update(due.unmark())
+    sets["attempts"] = deliveries.bounded_attempts({**record, **sets}, record.get("attempts", []) + [attempt])
+    sets.update(delivery_index.fields({**record, **sets}, url))
     try:
         updated = store.update(
-            record["pk"], record["sk"],
-            {"state": state, "attempt_count": n, "attempts": kept, "updated_at": now,
-             "next_attempt_at": next_at,
-             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state),
-             **delivery_index.fields({**record, "state": state, "attempts": kept}, url)},
+            record["pk"], record["sk"], sets,
             condition="attempt_count = :prev AND NOT #st IN (:c, :h)", names={"#st": "state"},
             values={":prev": n - 1, ":c": "cancelled", ":h": "held"})
         observability.attempt_recorded(updated, n, result, state, next_at, url)
-        return updated
+        return updated, True
     except store.ConditionFailed:
         # A duplicate of this message recorded it first, or it was cancelled meanwhile: keep theirs.
-        return store.get(record["pk"], record["sk"])
+        return store.get(record["pk"], record["sk"]), False
 
 
-def _follow_up(record: dict) -> str:
-    """What must happen after an attempt is on record; safe to run any number of times."""
+def _follow_up(record: dict, fresh: bool = True) -> str:
+    """What an attempt just recorded implies outside DynamoDB: the next attempt's work (only
+    by the writer of the record: a redelivery leaves it to the marker, so no copy is doubled),
+    or a failed delivery's dead-letter notice (harmless if sent twice)."""
     state, n = record["state"], record["attempt_count"]
-    if state == "retrying" and record.get("enqueued", 0) < n + 1:
+    if fresh and state == "retrying" and record.get("enqueued", 0) >= n + 1:
         at = record["next_attempt_at"]
         dispatch.enqueue(deliveries.work(record["delivery_id"], n + 1, at), at - clock.now())
-        _mark(record, {"enqueued": n + 1}, "enqueued < :v OR attribute_not_exists(enqueued)", n + 1)
     elif state == "failed" and not record.get("dead_lettered"):
-        dispatch.dead_letter({"reason": "retries exhausted", "delivery_id": record["delivery_id"],
-                              "project_id": record["project_id"], "attempts": n})
-        _mark(record, {"dead_lettered": True}, "attribute_not_exists(dead_lettered) OR :v = :v", True)
+        deliveries.dead_letter(record)
     return state
-
-
-def _mark(record: dict, sets: dict, condition: str, value) -> None:
-    try:
-        store.update(record["pk"], record["sk"], sets, condition=condition, values={":v": value})
-    except store.ConditionFailed:
-        pass  # someone else did it: the duplicate message they may have sent is a no-op

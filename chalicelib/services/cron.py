@@ -1,15 +1,16 @@
 """Cron jobs: DynamoDB is the source of truth, EventBridge Scheduler the clock. Every change
-writes the record first, marked `sync: pending` (a pending record claims no schedule), then
-makes the schedules match, then marks it `ok`; if the schedules cannot be changed, the record
-is put back as it was. A schedule whose record is gone or deleting fires nothing (runs check)."""
+writes the record first, marked `sync: pending` (or `deleting`) with a due marker
+(core/due.py), then makes the schedules match, then marks it `ok` and drops the marker. If the
+schedules cannot be changed now, or the request dies half-way, the record stays marked and the
+reconciler finishes the change (`converge`): the record is what the job is, always. A schedule
+whose job is gone or deleting fires nothing, and is deleted when it fires (cron_runs)."""
 import logging
 from datetime import datetime, timezone
 
 from ..aws import keys, scheduler, store
-from ..core import clock, ids, schedules, validation
-from ..core.errors import InvalidInput, NotFound
-from . import idempotency, quotas, webhooks
-from .errors import ServiceUnavailable
+from ..core import clock, due, ids, schedules, validation
+from ..core.errors import Conflict, InvalidInput, NotFound
+from . import idempotency, queues, quotas, request_ids, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ def _target(body: dict, partial: bool) -> dict:
                            "(a queue name to publish into).", field="url" if url is not None else "queue")
     if url is not None:
         return {"url": webhooks.check_url(body), "queue": None}
-    from . import queues
     return {"queue": queues.check_name(queue, "queue"), "url": None}
 
 
@@ -69,7 +69,8 @@ def _aws_expressions(fields: dict) -> list[str]:
 
 def create(project_id: str, body: dict, idem_key: str | None) -> dict:
     fields = _check(body)
-    return idempotency.once(project_id, "cron.create", idem_key, body, lambda: view(_create(project_id, fields)))
+    return idempotency.once(project_id, "cron.create", idem_key, body,
+                            lambda: view(_create(project_id, fields, idem_key)))
 
 
 def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
@@ -79,52 +80,81 @@ def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> No
             project_id, lambda: store.count("gsi1", keys.cron_jobs_of(project_id), where={"enabled": True}))
 
 
-def _create(project_id: str, fields: dict) -> dict:
+def _create(project_id: str, fields: dict, idem_key: str | None = None) -> dict:
     _check_quota(project_id, fields)
     now = clock.now()
-    cron_id = ids.new_id("cron", now)
+    [cron_id] = request_ids.reserve(project_id, "cron.create", idem_key, "cron")
     pk, sk = keys.cron_job(cron_id)
     record = {"pk": pk, "sk": sk, "cron_id": cron_id, "project_id": project_id,
               "gsi1pk": keys.cron_jobs_of(project_id), "gsi1sk": cron_id,
               **fields, "aws_expressions": _aws_expressions(fields),
-              "created_at": now, "updated_at": now, "sync": "pending"}
-    store.put(record, condition="attribute_not_exists(pk)")
+              "created_at": now, "updated_at": now, "sync": "pending",
+              **due.mark(pk, now + due.SYNC_GRACE, due.SYNC)}
     try:
-        _sync_schedules(record, [])
-    except Exception as e:  # noqa: BLE001 - undo the record: no job without its schedule
-        log.exception("schedule create failed for %s", cron_id)
-        _drop_schedules(cron_id, strict=False)
-        store.delete(pk, sk)
-        raise ServiceUnavailable("The schedule could not be created; nothing was stored. Retry.") from e
-    return _mark_synced(record)
+        store.put(record, condition="attribute_not_exists(pk)")
+    except store.ConditionFailed:   # the same request, retried after it died: the job is made
+        record = store.get(pk, sk)
+    return converge(record, quiet=True)
 
 
-def _sync_schedules(record: dict, old_expressions: list[str]) -> None:
+def _sync_schedules(record: dict) -> None:
+    """Put each schedule the record needs (create or update), delete the one it no longer does."""
     names = scheduler.schedule_names(record["cron_id"], len(record["aws_expressions"]))
     for name, expression in zip(names, record["aws_expressions"]):
         scheduler.put(name, record["cron_id"], expression, record["timezone"], record["enabled"])
-    for name in scheduler.schedule_names(record["cron_id"], len(old_expressions))[len(names):]:
+    for name in scheduler.schedule_names(record["cron_id"], 2)[len(names):]:
         scheduler.delete(name)
 
 
-def _drop_schedules(cron_id: str, strict: bool) -> None:
-    """Delete every schedule a job can have (missing ones are fine). Not strict while undoing:
-    a failure is logged and the rest still go."""
+def drop_schedules(cron_id: str) -> None:
+    """Delete every schedule a job can have (missing ones are fine)."""
     for name in scheduler.schedule_names(cron_id, 2):
-        try:
-            scheduler.delete(name)
-        except Exception:  # noqa: BLE001
-            if strict:
-                raise
-            log.exception("could not delete schedule %s", name)
+        scheduler.delete(name)
 
 
-def _mark_synced(record: dict) -> dict:
+def converge(record: dict, quiet: bool = False) -> dict | None:
+    """Make the schedules match the record, then mark it synced (dropping its marker); a job
+    being deleted loses its schedules, then its record. A record changed meanwhile is followed
+    to its newer version. Returns the record as it now is (None once deleted). With `quiet`, a
+    failure leaves the record marked for the reconciler instead of raising."""
     try:
-        return store.update(record["pk"], record["sk"], {"sync": "ok"},
-                            condition="updated_at = :u", values={":u": record["updated_at"]})
-    except store.ConditionFailed:
-        return store.get(record["pk"], record["sk"])
+        for _ in range(3):
+            if record.get("sync") == "deleting":
+                drop_schedules(record["cron_id"])
+                try:
+                    store.delete(record["pk"], record["sk"], condition="#sync = :deleting",
+                                 names={"#sync": "sync"}, values={":deleting": "deleting"})
+                except store.ConditionFailed:
+                    pass
+                return None
+            _sync_schedules(record)
+            try:
+                return store.update(record["pk"], record["sk"], {"sync": "ok", **due.unmark()},
+                                    condition="updated_at = :u AND #sync = :pending", names={"#sync": "sync"},
+                                    values={":u": record["updated_at"], ":pending": "pending"})
+            except store.ConditionFailed:
+                current = store.get(record["pk"], record["sk"])
+                if current is None:   # deleted while we synced: what we just put must go
+                    drop_schedules(record["cron_id"])
+                    return None
+                if current.get("sync") == "ok":
+                    return current
+                record = current
+    except Exception:
+        if not quiet:
+            raise
+        log.warning("schedules of %s not in sync yet; the reconciler will finish", record and record.get("cron_id"),
+                    exc_info=True)
+    return record
+
+
+def resync(record: dict) -> dict | None:
+    """Put a job's schedules again (after they were lost, e.g. the local stack's restart), or
+    finish a change or delete that died half-way."""
+    if record.get("sync") in ("pending", "deleting"):
+        return converge(record)
+    _sync_schedules(record)
+    return record
 
 
 def load(project_id: str, cron_id: str) -> dict:
@@ -133,18 +163,8 @@ def load(project_id: str, cron_id: str) -> dict:
         raise NotFound(f"No cron job '{str(cron_id)[:64]}' in this project; list them with "
                        "GET /v1/scheduling/cron.", field="cron_id")
     if record.get("sync") == "pending":
-        record = _converge(record)
+        record = converge(record, quiet=True) or record
     return record
-
-
-def _converge(record: dict) -> dict:
-    """A change that died half-way: make the schedules match the record now."""
-    try:
-        _sync_schedules(record, ["", ""])
-        return _mark_synced(record)
-    except Exception:  # noqa: BLE001 - stays pending; the next read tries again
-        log.exception("converge failed for %s", record["cron_id"])
-        return record
 
 
 def get(project_id: str, cron_id: str) -> dict:
@@ -181,33 +201,26 @@ def _public_fields(record: dict) -> dict:
 def _change(old: dict, fields: dict) -> dict:
     _check_quota(old["project_id"], fields, was_enabled=old["enabled"])
     now = max(clock.now(), old["updated_at"] + 0.001)
-    new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending"}
+    new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending",
+           **due.mark(old["pk"], now + due.SYNC_GRACE, due.SYNC)}
     try:
-        store.put(new, condition="updated_at = :u", values={":u": old["updated_at"]})
+        store.put(new, condition="updated_at = :u AND #sync <> :deleting", names={"#sync": "sync"},
+                  values={":u": old["updated_at"], ":deleting": "deleting"})
     except store.ConditionFailed:
-        raise ServiceUnavailable("The job changed while this request ran; read it and try again.")
-    try:
-        _sync_schedules(new, old["aws_expressions"])
-    except Exception as e:  # noqa: BLE001 - put record and schedules back as they were
-        log.exception("schedule update failed for %s", old["cron_id"])
-        store.put(old)
-        try:
-            _sync_schedules(old, new["aws_expressions"])
-        except Exception:  # noqa: BLE001
-            store.update(old["pk"], old["sk"], {"sync": "pending"})   # converges on the next read
-        raise ServiceUnavailable("The schedule could not be changed; the job is as it was. Retry.") from e
-    return _mark_synced(new)
+        raise Conflict("The job changed while this request ran; read it and try again.", field="cron_id")
+    converged = converge(new, quiet=True)
+    if converged is None:
+        raise NotFound("The cron job was deleted while this request ran.", field="cron_id")
+    return converged
 
 
 def delete(project_id: str, cron_id: str) -> None:
+    """Marked `deleting` first (it is gone for the API from then on), then its schedules go, then
+    its record; the reconciler finishes a delete that died half-way."""
     old = load(project_id, cron_id)
-    store.update(old["pk"], old["sk"], {"sync": "deleting"})
-    try:
-        _drop_schedules(old["cron_id"], strict=True)
-    except Exception as e:  # noqa: BLE001
-        store.update(old["pk"], old["sk"], {"sync": "pending"})
-        raise ServiceUnavailable("The schedule could not be deleted; the job still exists. Retry.") from e
-    store.delete(old["pk"], old["sk"])
+    store.update(old["pk"], old["sk"], {"sync": "deleting", "updated_at": max(clock.now(), old["updated_at"] + 0.001),
+                                        **due.mark(old["pk"], clock.now() + due.SYNC_GRACE, due.SYNC)})
+    converge({**old, "sync": "deleting"}, quiet=True)
 
 
 def view(record: dict, runs: int = 0) -> dict:

@@ -1,61 +1,82 @@
 """Runs of cron jobs. Each firing (cron id, scheduled time) becomes exactly one run and one
-delivery, both with ids derived from it, written only-if-absent: Scheduler may send the same
-firing twice (or both schedules of a day-of-month OR split fire in the same minute), and
-the deliver function may see the same message again after a crash; all collapse into one."""
+delivery, both with ids derived from it, written together in one transaction only if absent:
+Scheduler may send the same firing twice (or both schedules of a day-of-month OR split fire in
+the same minute), and the deliver function may see the same message again after a crash; all
+collapse into one. The delivery carries its due marker (core/due.py), so a firing that dies
+after the write is still sent, by the reconciler, and a run is never left `queued` for good."""
+import logging
 from datetime import datetime
 
 from ..aws import dispatch, keys, store
 from ..core import clock, ids, validation
-from . import cron, deliveries, idempotency, quotas
+from . import cron, deliveries, idempotency, messages, quotas, request_ids
+
+log = logging.getLogger(__name__)
 
 KIND = "cron"
-TAKEOVER_MARGIN = 60   # seconds past the attempt timeout before a duplicate firing may take over
 
 
-def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None) -> tuple[str | None, dict | None]:
+def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message_id=None,
+         delivery_id=None) -> tuple[str | None, dict | None]:
     """Materialise one firing. Returns (delivery id, the dispatch work for its first attempt);
-    work is None when nothing is to be sent now (a queue target that holds it), and both are
-    None when the job does not fire (gone, deleting or paused)."""
+    work is None when nothing is to be sent now (a queue target that holds it, a duplicate),
+    and both are None when the job does not fire (gone, deleting or paused). `message_id`: the
+    SQS message carrying the firing, so that its own redelivery may finish what it started."""
     record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
+    if not manual and (not record or record.get("sync") == "deleting"):
+        _silence(cron_id, record)
+        return None, None
     if not record or record.get("sync") == "deleting" or (project_id and record["project_id"] != project_id):
         return None, None
     if not record["enabled"] and not manual:
         return None, None
     at = _epoch(scheduled)
-    delivery_id = ids.new_id("dlv") if manual else ids.derived_id("dlv", at, cron_id, scheduled)
+    delivery_id = delivery_id or (ids.new_id("dlv") if manual else ids.derived_id("dlv", at, cron_id, scheduled))
     now = clock.now()
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
+    run = {"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
+           "delivery_id": delivery_id, "scheduled_at": at, "fired_at": now, "manual": manual,
+           "target": "url" if record.get("url") else "queue", **({"mid": message_id} if message_id else {})}
     # a scheduled run counts against the plan's deliveries per day like any publish (a trigger was
     # counted by its request); over the limit it is recorded as skipped, visibly, and sends nothing
-    over = not manual and not quotas.take_scheduled_run(record["project_id"])
-    first = _put_once({"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
-                       "delivery_id": delivery_id, "scheduled_at": at, "fired_at": now, "manual": manual,
-                       "target": "url" if record.get("url") else "queue",
-                       **({"skipped": "quota_exceeded"} if over else {})})
-    if over or (not first and (store.get(run_pk, run_sk) or {}).get("skipped")):
+    if not manual and not quotas.take_scheduled_run(record["project_id"]):
+        _put_once({**run, "skipped": "quota_exceeded"})
         return None, None
     meta = {"infrai-cron-id": cron_id, "infrai-scheduled-time": clock.rfc3339(at)}
     if record.get("queue"):
-        from . import messages
-        work = messages.publish_from_cron(record, delivery_id, meta)
+        delivery = messages.cron_message(record, delivery_id, meta)
     else:
-        _put_once(deliveries.new_record(
+        delivery = deliveries.new_record(
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
             retries=record["retries"], timeout_seconds=record["timeout_seconds"], meta_headers=meta,
-            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id))
-        work = deliveries.work(delivery_id, 1, now)
-    if work and not first and not _orphaned(record, run_pk, run_sk, delivery_id, now):
-        work = None   # a duplicate firing while the first is (or was) on its way: send nothing
-    return delivery_id, work
+            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id)
+    try:
+        store.transact_put([run, delivery])
+    except store.ConditionFailed:
+        return delivery_id, _redelivered(run, delivery, message_id)
+    return delivery_id, (deliveries.work(delivery_id, 1, now) if delivery["enqueued"] else None)
 
 
-def _orphaned(job: dict, run_pk: str, run_sk: str, delivery_id: str, now: float) -> bool:
-    """The run record is the claim on a firing's first attempt: a duplicate proceeds only when
-    the first attempt was never recorded and whoever fired first has surely died."""
-    delivery = store.get(*keys.delivery(delivery_id))
-    run = store.get(run_pk, run_sk)
-    return bool(delivery and run and delivery["attempt_count"] == 0 and delivery["state"] == "queued"
-                and now > run["fired_at"] + job["timeout_seconds"] + TAKEOVER_MARGIN)
+def _redelivered(run: dict, delivery: dict, message_id: str | None) -> dict | None:
+    """The firing is on record already. Its own SQS message, back after a crash, sends the first
+    attempt again if it is still unmade (a duplicate at worst, same webhook-id); any other copy
+    (a duplicate firing) sends nothing: the delivery's marker already owes its attempt."""
+    current = store.get(run["pk"], run["sk"]) or {}
+    if not message_id or current.get("mid") != message_id or current.get("skipped"):
+        return None
+    d = store.get(delivery["pk"], delivery["sk"])
+    if d and d["state"] == "queued" and d["attempt_count"] == 0 and d.get("enqueued"):
+        return deliveries.work(d["delivery_id"], 1, d["next_attempt_at"])
+    return None
+
+
+def _silence(cron_id: str, record: dict | None) -> None:
+    """A schedule fired for a job that is gone (a delete or a change that died half-way left it):
+    it is deleted now, so it never fires again."""
+    if ids.is_id(cron_id, "cron"):
+        log.warning("schedule of %s fired but the job is %s; deleting its schedules", cron_id,
+                    "being deleted" if record else "gone")
+        cron.drop_schedules(cron_id)
 
 
 def _put_once(item: dict) -> bool:
@@ -76,9 +97,16 @@ def trigger(project_id: str, cron_id: str, idem_key: str | None) -> dict:
 
     def run():
         quotas.take_deliveries(project_id)
-        delivery_id, work = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id)
+        [reserved] = request_ids.reserve(project_id, "cron.trigger", idem_key, "dlv")
+        delivery_id, work = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id,
+                                 delivery_id=reserved)
         if work:
-            dispatch.enqueue(work)
+            try:
+                dispatch.enqueue(work)
+            except Exception:  # noqa: BLE001 - the run and its delivery are stored and marked
+                log.warning("enqueue failed for the trigger of %s; the reconciler will send it", cron_id,
+                            exc_info=True)
+                deliveries.expedite(store.get(*keys.delivery(delivery_id)))
         return _views([store.get(*keys.cron_run(cron_id, delivery_id))])[0]
     return idempotency.once(project_id, "cron.trigger", idem_key, {"cron_id": cron_id}, run)
 

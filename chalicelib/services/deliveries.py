@@ -1,18 +1,24 @@
 """Deliveries: the one thing every feature ends in (a signed POST, retried, recorded).
-Creating, reading, listing and replaying them; the attempts themselves are in `attempts.py`."""
+Creating, reading, listing and replaying them; the attempts themselves are in `attempts.py`.
+
+Convergence (core/due.py): a delivery is stored with its due marker in the same write, and only
+then is its work sent to SQS. If the send fails or the process dies before it, the marker is
+still there: the reconciler sends it. A 2xx therefore means *stored*, never "maybe stored"."""
+import json
 import logging
 
 from ..aws import dispatch, keys, store
-from ..core import clock, ids
+from ..core import clock, due, ids
 from ..core.errors import Conflict, NotFound
 from . import delivery_index
-from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 STATES = ("queued", "held", "retrying", "succeeded", "failed", "cancelled")
 TERMINAL = ("succeeded", "failed", "cancelled")
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
+MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
+ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
 
 
 def work(delivery_id: str, attempt: int, not_before: float) -> dict:
@@ -26,7 +32,11 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
-    return delivery_index.with_fields({
+    if state == "queued":
+        marker, send_now = due.waiting_mark(pk, now + delay_seconds, timeout_seconds, now)
+    else:
+        marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
+    return delivery_index.with_fields({**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
         "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": delivery_id,
@@ -34,26 +44,47 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
-        "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if state == "queued" else 0,
+        "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
         "attempts": [],
     })
 
 
 def submit(record: dict) -> dict:
-    """Store the record, then queue its first attempt. If the queue refuses, the record is
-    removed again: the caller gets an error, never a 2xx for a delivery nobody will make."""
-    store.put(record, condition="attribute_not_exists(pk)")
-    if record["state"] != "queued":
-        return record
+    """Store the record (with its due marker), then send its first attempt's work if SQS can
+    hold the wait. Once stored it is accepted: a failed send is left to the reconciler."""
     try:
-        dispatch.enqueue(work(record["delivery_id"], 1, record["deliver_at"]),
-                         record["deliver_at"] - clock.now())
-    except Exception as e:  # noqa: BLE001 - any failure to enqueue must undo the record
-        log.exception("enqueue failed, removing %s", record["delivery_id"])
-        store.delete(record["pk"], record["sk"])
-        raise ServiceUnavailable("The delivery could not be queued; nothing was stored. "
-                                 "Retry the request (with the same idempotency_key).") from e
+        store.put(record, condition="attribute_not_exists(pk)")
+    except store.ConditionFailed:   # a retried request (services/request_ids.py): made already
+        return store.get(record["pk"], record["sk"])
+    if record["enqueued"]:
+        send_first_attempts([record])
     return record
+
+
+def send_first_attempts(records: list[dict]) -> None:
+    """The SQS work of freshly stored records (those whose wait SQS can hold). A failure is not
+    the caller's: the records are stored and marked, so each is pulled forward to the
+    reconciler's next run instead of waiting out its whole check margin."""
+    now = clock.now()
+    ready = [r for r in records if r.get("enqueued")]
+    try:
+        dispatch.enqueue_many([(work(r["delivery_id"], 1, r["deliver_at"]), r["deliver_at"] - now) for r in ready])
+    except Exception:  # noqa: BLE001 - stored is accepted; the reconciler finishes the send
+        log.warning("enqueue failed for %d stored deliveries; the reconciler will send them", len(ready),
+                    exc_info=True)
+        for r in ready:
+            expedite(r)
+
+
+def expedite(record: dict) -> None:
+    """Bring a stranded delivery's marker forward to now (best effort: if this fails too, the
+    marker already in place still falls due)."""
+    try:
+        store.update(record["pk"], record["sk"], due.mark(record["pk"], clock.now(), due.CHECK),
+                     condition="attribute_exists(gsi3pk) AND attempt_count = :n",
+                     values={":n": record["attempt_count"]})
+    except Exception:  # noqa: BLE001
+        log.warning("could not expedite %s", record["delivery_id"], exc_info=True)
 
 
 def get(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
@@ -87,8 +118,9 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
     n = record["attempt_count"] + 1
     try:
         record = store.update(record["pk"], record["sk"], {
-            "state": "queued", "updated_at": now, "next_attempt_at": now,
+            "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
             "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
+            **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
             "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
             **delivery_index.fields({**record, "state": "queued"})},
             removes=("dead_lettered",), condition="#st = :failed",
@@ -97,13 +129,71 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
         raise Conflict("The delivery changed while being retried; read it again.", field="delivery_id")
     try:
         dispatch.enqueue(work(delivery_id, n, now))
-    except Exception as e:  # noqa: BLE001 - put the record back as it was
-        store.update(record["pk"], record["sk"], {
-            "state": "failed", "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "failed"),
-            **delivery_index.fields({**record, "state": "failed"})})
-        raise ServiceUnavailable("The retry could not be queued; the delivery is still failed. "
-                                 "Try again.") from e
+    except Exception:  # noqa: BLE001 - queued and marked: the reconciler sends it
+        log.warning("enqueue failed for the retry of %s; the reconciler will send it", delivery_id,
+                    exc_info=True)
+        expedite(record)
     return record
+
+
+def waiting(record: dict, n: int, at: float, now: float) -> tuple[dict, bool]:
+    """The fields that put a delivery in wait for attempt n at `at`, and whether its work goes
+    to SQS now (else the reconciler's sweep sends it when SQS can hold the rest of the wait)."""
+    marker, send_now = due.waiting_mark(record["pk"], at, record["timeout_seconds"], now)
+    return {**marker, "next_attempt_at": at, "enqueued": n if send_now else n - 1}, send_now
+
+
+def bounded_attempts(record: dict, attempts: list[dict]) -> list[dict]:
+    """The newest attempts that fit: at most MAX_KEPT_ATTEMPTS, and together small enough that
+    the record stays under DynamoDB's 400 KB with the largest payload and headers allowed.
+    The history gets half of what the rest of the record leaves, so the old history and its
+    replacement fit together: moto checks a replacing update against both (DynamoDB only the
+    result), and the same code must pass both. Sizes are measured as JSON (an overestimate of
+    DynamoDB's own count)."""
+    rest = {k: v for k, v in record.items() if k != "attempts"}
+    left = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=str, ensure_ascii=False).encode())
+    budget = left // 2
+    kept, used = [], 0
+    for a in reversed(attempts[-MAX_KEPT_ATTEMPTS:]):
+        size = len(json.dumps(a, default=str, ensure_ascii=False).encode()) + 8
+        if used + size > budget:
+            break
+        kept.append(a)
+        used += size
+    return list(reversed(kept))
+
+
+def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | None:
+    """Record attempt n as never made, the delivery failed (visible, replayable): for a message
+    that crashed the deliver function again and again, or that stayed stranded through every
+    repair. Marked so its dead-letter notice is sent even if the sender dies now."""
+    now = now or clock.now()
+    entry = {"n": n, "at": now, "status": None, "ms": 0, "excerpt": "", "error": error}
+    try:
+        return store.update(record["pk"], record["sk"], {
+            "state": "failed", "attempt_count": n, "updated_at": now, "next_attempt_at": None,
+            "attempts": bounded_attempts(record, record.get("attempts", []) + [entry]),
+            **due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK),
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
+            **delivery_index.fields({**record, "state": "failed", "attempts": [entry]})},
+            condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
+    except store.ConditionFailed:
+        return None
+
+
+def dead_letter(record: dict) -> None:
+    """The failed delivery's notice on the DLQ, then the note that it was sent (which also
+    clears its marker). Safe to repeat: a second notice is harmless."""
+    last = (record.get("attempts") or [{}])[-1].get("error") or ""
+    reason = "poison" if last.startswith(("poison", "stranded")) else "retries exhausted"
+    dispatch.dead_letter({"reason": reason, "delivery_id": record["delivery_id"],
+                          "project_id": record["project_id"], "attempts": record["attempt_count"]})
+    try:
+        store.update(record["pk"], record["sk"], {"dead_lettered": True, **due.unmark()},
+                     condition="#st = :failed", names={"#st": "state"}, values={":failed": "failed"})
+    except store.ConditionFailed:
+        pass   # replayed meanwhile: its new marker stays
 
 
 def view(record: dict) -> dict:

@@ -1,8 +1,8 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
-from ..aws import dispatch, store
+from ..aws import store
 from ..core import clock, validation
 from ..core.errors import Conflict, InfraiError, InvalidInput
-from . import deliveries, idempotency, queues, quotas
+from . import deliveries, idempotency, queues, quotas, request_ids
 
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
@@ -34,7 +34,8 @@ def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
         quotas.check_payload(project_id, fields["payload"])
         quotas.take_deliveries(project_id)
         queue = queues.ensure(project_id, fields["queue"])
-        return view_accepted(deliveries.submit(_record(project_id, queue, fields)))
+        [message_id] = request_ids.reserve(project_id, "queue.publish", idem_key, "msg")
+        return view_accepted(deliveries.submit(_record(project_id, queue, fields, message_id)))
     return idempotency.once(project_id, "queue.publish", idem_key, body, run)
 
 
@@ -64,45 +65,37 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
         for _, fields in checked:
             if fields["queue"] not in queues_seen:
                 queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
-        records = [(i, _record(project_id, queues_seen[f["queue"]], f)) for i, f in checked]
-        _submit_many([r for _, r in records])
+        message_ids = request_ids.reserve(project_id, "queue.publish-batch", idem_key, "msg", len(checked))
+        records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid))
+                   for (i, f), mid in zip(checked, message_ids)]
+        records = [(i, r) for (i, _), r in zip(records, _submit_many([r for _, r in records], idem_key is not None))]
         for i, r in records:
             results[i] = view_accepted(r)
         return {"results": results, "accepted": len(records), "rejected": len(msgs) - len(records)}
     return idempotency.once(project_id, "queue.publish-batch", idem_key, body, run)
 
 
-def _submit_many(records: list[dict]) -> None:
-    """All records in batched writes, then their first attempts in batched sends; if the sends
-    fail the records are removed again and the whole request fails (nothing half-accepted)."""
+def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
+    """All records in batched writes, then their first attempts in batched sends. Once written
+    they are accepted: a failed send is the reconciler's to finish (deliveries.send_first_attempts).
+    A retried request (request_ids) finds the records it made before and writes only the rest."""
     if not records:
-        return
-    store.put_many(records)
-    now = clock.now()
-    works = [(deliveries.work(r["delivery_id"], 1, r["deliver_at"]), r["deliver_at"] - now)
-             for r in records if r["state"] == "queued"]
-    try:
-        dispatch.enqueue_many(works)
-    except Exception as e:  # noqa: BLE001
-        for r in records:
-            store.delete(r["pk"], r["sk"])
-        from .errors import ServiceUnavailable
-        raise ServiceUnavailable("The messages could not be queued; nothing was stored. Retry.") from e
+        return records
+    found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
+    rest = [r for r in records if (r["pk"], r["sk"]) not in found]
+    if rest:
+        store.put_many(rest)
+        deliveries.send_first_attempts(rest)
+    return [found.get((r["pk"], r["sk"]), r) for r in records]
 
 
-def publish_from_cron(job: dict, message_id: str, meta: dict) -> dict | None:
-    """A cron job whose target is a queue: each run publishes one message (id from the run)."""
+def cron_message(job: dict, message_id: str, meta: dict) -> dict:
+    """The message a run of a queue-targeted cron job publishes (its id derived from the run),
+    for cron_runs to write together with the run."""
     queue = queues.ensure(job["project_id"], job["queue"])
     fields = {"queue": job["queue"], "payload": job["payload"], "delay": 0}
-    record = _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
-                     source={"queue": job["queue"], "cron_id": job["cron_id"]})
-    try:
-        store.put(record, condition="attribute_not_exists(pk)")
-    except store.ConditionFailed:
-        record = store.get(record["pk"], record["sk"])
-    if record["state"] == "queued" and record["attempt_count"] == 0:
-        return deliveries.work(message_id, 1, clock.now())
-    return None
+    return _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
+                   source={"queue": job["queue"], "cron_id": job["cron_id"]})
 
 
 def get(project_id: str, message_id: str) -> dict:

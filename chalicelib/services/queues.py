@@ -1,13 +1,21 @@
 """Named queues. A queue with an endpoint delivers its messages there; a queue without one (or
 paused) *holds* them, visibly, and releases them in publish order when it gets one. Messages
 are deliveries of kind `queue:<name>` with `msg_` ids; the endpoint is read at each attempt,
-so a changed URL applies to messages already waiting."""
+so a changed URL applies to messages already waiting.
+
+Convergence (core/due.py): a PUT that lets a queue send marks the queue until its held messages
+are all released, and every message written held is marked for one re-check, so neither a crash
+mid-release nor a publish racing the PUT (or the held index lagging) leaves a message held on a
+queue that accepts."""
+import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, validation
+from ..core import clock, due, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, webhooks
+
+log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 RESERVED = {"publish", "publish-batch", "messages"}
@@ -78,42 +86,94 @@ def put(project_id: str, name: str, body: dict) -> dict:
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
     current = ensure(project_id, name)   # only once every field has passed
-    changes["updated_at"] = clock.now()
+    now = clock.now()
+    changes["updated_at"] = now
+    if accepts({**current, **changes}):   # it may send: owed a release until one has run through
+        changes.update(due.mark(current["pk"], now + due.SYNC_GRACE, due.RELEASE))
     queue = store.update(current["pk"], current["sk"], changes)
     if accepts(queue):
-        release_held(project_id, name)
+        finish_release(queue)
     return view(queue)
 
 
-def release_held(project_id: str, name: str) -> int:
+def finish_release(queue: dict) -> int:
+    """Release the queue's held messages (a page here, the rest through release tasks), then
+    drop the queue's marker if no newer change set another meanwhile. Returns how many
+    messages this step released."""
+    released, more = release_held(queue["project_id"], queue["name"]) if accepts(queue) else (0, False)
+    if more or "gsi3sk" not in queue:
+        return released
+    try:
+        store.update(queue["pk"], queue["sk"], due.unmark(), condition="gsi3sk = :sk",
+                     values={":sk": queue.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+    return released
+
+
+def release_held(project_id: str, name: str) -> tuple[int, bool]:
     """Move held messages back to the dispatch queue in publish order, each at its deliver_at.
-    A page at a time; if more are held, the rest continue through a release task."""
+    A page at a time; if more are held, the rest continue through a release task. Returns
+    (how many were released, whether more continue). The held index is eventually consistent: a message it does not show yet
+    is released by its own re-check marker."""
     items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"),
                                    limit=RELEASE_PAGE, cursor=None, newest_first=False)
-    now = clock.now()
-    works = []
-    for msg in items:
-        n = msg["attempt_count"] + 1
-        try:
-            store.update(msg["pk"], msg["sk"], {
-                "state": "queued", "updated_at": now, "enqueued": n, "next_attempt_at": max(now, msg["deliver_at"]),
-                "gsi2pk": keys.deliveries_in_state(project_id, msg["kind"], "queued"),
-                **delivery_index.fields({**msg, "state": "queued"})},
-                condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
-        except store.ConditionFailed:
-            continue   # cancelled or released meanwhile
-        at = max(now, msg["deliver_at"])
-        works.append((deliveries.work(msg["delivery_id"], n, at), at - now))
-    dispatch.enqueue_many(works)
+    released = [r for r in (_unhold(msg) for msg in items) if r]
+    send_released(released)
     if more:
         dispatch.enqueue({"release": {"p": project_id, "q": name}})
-    return len(works)
+    return len(released), bool(more)
+
+
+def _unhold(msg: dict) -> dict | None:
+    """One held message back to queued (marked, so it is sent even if we die next); None if it
+    was cancelled or released meanwhile."""
+    now = clock.now()
+    n = msg["attempt_count"] + 1
+    waiting, _ = deliveries.waiting(msg, n, max(now, msg["deliver_at"]), now)
+    try:
+        return store.update(msg["pk"], msg["sk"], {
+            "state": "queued", "updated_at": now, **waiting,
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
+            **delivery_index.fields({**msg, "state": "queued"})},
+            condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
+    except store.ConditionFailed:
+        return None
+
+
+def send_released(records: list[dict]) -> None:
+    now = clock.now()
+    works = [(deliveries.work(r["delivery_id"], r["attempt_count"] + 1, r["next_attempt_at"]),
+              r["next_attempt_at"] - now) for r in records if r["enqueued"] == r["attempt_count"] + 1]
+    try:
+        dispatch.enqueue_many(works)
+    except Exception:  # noqa: BLE001 - released and marked: the reconciler sends them
+        log.warning("enqueue failed for %d released messages; the reconciler will send them", len(works),
+                    exc_info=True)
+        for r in records:
+            deliveries.expedite(r)
+
+
+def recheck_held(msg: dict) -> str:
+    """A held message's re-check marker fell due: release it if its queue accepts now, else it
+    stays held (a later PUT that lets the queue send releases it) and loses its marker."""
+    if msg["state"] == "held" and accepts(find(msg["project_id"], msg["source"]["queue"])):
+        released = _unhold(msg)
+        if released:
+            send_released([released])
+            return "released"
+    try:
+        store.update(msg["pk"], msg["sk"], due.unmark(), condition="#st = :held AND gsi3sk = :sk",
+                     names={"#st": "state"}, values={":held": "held", ":sk": msg.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+    return "held"
 
 
 def continue_release(task: dict) -> str:
     queue = find(task["p"], task["q"])
-    if accepts(queue):
-        release_held(task["p"], task["q"])
+    if queue:
+        finish_release(queue)
     return "released"
 
 
@@ -158,7 +218,7 @@ def delete(project_id: str, name: str, params: dict) -> dict:
 def cancel_message(msg: dict) -> bool:
     try:
         store.update(msg["pk"], msg["sk"], {
-            "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None,
+            "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None, **due.unmark(),
             "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
             **delivery_index.fields({**msg, "state": "cancelled"})},
             condition="#st IN (:h, :q, :r)", names={"#st": "state"},

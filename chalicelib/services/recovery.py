@@ -17,15 +17,14 @@ the deployed functions' roles do not allow dynamodb:Scan, deliberately."""
 import logging
 
 from ..aws import dispatch, store
-from ..core import clock
+from ..core import clock, due
 from . import cron, deliveries, queues
 
 log = logging.getLogger(__name__)
 
 WAITING = ("queued", "retrying")   # states whose next attempt is a message on the dispatch queue
 _FILTERS = {
-    "cron": ("sk = :cron AND (attribute_not_exists(#sync) OR #sync <> :deleting)",
-             {"#sync": "sync"}, {":cron": "CRON", ":deleting": "deleting"}),
+    "cron": ("sk = :cron", {}, {":cron": "CRON"}),
     "waiting": ("sk = :dlv AND #st IN (:queued, :retrying)",
                 {"#st": "state"}, {":dlv": "DLV", ":queued": "queued", ":retrying": "retrying"}),
     "queue": ("sk = :queue", {}, {":queue": "QUEUE"}),
@@ -44,69 +43,46 @@ def recover(raw_items: list[dict] | None = None) -> dict:
 
 
 def resync_schedules(records: list[dict] | None = None) -> int:
-    """Make the EventBridge schedules of every cron job not being deleted match its record
-    (expressions, zone, enabled), as `cron._converge` does for one job; a job left `pending` by
-    a change that died half-way is marked synced. Returns how many jobs were synced; a job that
-    fails is logged and left for its next read to converge."""
+    """Make the EventBridge schedules of every cron job match its record (expressions, zone,
+    enabled); a job left `pending` or `deleting` by a change that died half-way is finished
+    (cron.converge). Returns how many jobs were synced; a job that fails is logged and left to
+    the reconciler (its marker is still there)."""
     synced = 0
     for record in _scan("cron")["cron"] if records is None else records:
         try:
-            _sync_one(record)
-            synced += 1
+            synced += cron.resync(record) is not None
         except Exception:  # noqa: BLE001 - one job must not stop the rest
             log.exception("could not resync the schedules of %s", record.get("cron_id"))
     return synced
 
 
-def _sync_one(record: dict, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        cron._sync_schedules(record, ["", ""])   # also drops a second schedule no longer needed
-        current = store.get(record["pk"], record["sk"])
-        if not current or current.get("sync") == "deleting":
-            cron._drop_schedules(record["aws_expressions"], record["cron_id"])  # deleted meanwhile
-            return
-        if current["updated_at"] == record["updated_at"]:
-            if current.get("sync") == "pending":
-                cron._mark_synced(current)
-            return
-        record = current   # changed while we synced: converge to the newer record
-
-
 def requeue_pending(records: list[dict] | None = None) -> int:
-    """Queue the next attempt of every delivery in state queued or retrying: attempt
-    `attempt_count + 1`, not before `next_attempt_at` (or `deliver_at`), the wait computed from
-    now and rounded up (dispatch.hop_delay), so it is never early; a wait past SQS's 900 s hops
-    again in the handler. A delivery whose message still exists gets a duplicate, which is
-    harmless. Returns how many were queued."""
+    """Queue again the next attempt of every delivery in state queued or retrying whose wait SQS
+    can hold (its work was in SQS, and was lost with it): attempt `attempt_count + 1`, not before
+    `next_attempt_at`, the wait computed from now and rounded up (dispatch.hop_delay), so it is
+    never early. A longer wait was never in SQS: its due marker sends it in time. A delivery
+    whose message still exists gets a duplicate, which is harmless. Returns how many were queued."""
     records = _scan("waiting")["waiting"] if records is None else records
     now = clock.now()
-    works, late_marks = [], []
+    works = []
     for r in records:
-        n = r["attempt_count"] + 1
         at = r.get("next_attempt_at") or r.get("deliver_at") or now
-        works.append((deliveries.work(r["delivery_id"], n, at), at - now))
-        if r.get("enqueued", 0) < n:
-            late_marks.append((r, n))
+        if at - now <= due.SQS_LEAD:
+            works.append((deliveries.work(r["delivery_id"], r["attempt_count"] + 1, at), at - now))
     dispatch.enqueue_many(works)
-    for r, n in late_marks:   # the follow-up died before noting it: note it now, as it would have
-        try:
-            store.update(r["pk"], r["sk"], {"enqueued": n},
-                         condition="attribute_not_exists(enqueued) OR enqueued < :v", values={":v": n})
-        except store.ConditionFailed:
-            pass
     return len(works)
 
 
 def release_held(queue_records: list[dict] | None = None) -> int:
-    """Release the held messages of every queue that accepts (queues.release_held), in case a
-    release was interrupted. Returns how many messages were released in this pass (more may
-    follow through release tasks)."""
+    """Finish the release of held messages of every queue that accepts (queues.finish_release),
+    in case a release was interrupted. Returns how many messages were released in this pass
+    (more may follow through release tasks)."""
     released = 0
     for q in _scan("queue")["queue"] if queue_records is None else queue_records:
         if not queues.accepts(q):
             continue
         try:
-            released += queues.release_held(q["project_id"], q["name"])
+            released += queues.finish_release(q)
         except Exception:  # noqa: BLE001 - one queue must not stop the rest
             log.exception("could not release the held messages of %s/%s", q["project_id"], q["name"])
     return released
@@ -139,7 +115,7 @@ def _kind_of(item: dict) -> str | None:
     """Which filter of _FILTERS the item matches (the same tests, in Python)."""
     sk = item.get("sk")
     if sk == "CRON":
-        return "cron" if item.get("sync") != "deleting" else None
+        return "cron"
     if sk == "DLV" and item.get("state") in WAITING:
         return "waiting"
     if sk == "QUEUE":

@@ -2,7 +2,7 @@
 from .. import config, sender
 from ..core import validation
 from ..core.errors import InvalidInput
-from . import deliveries, idempotency, projects, quotas
+from . import deliveries, idempotency, projects, quotas, request_ids
 
 KIND = "webhook"
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
@@ -30,9 +30,10 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     def create():
         quotas.check_payload(project_id, payload)
         quotas.take_deliveries(project_id)
+        [delivery_id] = request_ids.reserve(project_id, "webhook.send", idem_key, "dlv")
         record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                        retries=retries, timeout_seconds=timeout,
-                                       delay_seconds=delay, headers=headers)
+                                       delay_seconds=delay, headers=headers, delivery_id=delivery_id)
         return deliveries.view(deliveries.submit(record))
 
     return idempotency.once(project_id, "webhook.send", idem_key, body, create)

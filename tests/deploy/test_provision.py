@@ -4,6 +4,7 @@ import pytest
 from moto import mock_aws
 
 from deploy import provision
+from deploy import stage as stages
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_second_run_changes_nothing(aws, stage):
     # and the description is a full one
     assert len(before["tables"]) == 2 and len(before["queues"]) == 2
     assert all(t["ttl"]["TimeToLiveStatus"] == "ENABLED" for t in before["tables"].values())
-    assert len(before["schedule_groups"]) == 1 and len(before["log_groups"]) == 2
+    assert len(before["schedule_groups"]) == 1 and len(before["log_groups"]) == 3   # api, deliver, reconcile
     assert all(g and g[0]["retentionInDays"] == 30 for g in before["log_groups"].values())
 
 
@@ -80,17 +81,19 @@ def test_alarms_topic_and_dashboard_are_provisioned_once(aws, monkeypatch):
     assert boto3.client("sns", region_name="us-east-1").list_topics()["Topics"] == []
 
 
-def test_an_upgrade_adds_the_new_indexes_to_an_existing_table(aws):
-    """A stage made before the delivery indexes existed gets them on the next `make deploy`."""
-    import boto3
-    from chalicelib.aws import resources
-    from deploy import stage as stages
+def test_an_upgrade_adds_the_indexes_a_stage_created_before_them_lacks(aws):
+    """A stage deployed before the due index (gsi3) existed gets it on the next provisioning."""
+    from chalicelib.aws import clients, resources
+    from local import provision as core
     with stages.applied("prod"):
-        old = resources.table()
-        old["GlobalSecondaryIndexes"] = [g for g in old["GlobalSecondaryIndexes"] if g["IndexName"] in ("gsi1", "gsi2")]
-        old["AttributeDefinitions"] = [a for a in old["AttributeDefinitions"] if not a["AttributeName"].startswith("ix_")]
-        boto3.client("dynamodb", region_name="us-east-1").create_table(**old)
-    provision.up("prod")
-    table = provision.describe("prod")["tables"]["infrai-prod-data"]["table"]
-    assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} == {
-        g["IndexName"] for g in resources.table()["GlobalSecondaryIndexes"]}
+        clients.reset()
+        spec = resources.table()
+        ddb = clients.dynamodb()
+        old = {**spec, "GlobalSecondaryIndexes": spec["GlobalSecondaryIndexes"][:2],
+               "AttributeDefinitions": [d for d in spec["AttributeDefinitions"] if not d["AttributeName"].startswith("gsi3")]}
+        ddb.create_table(**old)
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == ["gsi3", *resources.DELIVERY_INDEXES]
+        names = {g["IndexName"] for g in ddb.describe_table(TableName=spec["TableName"])["Table"]["GlobalSecondaryIndexes"]}
+        assert names == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == []
+        clients.reset()

@@ -128,6 +128,13 @@ def test_make_deploy_against_moto(moto_server, tmp_path):
     (esm,) = lam.list_event_source_mappings()["EventSourceMappings"]
     from deploy import resources as deploy_resources
     assert esm["MaximumBatchingWindowInSeconds"] == deploy_resources.DELIVER_BATCHING_WINDOW
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"], "partial batch responses"
+    # the reconciler runs every minute on an EventBridge rule, as `chalice deploy` makes it
+    events = boto3.client("events", region_name=REGION, endpoint_url=endpoint)
+    rules = [r for r in events.list_rules()["Rules"] if "reconcile" in r["Name"]]
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 minute)"]
+    targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+    assert [t["Arn"].rsplit(":", 1)[-1] for t in targets] == [names["reconcile"]]
 
     # the stage's policy file, verbatim, on each function's role
     iam = boto3.client("iam", region_name=REGION, endpoint_url=endpoint)

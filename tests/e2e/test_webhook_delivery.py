@@ -48,9 +48,12 @@ def test_always_failing_ends_failed_in_the_dlq_and_replay_works(api, receiver, p
     record = api.wait_state(d["delivery_id"], {"failed"})
     assert record["state"] == "failed" and record["attempt_count"] == 2
     assert len(receiver.at(path)) == 2
-    dlq = clients.sqs().receive_message(QueueUrl=dispatch.dead_letter_queue_url(),
-                                        MaxNumberOfMessages=10, VisibilityTimeout=0)
-    assert d["delivery_id"] in [json.loads(m["Body"]).get("delivery_id") for m in dlq.get("Messages", [])]
+    notices, deadline = set(), time.time() + 30     # the notice follows the failed record
+    while d["delivery_id"] not in notices and time.time() < deadline:
+        dlq = clients.sqs().receive_message(QueueUrl=dispatch.dead_letter_queue_url(),
+                                            MaxNumberOfMessages=10, VisibilityTimeout=0)
+        notices |= {json.loads(m["Body"]).get("delivery_id") for m in dlq.get("Messages", [])}
+    assert d["delivery_id"] in notices
     failed = api.get("/v1/scheduling/webhook/deliveries?state=failed&limit=100").json()["items"]
     assert d["delivery_id"] in [i["delivery_id"] for i in failed]
 

@@ -66,3 +66,51 @@ def dispatch_messages():
     msgs = sqs.receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
                                VisibilityTimeout=0).get("Messages", [])
     return [json.loads(m["Body"]) for m in msgs]
+
+
+def receive_work(visibility: int = 600) -> list[dict]:
+    from chalicelib.aws import clients, dispatch
+    return clients.sqs().receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
+                                         VisibilityTimeout=visibility).get("Messages", [])
+
+
+def come_back(msgs) -> None:
+    """What SQS does with a message that was not deleted: visible again (on AWS after the
+    visibility timeout; here at once)."""
+    from chalicelib.aws import clients, dispatch
+    for m in msgs:
+        clients.sqs().change_message_visibility(QueueUrl=dispatch.dispatch_queue_url(),
+                                                ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+
+
+def run_round(msgs) -> None:
+    """The deliver function's event source over one batch: run the handler's code, delete what
+    it did not report failed, give the rest back."""
+    from chalicelib.aws import clients, dispatch
+    from chalicelib.services import attempts
+    out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+    failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
+    come_back([m for m in msgs if m["MessageId"] in failed])
+    for m in msgs:
+        if m["MessageId"] not in failed:
+            clients.sqs().delete_message(QueueUrl=dispatch.dispatch_queue_url(), ReceiptHandle=m["ReceiptHandle"])
+
+
+def drain(rounds: int = 30) -> int:
+    """What is visible on the dispatch queue, through the deliver function's code, round after
+    round until nothing is left. Returns how many messages were handled."""
+    handled = 0
+    for _ in range(rounds):
+        msgs = receive_work()
+        if not msgs:
+            break
+        run_round(msgs)
+        handled += len(msgs)
+    return handled
+
+
+def reconcile_after(seconds: float) -> dict:
+    """The reconciler's run as it would be `seconds` from now (markers due by then fall due)."""
+    from chalicelib.core import clock
+    from chalicelib.services import reconciler
+    return reconciler.run(now=clock.now() + seconds)

@@ -6,6 +6,9 @@ import pytest
 
 from chalicelib.aws import clients
 from chalicelib import config
+from chalicelib.core import due
+
+from .conftest import drain, reconcile_after
 
 BASE = "/v1/scheduling/cron"
 JOB = {"name": "daily-digest", "schedule": "0 9 * * *", "url": "https://hooks.example.com/digest",
@@ -94,47 +97,55 @@ def test_patch_pause_resume_delete_keep_the_schedule_in_step(api):
     assert api.call("GET", f"{BASE}/{cid}").status_code == 404
 
 
-def test_a_failing_schedule_create_leaves_no_record(api, monkeypatch):
+def test_a_failing_schedule_create_is_stored_and_converges(api, monkeypatch):
+    """DynamoDB is the truth: a job whose schedule cannot be made yet is created, and the
+    reconciler makes its schedule once Scheduler answers again."""
     from chalicelib.aws import scheduler
+    real = scheduler.put
 
     def down(*a, **k):
         raise RuntimeError("Scheduler is down")
     monkeypatch.setattr(scheduler, "put", down)
     resp = api.call("POST", BASE, JOB)
-    assert resp.status_code == 503 and resp.data["error"]["code"] == "unavailable"
-    assert jobs_stored() == [] and schedules() == {}
+    assert resp.status_code == 201 and len(jobs_stored()) == 1 and schedules() == {}
+    assert reconcile_after(0) == {}, "not due yet: the request may still be finishing"
+    assert reconcile_after(due.SYNC_GRACE + 1) == {"error": 1}, "still down: stays due"
+    monkeypatch.setattr(scheduler, "put", real)
+    assert reconcile_after(due.SYNC_GRACE + 1) == {"synced": 1}
+    assert schedules()[resp.data["cron_id"]]["ScheduleExpression"] == "cron(0 9 * * ? *)"
+    assert reconcile_after(3600) == {}, "synced: nothing more is due"
 
 
-def test_a_failing_schedule_update_leaves_the_job_as_it_was(api, monkeypatch):
+def test_a_failing_schedule_update_is_kept_and_converges(api, monkeypatch):
     from chalicelib.aws import scheduler
     job = api.call("POST", BASE, JOB).data
     real = scheduler.put
-    calls = []
 
-    def down_once(*a, **k):
-        calls.append(a)
-        if len(calls) == 1:
-            raise RuntimeError("Scheduler is down")
-        return real(*a, **k)
-    monkeypatch.setattr(scheduler, "put", down_once)
+    def down(*a, **k):
+        raise RuntimeError("Scheduler is down")
+    monkeypatch.setattr(scheduler, "put", down)
     resp = api.call("PATCH", f"{BASE}/{job['cron_id']}", {"schedule": "0 10 * * *"})
-    assert resp.status_code == 503
-    got = api.call("GET", f"{BASE}/{job['cron_id']}").data
-    assert got["schedule"] == "0 9 * * *"
+    assert resp.status_code == 200 and resp.data["schedule"] == "0 10 * * *"
     assert schedules()[job["cron_id"]]["ScheduleExpression"] == "cron(0 9 * * ? *)"
+    monkeypatch.setattr(scheduler, "put", real)
+    assert reconcile_after(due.SYNC_GRACE + 1) == {"synced": 1}
+    assert schedules()[job["cron_id"]]["ScheduleExpression"] == "cron(0 10 * * ? *)"
 
 
-def test_a_failing_schedule_delete_keeps_the_job(api, monkeypatch):
+def test_a_failing_schedule_delete_is_finished_by_the_reconciler(api, monkeypatch):
     from chalicelib.aws import scheduler
     job = api.call("POST", BASE, JOB).data
+    real = scheduler.delete
 
     def down(*a, **k):
         raise RuntimeError("Scheduler is down")
     monkeypatch.setattr(scheduler, "delete", down)
-    assert api.call("DELETE", f"{BASE}/{job['cron_id']}").status_code == 503
-    monkeypatch.undo()
-    assert api.call("GET", f"{BASE}/{job['cron_id']}").status_code == 200
-    assert job["cron_id"] in schedules()
+    assert api.call("DELETE", f"{BASE}/{job['cron_id']}").status_code == 200
+    assert api.call("GET", f"{BASE}/{job['cron_id']}").status_code == 404
+    assert job["cron_id"] in schedules(), "Scheduler refused; the reconciler owes the delete"
+    monkeypatch.setattr(scheduler, "delete", real)
+    assert reconcile_after(due.SYNC_GRACE + 1) == {"deleted": 1}
+    assert schedules() == {} and jobs_stored() == []
 
 
 def test_a_record_left_pending_converges_on_read(api):
@@ -240,23 +251,52 @@ def test_unknown_cron_id_is_404_on_every_route(api):
     assert api.call("GET", f"{BASE}/not-an-id").status_code == 404
 
 
-def test_a_duplicate_firing_takes_over_only_when_the_first_died(api, monkeypatch):
-    """The first firing crashed after writing its run but before sending: once its attempt
-    could no longer be running, a redelivered firing sends it (nothing is lost)."""
+def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_reconciler(api):
+    """The first firing crashed after writing its run and delivery but before sending. Its own
+    SQS message, redelivered, sends it; another copy of the firing (Scheduler may send two)
+    sends nothing; and if no copy comes back at all, the reconciler sends it. Once either way."""
     from unittest import mock
     from chalicelib import sender
-    from chalicelib.core import clock
     from chalicelib.services import attempts, cron_runs
-    job = api.call("POST", BASE, JOB).data
-    delivery_id, work = cron_runs.fire(job["cron_id"], "2026-11-28T09:00:00Z")   # then "crash"
-    assert work is not None
-    firing = json.dumps({"cron": job["cron_id"], "at": "2026-11-28T09:00:00Z"})
+    firing_at = "2026-11-28T09:00:00Z"
     ok = sender.AttemptResult(status=200, duration_ms=5, error=None, excerpt="", retry_after=None)
-    with mock.patch.object(sender, "post", return_value=ok) as post:
-        attempts.process_batch([firing])               # too soon: the first may still be sending
-        assert post.call_count == 0
-        later = clock.now() + job["timeout_seconds"] + cron_runs.TAKEOVER_MARGIN + 1
-        monkeypatch.setattr(clock, "_now", lambda: later)
-        attempts.process_batch([firing])
-        assert post.call_count == 1
-    assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{delivery_id}").data["state"] == "succeeded"
+    for way in ("redelivery", "reconciler"):
+        job = api.call("POST", BASE, JOB).data
+        delivery_id, work = cron_runs.fire(job["cron_id"], firing_at, message_id="sqs-1")   # then "crash"
+        assert work is not None
+        firing = json.dumps({"cron": job["cron_id"], "at": firing_at})
+        with mock.patch.object(sender, "post", return_value=ok) as post:
+            attempts.process_batch([firing], message_ids=["sqs-2"])      # a duplicate firing
+            assert post.call_count == 0
+            if way == "redelivery":
+                attempts.process_batch([firing], message_ids=["sqs-1"])
+            else:
+                assert reconcile_after(job["timeout_seconds"] + due.CHECK_MARGIN + 1) == {"repaired": 1}
+                drain()
+            assert post.call_count == 1, way
+            assert reconcile_after(7 * 86400) == {}, "delivered: nothing is owed"
+        state = api.call("GET", f"/v1/scheduling/webhook/deliveries/{delivery_id}").data["state"]
+        assert state == "succeeded", way
+
+
+def test_a_delete_racing_a_patch_leaves_no_schedule_behind(api, monkeypatch):
+    """PATCH wrote its record; DELETE then ran to the end (schedules dropped, record gone);
+    PATCH's schedule write came after, re-creating a schedule for a deleted job. PATCH sees the
+    job gone and takes its schedule away again: a deleted job never fires."""
+    from chalicelib.aws import scheduler
+    from chalicelib.services import cron
+    job = api.call("POST", BASE, JOB).data
+    pid = api.call("GET", "/v1/auth/me").data["project_id"]
+    real = scheduler.put
+    raced = []
+
+    def put_after_a_delete(*a, **k):
+        if not raced:
+            raced.append(1)
+            cron.delete(pid, job["cron_id"])
+        return real(*a, **k)
+    monkeypatch.setattr(scheduler, "put", put_after_a_delete)
+    resp = api.call("PATCH", f"{BASE}/{job['cron_id']}", {"schedule": "0 10 * * *"})
+    assert raced and resp.status_code == 404
+    assert schedules() == {} and jobs_stored() == []
+    assert reconcile_after(3600) == {}

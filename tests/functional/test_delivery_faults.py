@@ -57,3 +57,38 @@ def test_an_unreadable_message_goes_to_the_dlq_without_sinking_its_batch(aws, pr
     dlq = clients.sqs().receive_message(QueueUrl=dispatch.dead_letter_queue_url(), MaxNumberOfMessages=10)
     assert len(dlq["Messages"]) == 2
     assert webhooks.get(pid, d["delivery_id"])["state"] == "succeeded"
+
+
+def test_the_largest_record_allowed_keeps_fitting_dynamodbs_400_kb_through_any_number_of_attempts(
+        aws, monkeypatch):
+    """The worst case the API accepts: a 256 KB payload, 20 headers of the longest name and
+    value, a 2 KB URL; then attempt after attempt, each with a response excerpt of 4-byte
+    characters and a long error, replayed again and again. moto applies DynamoDB's real 400 KB
+    rule: every attempt must still be recorded (the history is bounded in bytes, not count)."""
+    from chalicelib.aws import keys
+    from chalicelib.services import deliveries, projects
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    pid = projects.create_project(plan="unlimited")["project_id"]
+    headers = {f"x-{i:02d}-" + "h" * 250: "v" * 4096 for i in range(20)}
+    url = "https://hooks.example.com/" + "p" * 2000
+    payload = {"blob": "é" * (128 * 1024 - 20)}            # 256 KB once encoded
+    d = webhooks.send(pid, {"url": url, "payload": payload, "headers": headers, "retries": 20}, None)
+    bad = sender.AttemptResult(status=500, duration_ms=3, error="upstream said no: " + "e" * 2000,
+                               excerpt="😀" * 2000, retry_after=None)
+    recorded = 0
+    with mock.patch.object(sender, "post", return_value=bad):
+        for _ in range(4):                                   # 84 attempts in all
+            while True:
+                record = store.get(*keys.delivery(d["delivery_id"]))
+                if record["state"] == "failed":
+                    break
+                attempts.process_batch([json.dumps({"d": d["delivery_id"], "n": record["attempt_count"] + 1,
+                                                    "at": 0})])
+                recorded += 1
+                assert store.get(*keys.delivery(d["delivery_id"]))["attempt_count"] == recorded
+            deliveries.replay(pid, d["delivery_id"])
+    record = store.get(*keys.delivery(d["delivery_id"]))
+    assert record["attempt_count"] == recorded == 84
+    kept = record["attempts"]
+    assert 0 < len(kept) < 84 and [a["n"] for a in kept] == list(range(85 - len(kept), 85)), "the newest kept"
+    assert all(len(a["excerpt"].encode()) <= attempts.EXCERPT_BYTES for a in kept)

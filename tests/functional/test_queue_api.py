@@ -146,15 +146,16 @@ def test_unknown_message_and_queue_are_404(api):
     assert api.call("DELETE", f"{Q}/nope").status_code == 404
 
 
-@pytest.mark.parametrize("delay", [901, 86400, 365 * 24 * 3600])
-def test_long_delays_hop_and_are_never_early_on_an_injected_clock(aws, project, monkeypatch, delay):
-    """Each hop waits at most SQS's 900 s and the last one exactly the rest. For a year's delay
-    the ~35,000 identical middle hops are skipped by moving the clock (the message is the same)."""
+@pytest.mark.parametrize("delay", [60, 901, 3600, 86400, 365 * 24 * 3600])
+def test_long_delays_wait_in_the_due_index_one_send_each_never_early(aws, project, monkeypatch, delay):
+    """A wait SQS can hold goes to SQS at once; a longer one sends nothing until the reconciler's
+    sweep finds it within SQS's reach, then exactly one message, whose delay ends on time. The
+    same one send whether the delay is a minute or a year (issue 11: cost does not grow)."""
     from unittest import mock
     from chalicelib import sender
     from chalicelib.aws import dispatch
-    from chalicelib.core import clock
-    from chalicelib.services import attempts, messages, queues
+    from chalicelib.core import clock, due
+    from chalicelib.services import attempts, messages, queues, reconciler
     start = 1_800_000_000.25
     t = [start]
     monkeypatch.setattr(clock, "_now", lambda: t[0])
@@ -162,41 +163,47 @@ def test_long_delays_hop_and_are_never_early_on_an_injected_clock(aws, project, 
     queues.put(pid, "slow", {"url": "https://hooks.example.com/slow"})
     sent = []
     monkeypatch.setattr(dispatch, "enqueue", lambda work, wait=0.0: sent.append((work, wait)))
+    monkeypatch.setattr(dispatch, "enqueue_many", lambda works: sent.extend(works))
     msg = messages.publish(pid, {"queue": "slow", "payload": {"a": 1}, "delay_seconds": delay}, None)
+    if delay > due.SQS_LEAD:
+        assert sent == [], "nothing in SQS for a wait it cannot hold"
+        t[0] = start + delay - due.SQS_LEAD - 1
+        assert reconciler.run() == {} and sent == [], "not yet within reach"
+        t[0] += 1 + 30                              # the sweep runs up to a minute later
+        assert reconciler.run() == {"sent": 1}
+    [(work, wait)] = sent
+    assert 0 <= dispatch.hop_delay(wait) <= 900
+    t[0] += dispatch.hop_delay(wait)                # SQS holds it that long (whole seconds)
     ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
-    hops, arrived = 0, None
     with mock.patch.object(sender, "post", return_value=ok) as post:
-        while sent:
-            work, wait = sent.pop(0)
-            hop = dispatch.hop_delay(wait)
-            assert 0 <= hop <= 900
-            t[0] += hop                                  # SQS holds it that long (whole seconds)
-            if hops == 5 and start + delay - t[0] > 3600:
-                t[0] += (start + delay - t[0] - 1800) // 900 * 900   # skip identical middle hops
-            attempts.process_batch([json.dumps(work)])
-            hops += 1
-            if post.call_count and arrived is None:
-                arrived = t[0]
-    assert post.call_count == 1 and msg["state"] == "queued"
-    assert arrived >= start + delay, "never early"
-    assert arrived - (start + delay) < 1.0, "late only by the rounding of the last hop to a second"
+        attempts.process_batch([json.dumps(work)])
+    assert post.call_count == 1 and msg["state"] == "queued" and len(sent) == 1
+    assert t[0] >= start + delay, "never early"
+    assert t[0] - (start + delay) < 1.0, "late only by the rounding of SQS's delay to a second"
+    assert reconciler.run(now=t[0] + 7 * 86400) == {}, "delivered: nothing is owed"
 
 
-def test_a_failed_idempotent_publish_can_be_retried_with_the_same_key(api, monkeypatch):
-    """The key is released when the request fails (503), so the client's retry goes through."""
+def test_a_publish_whose_send_fails_is_stored_accepted_and_sent_by_the_reconciler(api, monkeypatch):
+    """Stored is accepted: SQS refusing the send is the reconciler's to finish, at its next run
+    (the record's marker is brought forward), and a client's retry with the same key finds the
+    same message instead of making a second."""
     from chalicelib.aws import dispatch
+    from .conftest import reconcile_after
     api.call("PUT", f"{Q}/iq2", {"url": "https://hooks.example.com/iq2"})
     body = {"queue": "iq2", "payload": {"a": 1}, "idempotency_key": "k-2"}
-    real = dispatch.enqueue
+    real = dispatch.enqueue_many
 
     def down(*a, **k):
         raise RuntimeError("SQS is down")
-    monkeypatch.setattr(dispatch, "enqueue", down)
-    assert api.call("POST", f"{Q}/publish", body).status_code == 503
-    monkeypatch.setattr(dispatch, "enqueue", real)
-    resp = api.call("POST", f"{Q}/publish", body)
-    assert resp.status_code == 202 and resp.data["state"] == "queued"
-    assert len(stored_messages()) == 1
+    monkeypatch.setattr(dispatch, "enqueue_many", down)
+    first = api.call("POST", f"{Q}/publish", body)
+    assert first.status_code == 202 and first.data["state"] == "queued"
+    assert dispatch_messages() == []
+    monkeypatch.setattr(dispatch, "enqueue_many", real)
+    again = api.call("POST", f"{Q}/publish", body)
+    assert again.data["message_id"] == first.data["message_id"] and len(stored_messages()) == 1
+    assert reconcile_after(1) == {"repaired": 1}
+    assert [m["d"] for m in dispatch_messages()] == [first.data["message_id"]]
 
 
 def test_a_batch_to_a_held_queue_is_released_and_listed_in_batch_order(api, monkeypatch):
@@ -237,33 +244,103 @@ def test_a_batch_may_be_larger_than_one_payload_but_not_unbounded(api):
     assert api.call("GET", f"{Q}/huge").status_code == 404
 
 
-def test_a_hop_chain_forked_by_a_failed_batch_still_sends_once(aws, project, monkeypatch):
-    """A batch fails after one of its not-yet-due messages re-queued its next hop: SQS redelivers
-    the message, which hops again, and two copies travel to the due time. Only one may send; the
-    one that claimed may send again if it crashes before recording (same SQS message id)."""
+def test_a_failing_message_comes_back_alone_and_its_batch_mates_are_not_rerun(aws, project, monkeypatch):
+    """Partial batch responses: a message whose processing raises is reported by its SQS id; the
+    others are done (a waiting one is not re-queued again, so no hop chain forks), and the crash
+    is counted on its own delivery, not on theirs."""
     from unittest import mock
     from chalicelib import sender
-    from chalicelib.aws import dispatch
+    from chalicelib.aws import keys, store
+    from chalicelib.services import attempts, messages, queues
+    pid = project["project_id"]
+    queues.put(pid, "mates", {"url": "https://hooks.example.com/mates"})
+    bad = messages.publish(pid, {"queue": "mates", "payload": {"bad": True}}, None)
+    good = messages.publish(pid, {"queue": "mates", "payload": {"ok": True}}, None)
+    works = {m["d"]: m for m in dispatch_messages()}
+    ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
+
+    def post(url, body, headers, **kw):
+        if b"bad" in body:
+            raise RuntimeError("a bug that only this message hits")
+        return ok
+    with mock.patch.object(sender, "post", side_effect=post):
+        out = attempts.process_batch([json.dumps(works[bad["message_id"]]), json.dumps(works[good["message_id"]])],
+                                     message_ids=["m-bad", "m-good"])
+    assert out["batchItemFailures"] == [{"itemIdentifier": "m-bad"}]
+    assert store.get(*keys.delivery(bad["message_id"]))["crashes"] == 1
+    assert store.get(*keys.delivery(good["message_id"])).get("crashes", 0) == 0
+    assert store.get(*keys.delivery(good["message_id"]))["state"] == "succeeded"
+
+
+def test_a_message_that_keeps_crashing_us_is_failed_visibly_after_its_own_crashes(aws, project):
+    """Poison counts the message's own crashes (3), not receives caused by others."""
+    from unittest import mock
+    from chalicelib import sender
+    from chalicelib.aws import keys, store
+    from chalicelib.services import attempts, messages, queues
+    pid = project["project_id"]
+    queues.put(pid, "poison", {"url": "https://hooks.example.com/p"})
+    msg = messages.publish(pid, {"queue": "poison", "payload": {}}, None)
+    [work] = dispatch_messages()
+    with mock.patch.object(sender, "post", side_effect=RuntimeError("boom")):
+        for i in range(attempts.POISON_CRASHES):
+            out = attempts.process_batch([json.dumps(work)], message_ids=[f"m-{i}"])
+            assert out["batchItemFailures"] == [{"itemIdentifier": f"m-{i}"}]
+        out = attempts.process_batch([json.dumps(work)], message_ids=["m-last"])
+    assert out["outcomes"] == ["poison"] and out["batchItemFailures"] == []
+    record = store.get(*keys.delivery(msg["message_id"]))
+    assert record["state"] == "failed" and record["attempts"][-1]["error"].startswith("poison")
+    assert record.get("dead_lettered") is True
+
+
+def test_an_early_hop_forked_in_two_still_sends_once(aws, project, monkeypatch):
+    """A work message that arrives early (a clock ahead, or a wait queued before the due index)
+    waits out the rest as a hop; if two copies of a hop exist, only one may send, and the one
+    that claimed may send again if it crashes before recording (same SQS message id)."""
+    from unittest import mock
+    from chalicelib import sender
     from chalicelib.core import clock
     from chalicelib.services import attempts, messages, queues
     t = [1_800_000_000.0]
     monkeypatch.setattr(clock, "_now", lambda: t[0])
     pid = project["project_id"]
     queues.put(pid, "far", {"url": "https://hooks.example.com/far"})
-    sent = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda work, wait=0.0: sent.append(work))
-    messages.publish(pid, {"queue": "far", "payload": {}, "delay_seconds": 1500}, None)
-    first = sent.pop()
-    t[0] += 900
-    attempts.process_batch([json.dumps(first)], message_ids=["m-1"])
-    attempts.process_batch([json.dumps(first)], message_ids=["m-1"])    # redelivered: forks
-    copy_a, copy_b = sent
-    assert copy_a == copy_b and copy_a.get("h") == 1
+    msg = messages.publish(pid, {"queue": "far", "payload": {}, "delay_seconds": 600}, None)
+    copy = {"d": msg["message_id"], "n": 1, "at": t[0] + 600, "h": 1}
     t[0] += 600
     ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
     with mock.patch.object(sender, "post", side_effect=[RuntimeError("crash before the send"), ok, ok]) as post:
-        with pytest.raises(RuntimeError):
-            attempts.process_batch([json.dumps(copy_a)], message_ids=["m-a"])          # claims, crashes
-        out = attempts.process_batch([json.dumps(copy_b), json.dumps(copy_a)], message_ids=["m-b", "m-a"])
+        crashed = attempts.process_batch([json.dumps(copy)], message_ids=["m-a"])          # claims, crashes
+        assert crashed["batchItemFailures"] == [{"itemIdentifier": "m-a"}]
+        out = attempts.process_batch([json.dumps(copy), json.dumps(copy)], message_ids=["m-b", "m-a"])
     assert out["outcomes"] == ["duplicate hop", "succeeded"]
     assert post.call_count == 2, "the crashed try and its redelivery; the forked copy sent nothing"
+
+
+def test_a_publish_racing_the_put_that_attaches_an_endpoint_is_released_by_its_recheck(aws, project):
+    """Publish read "no endpoint", then the PUT attached one and found nothing held, then the
+    publish wrote its message held: a held message on a queue that accepts. Its own re-check
+    marker releases it (the held index, eventually consistent, may hide it from a PUT too)."""
+    from chalicelib.core import due
+    from chalicelib.services import deliveries, messages, queues
+    from .conftest import reconcile_after
+    pid = project["project_id"]
+    queue_then = queues.ensure(pid, "race")                       # publish reads: no endpoint
+    queues.put(pid, "race", {"url": "https://hooks.example.com/race"})   # the PUT: nothing held yet
+    msg = deliveries.submit(messages._record(pid, queue_then, {"queue": "race", "payload": "{}", "delay": 0}))
+    assert msg["state"] == "held" and dispatch_messages() == []
+    assert reconcile_after(0) == {}
+    assert reconcile_after(due.HELD_RECHECK + 1) == {"released": 1}
+    assert [m["d"] for m in dispatch_messages()] == [msg["delivery_id"]]
+    assert messages.get(pid, msg["delivery_id"])["state"] == "queued"
+
+
+def test_a_message_held_on_a_queue_without_endpoint_stays_held_and_owes_nothing(aws, project):
+    from chalicelib.core import due
+    from chalicelib.services import messages
+    from .conftest import reconcile_after
+    pid = project["project_id"]
+    msg = messages.publish(pid, {"queue": "parked", "payload": {}}, None)
+    assert reconcile_after(due.HELD_RECHECK + 1) == {"held": 1}
+    assert reconcile_after(30 * 86400) == {}, "re-checked once, then nothing is owed until a PUT"
+    assert messages.get(pid, msg["message_id"])["state"] == "held"

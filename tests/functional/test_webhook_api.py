@@ -170,15 +170,22 @@ def test_idempotent_send_returns_the_first_response_and_queues_once(api):
     assert other_body.status_code == 422 and other_body.data["error"]["code"] == "idempotency_key_reused"
 
 
-def test_enqueue_failure_leaves_nothing_behind(api, monkeypatch):
+def test_a_send_sqs_refuses_is_stored_accepted_and_sent_by_the_next_reconcile(api, monkeypatch):
+    """Once stored it is accepted (a 202 means stored, never "maybe"): the delivery is marked
+    due now, and the reconciler's next run sends it."""
     from chalicelib.aws import dispatch
+    from .conftest import dispatch_messages, reconcile_after
+    real = dispatch.enqueue_many
 
     def refuse(*a, **k):
         raise RuntimeError("SQS is down")
-    monkeypatch.setattr(dispatch, "enqueue", refuse)
+    monkeypatch.setattr(dispatch, "enqueue_many", refuse)
     resp = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}})
-    assert resp.status_code == 503 and resp.data["error"]["code"] == "unavailable"
-    assert count_deliveries() == 0
+    assert resp.status_code == 202 and resp.data["state"] == "queued"
+    assert count_deliveries() == 1 and dispatch_messages() == []
+    monkeypatch.setattr(dispatch, "enqueue_many", real)
+    assert reconcile_after(1) == {"repaired": 1}
+    assert [m["d"] for m in dispatch_messages()] == [resp.data["delivery_id"]]
 
 
 def test_resources_come_from_one_definition():

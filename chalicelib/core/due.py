@@ -1,0 +1,74 @@
+"""The due index: how DynamoDB, the one source of truth, says what SQS and Scheduler still owe it.
+
+Every record whose state implies work outside DynamoDB (a delivery waiting for an attempt, a
+held message to re-check, a queue releasing its held messages, a cron job whose schedules are
+being changed) carries a *marker* written in the same write that put it in that state: the
+time by which that work must have happened. The write that finishes the work removes or moves
+the marker, so on the happy path a marker costs no write of its own. The reconciler reads the
+markers that are past due, by Query on the sparse index `gsi3` (only marked items are in it),
+and finishes the work; its cost grows with what is stranded, never with what is stored.
+
+Markers are spread over SHARDS index partitions (by a hash of the item key) so no partition
+takes more than its share of index writes; the reconciler queries each shard.
+
+The same index carries long waits: a delivery due in more than SQS_LEAD seconds gets no SQS
+message at all, only a marker at (due time - SQS_LEAD); the reconciler's sweep then sends it
+with a delay SQS can hold. A one-year delay costs what a one-hour delay does."""
+import hashlib
+
+INDEX = "gsi3"
+SHARDS = 8
+SQS_LEAD = 840          # < SQS's 900 s ceiling: a swept message always fits one DelaySeconds
+RECONCILE_EVERY = 60    # seconds between reconciler runs (AWS: an EventBridge rule; locally a thread)
+CHECK_MARGIN = 60       # how long past an attempt's timeout before a missing attempt counts as stranded
+HELD_RECHECK = 60       # a message written held is re-checked once, this long after (its queue may accept by then)
+SYNC_GRACE = 60         # a cron job or queue change not finished by then is finished by the reconciler
+MAX_REPAIRS = 5         # a delivery stranded this often never completes: it is failed, visibly (poison)
+
+# What the reconciler does when a marker falls due (`due` attribute).
+SEND = "send"           # a delivery whose next attempt has no SQS message yet: send it
+CHECK = "check"         # a delivery whose attempt should have happened by now: send it again
+HELD = "held"           # a held message: release it if its queue accepts now, else unmark
+RELEASE = "release"     # a queue whose held messages are being released: finish the release
+SYNC = "sync"           # a cron job whose schedules may not match it (or that is being deleted)
+KINDS = (SEND, CHECK, HELD, RELEASE, SYNC)
+
+MARK_FIELDS = ("gsi3pk", "gsi3sk", "due")
+
+
+def shard_of(pk: str) -> int:
+    return hashlib.sha256(pk.encode()).digest()[0] % SHARDS
+
+
+def partition(shard: int) -> str:
+    return f"due#{shard}"
+
+
+def sort_key(at: float) -> str:
+    """Milliseconds, zero-padded, so string order is time order."""
+    return f"{max(0, int(at * 1000)):015d}"
+
+
+def mark(pk: str, at: float, kind: str) -> dict:
+    """The fields to SET on an item so the reconciler looks at it from `at` on."""
+    assert kind in KINDS, kind
+    return {"gsi3pk": partition(shard_of(pk)), "gsi3sk": sort_key(at), "due": kind}
+
+
+def unmark() -> dict:
+    """The fields to REMOVE (None means REMOVE in store.update) when nothing is owed any more."""
+    return {f: None for f in MARK_FIELDS}
+
+
+def check_after(next_attempt_at: float, timeout_seconds: float, repairs: int = 0) -> float:
+    """When an attempt due at `next_attempt_at` is surely stranded if still unrecorded: after its
+    timeout and a margin, the wait doubling with each repair (a backlog must not be amplified)."""
+    return next_attempt_at + (timeout_seconds + CHECK_MARGIN) * (2 ** min(repairs, 10))
+
+
+def waiting_mark(pk: str, next_attempt_at: float, timeout_seconds: float, now: float) -> tuple[dict, bool]:
+    """The marker of a delivery waiting for its next attempt, and whether its work message should
+    be sent to SQS now (True) or left for the sweep (the wait is longer than SQS can hold)."""
+    if next_attempt_at - now > SQS_LEAD:
+        return mark(pk, next_attempt_at - SQS_LEAD, SEND), False
+    return mark(pk, check_after(next_attempt_at, timeout_seconds), CHECK), True

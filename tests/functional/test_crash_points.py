@@ -1,0 +1,306 @@
+"""Crash-point enumeration (issue 11): nothing is lost, whatever dies when.
+
+For every operation that writes, a clean run first counts its AWS write calls (a botocore hook
+on every client the service uses). Then the operation runs once per write call with the process
+*dying* just before that call (an exception no `except Exception` catches), and once per call
+with that call *failing* (throttled, or a 5xx). After each, only what a deployed stage runs by
+itself may act: the deliver function (its SQS messages, a crashed one coming back as Lambda would
+give it back) and the reconciler (every minute), over simulated days. Then:
+
+- every delivery made is delivered (the receiver, a real HTTP server on 127.0.0.1, saw its
+  webhook-id), or visibly terminal (failed and dead-lettered, cancelled), or held on a queue
+  that does not accept;
+- every cron job that is listed has exactly its schedules, and fires; no schedule exists
+  without a listed job (a deleted job never fires again);
+- nothing is left owing: a reconciler run a month later finds nothing to do.
+
+New write calls are covered without editing this file: the points are counted, not listed."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import config
+from chalicelib.aws import clients, dispatch, keys, store
+from chalicelib.core import clock, due
+from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues,
+                                 reconciler, webhooks)
+from tests.receiver import Receiver
+
+from .conftest import come_back, drain, receive_work, run_round
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+          "SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch",
+          "ChangeMessageVisibility", "ChangeMessageVisibilityBatch",
+          "CreateSchedule", "UpdateSchedule", "DeleteSchedule"}
+# simulated time after the operation: each step runs the reconciler, then the deliver function
+STEPS = [0, 100, 1000, 7200, 90000, 900000]
+
+
+class Crash(BaseException):
+    """The process dies here: nothing in the service may catch it."""
+
+
+class Points:
+    """Counts write calls; dies (or fails) at the k-th."""
+
+    def __init__(self):
+        self.count, self.at, self.mode, self.hit = 0, None, None, None
+
+    def __call__(self, model=None, **_):
+        if model is None or model.name not in WRITES:
+            return
+        self.count += 1
+        if self.count == self.at:
+            self.hit = model.name
+            if self.mode == "die":
+                raise Crash(model.name)
+            code = "ThrottlingException" if self.count % 2 else "InternalServerError"
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, model.name)
+
+    def arm(self, at=None, mode=None):
+        self.count, self.at, self.mode, self.hit = 0, at, mode, None
+
+
+@pytest.fixture
+def world(aws, monkeypatch):
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")       # retries due at once (simulated time is free)
+    monkeypatch.delenv("INFRAI_OPS_LOG", raising=False)     # this test's own reads are not the service's
+    offset = [0.0]
+    clock.set_clock(lambda: time.time() + offset[0])
+    points = Points()
+    for service in ("dynamodb", "sqs", "scheduler"):
+        clients.client(service).meta.events.register("before-call", points)
+    receiver = Receiver()
+    yield {"points": points, "offset": offset, "receiver": receiver}
+    receiver.stop()
+    for service in ("dynamodb", "sqs", "scheduler"):
+        clients.client(service).meta.events.unregister("before-call", points)
+    clock.set_clock(None)
+
+
+# -- the operations ------------------------------------------------------------------------------
+# Each: setup(project_id, url) -> ctx (not counted), then op(project_id, ctx) (enumerated).
+
+def _queue(pid, url, name="q", **extra):
+    queues.put(pid, name, {"url": url, **extra})
+    return name
+
+
+def _failed_delivery(pid, url, w):
+    w["receiver"].script("/down", [500])
+    d = webhooks.send(pid, {"url": w["receiver"].url("/down"), "payload": {"f": 1}, "retries": 0}, None)
+    drain()
+    w["receiver"].script("/down", [200])
+    assert deliveries.get(pid, d["delivery_id"])["state"] == "failed"
+    return {"id": d["delivery_id"]}
+
+
+def _held(pid, url, n=3):
+    for i in range(n):
+        messages.publish(pid, {"queue": "later", "payload": {"i": i}}, None)
+    return {}
+
+
+def _job(pid, url, **extra):
+    return cron.create(pid, {"name": "j", "schedule": "*/5 * * * *", "url": url, "payload": {"c": 1},
+                             **extra}, None)
+
+
+def _one_message_in_flight(pid, url, w, status):
+    w["receiver"].script("/dlv", [status])
+    webhooks.send(pid, {"url": w["receiver"].url("/dlv"), "payload": {"d": 1}, "retries": 1 if status == 500 else 0},
+                  None)
+    return {}
+
+
+OPS = {
+    "publish": (lambda p, u, w: {"q": _queue(p, u)},
+                lambda p, c, w: messages.publish(p, {"queue": c["q"], "payload": {"a": 1}}, None)),
+    "publish held": (lambda p, u, w: {},
+                     lambda p, c, w: messages.publish(p, {"queue": "nowhere", "payload": {"a": 1}}, None)),
+    "publish delayed an hour": (lambda p, u, w: {"q": _queue(p, u)},
+                                lambda p, c, w: messages.publish(p, {"queue": c["q"], "payload": {},
+                                                                     "delay_seconds": 3600}, None)),
+    "publish-batch": (lambda p, u, w: {"q": _queue(p, u)},
+                      lambda p, c, w: messages.publish_batch(p, {"messages": [
+                          {"queue": c["q"], "payload": {"i": i}} for i in range(3)]}, None)),
+    "webhook send": (lambda p, u, w: {},
+                     lambda p, c, w: webhooks.send(p, {"url": w["url"], "payload": {"w": 1}}, None)),
+    "replay": (lambda p, u, w: _failed_delivery(p, u, w),
+               lambda p, c, w: webhooks.retry(p, c["id"], None)),
+    "queue PUT releasing held": (lambda p, u, w: _held(p, u),
+                                 lambda p, c, w: queues.put(p, "later", {"url": w["url"]})),
+    "queue DELETE force": (lambda p, u, w: _held(p, u),
+                           lambda p, c, w: queues.delete(p, "later", {"force": "true"})),
+    "cron create": (lambda p, u, w: {}, lambda p, c, w: _job(p, w["url"])),
+    "cron create day-of-month OR day-of-week": (
+        lambda p, u, w: {},
+        lambda p, c, w: cron.create(p, {"name": "j", "schedule": "0 9 1 * MON", "url": w["url"]}, None)),
+    "cron update": (lambda p, u, w: _job(p, u),
+                    lambda p, c, w: cron.update(p, c["cron_id"], {"schedule": "0 9 1 * MON"})),
+    "cron pause": (lambda p, u, w: _job(p, u), lambda p, c, w: cron.set_enabled(p, c["cron_id"], False)),
+    "cron resume": (lambda p, u, w: _job(p, u, enabled=False),
+                    lambda p, c, w: cron.set_enabled(p, c["cron_id"], True)),
+    "cron delete": (lambda p, u, w: _job(p, u), lambda p, c, w: cron.delete(p, c["cron_id"])),
+    "cron trigger": (lambda p, u, w: _job(p, u), lambda p, c, w: cron_runs.trigger(p, c["cron_id"], None)),
+    "deliver: success": (lambda p, u, w: _one_message_in_flight(p, u, w, 200), lambda p, c, w: _deliver_once(w)),
+    "deliver: retry": (lambda p, u, w: _one_message_in_flight(p, u, w, 500), lambda p, c, w: _deliver_once(w)),
+    "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),
+                                   lambda p, c, w: _deliver_once(w)),
+    "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
+    "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
+}
+
+
+def _deliver_once(w):
+    """One run of the deliver function over what is on the dispatch queue now; if it dies, its
+    messages come back (on Lambda after the visibility timeout; here at once)."""
+    msgs = receive_work()
+    assert msgs, "the scenario put work on the queue"
+    try:
+        run_round(msgs)
+    except Crash:
+        come_back(msgs)
+        raise
+
+
+def _stranded(pid, url, w):
+    """What the reconciler exists for: a long wait coming due, a held message whose queue
+    accepts (a publish that raced the PUT), a cron change that died half-way."""
+    _queue(pid, url)
+    messages.publish(pid, {"queue": "q", "payload": {}, "delay_seconds": 3600}, None)
+    held = deliveries.submit(messages._record(pid, queues.find(pid, "q") | {"url": None}, {
+        "queue": "q", "payload": "{}", "delay": 0}))
+    assert held["state"] == "held"
+    job = _job(pid, url)   # ... and then a change to it died after its record write:
+    pk, sk = keys.cron_job(job["cron_id"])
+    store.update(pk, sk, {"sync": "pending", "schedule": "0 9 1 * MON",
+                          "aws_expressions": ["cron(0 9 1 * ? *)", "cron(0 9 ? * MON *)"],
+                          **due.mark(pk, clock.now() + due.SYNC_GRACE, due.SYNC)})
+    return {}
+
+
+# -- running and checking ------------------------------------------------------------------------
+
+def _converge(w):
+    """Only what runs by itself on a deployed stage: the reconciler every minute and the deliver
+    function, over two simulated weeks."""
+    base = w["offset"][0]
+    for step in STEPS:
+        w["offset"][0] = base + step
+        reconciler.run()
+        drain()
+        if not _anything_marked():
+            return
+
+
+def _anything_marked() -> bool:
+    return any(store.keys_up_to(due.INDEX, due.partition(s), "9" * 15, 1) for s in range(due.SHARDS))
+
+
+def _items(project_id):
+    everything = []
+    for page in clients.dynamodb().get_paginator("scan").paginate(TableName=config.table_name()):
+        everything += [store.from_raw(i) for i in page["Items"]]
+    return [i for i in everything if i.get("project_id") == project_id]
+
+
+def _schedules():
+    sched, group = clients.scheduler(), config.schedule_group()
+    return {s["Name"]: sched.get_schedule(Name=s["Name"], GroupName=group)
+            for s in sched.list_schedules(GroupName=group)["Schedules"]}
+
+
+def _check(project_id, w, label):
+    items = _items(project_id)
+    seen = {a.headers.get("webhook-id") for a in w["receiver"].arrivals}
+    for d in (i for i in items if i["sk"] == "DLV"):
+        where = f"{label}: {d['delivery_id']} is {d['state']}"
+        if d["state"] == "succeeded":
+            assert d["delivery_id"] in seen, where
+        elif d["state"] == "held":
+            assert not queues.accepts(queues.find(project_id, d["source"]["queue"])), where + " on a queue that accepts"
+        elif d["state"] == "failed":
+            assert d.get("dead_lettered") and d["attempts"], where + " without its notice or attempts"
+        else:
+            assert d["state"] == "cancelled", where + ": stranded"
+    jobs = {i["cron_id"]: i for i in items if i["sk"] == "CRON"}
+    schedules = _schedules()
+    for job in jobs.values():
+        assert job["sync"] == "ok", f"{label}: {job['cron_id']} left {job['sync']}"
+        names = [n for n in schedules if n == job["cron_id"] or n.startswith(job["cron_id"] + "-")]
+        assert sorted(schedules[n]["ScheduleExpression"] for n in names) == sorted(job["aws_expressions"]), label
+        assert {schedules[n]["State"] for n in names} == {"ENABLED" if job["enabled"] else "DISABLED"}, label
+    for name in schedules:
+        assert name.split("-")[0] in jobs, f"{label}: schedule {name} fires for a job that is gone"
+    assert reconciler.run(now=clock.now() + 30 * 86400) == {}, f"{label}: still owing a month later"
+    return jobs
+
+
+def _fires(project_id, jobs, w):
+    """Every listed, enabled job fires: its schedule's own input, as Scheduler sends it."""
+    schedules = _schedules()
+    for job in (j for j in jobs.values() if j["enabled"]):
+        target = json.loads(schedules[job["cron_id"]]["Target"]["Input"])
+        at = clock.rfc3339(clock.now() + 3600)
+        dispatch.enqueue({**target, "at": at})
+        drain()
+        runs = cron_runs.runs(project_id, job["cron_id"], {})["items"]
+        assert any(r["scheduled_at"] == at and r["delivery_state"] == "succeeded" for r in runs), job["cron_id"]
+
+
+def _empty_dispatch_queue():
+    sqs, url = clients.sqs(), dispatch.dispatch_queue_url()
+    while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages"):
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(msgs)])
+
+
+def _fresh(w):
+    _empty_dispatch_queue()
+    for name in _schedules():
+        clients.scheduler().delete_schedule(Name=name, GroupName=config.schedule_group())
+    w["receiver"].arrivals.clear()
+    project = projects.create_project(plan="unlimited")
+    w["receiver"].secret = projects.current_secret(project["project_id"])
+    w["url"] = w["receiver"].url("/ok")
+    return project["project_id"]
+
+
+def _setup(name, pid, w):
+    setup, _ = OPS[name]
+    ctx = setup(pid, w["url"], w)
+    if ctx.get("fire"):
+        dispatch.enqueue({"cron": ctx["cron_id"], "at": clock.rfc3339(clock.now())})
+    return ctx
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_every_crash_point_converges(world, name):
+    w, points = world, world["points"]
+    _, op = OPS[name]
+    pid = _fresh(w)
+    ctx = _setup(name, pid, w)
+    points.arm()
+    op(pid, ctx, w)
+    total = points.count
+    assert total >= 1, f"{name} writes nothing?"
+    points.arm(None)
+    _converge(w)
+    _fires(pid, _check(pid, w, f"{name}, clean run"), w)
+    for mode in ("die", "fail"):
+        for k in range(1, total + 1):
+            pid = _fresh(w)
+            ctx = _setup(name, pid, w)
+            points.arm(k, mode)
+            try:
+                op(pid, ctx, w)
+            except (Crash, Exception):  # noqa: BLE001 - dying or refusing is the point
+                pass
+            label = f"{name}: {mode} at write {k}/{total} ({points.hit})"
+            assert points.hit, label + " never reached: the operation is not repeatable"
+            points.arm(None)
+            _converge(w)
+            _fires(pid, _check(pid, w, label), w)

@@ -1,5 +1,6 @@
 # Deployment targets (issue 7). The main Makefile includes this file with `-include deploy/deploy.mk`.
-#   make deploy  [STAGE=prod]   provision + chalice deploy + event-source settings; idempotent
+#   make deploy  [STAGE=prod] [ALARM_EMAIL=ops@example.com]   provision (alarms: deploy/alarms.py) +
+#                               chalice deploy + event-source settings; idempotent
 #   make package [STAGE=prod]   chalice package --merge-template -> build/package-$(STAGE)/
 #   make check-template [STAGE=prod]   package, then samtranslator + cfn-lint (offline)
 #   make destroy STAGE=name     chalice delete + remove what provisioning made (STAGE required)
@@ -7,6 +8,7 @@
 
 VENV ?= .venv
 STAGE ?= prod
+ALARM_EMAIL ?=
 DEPLOY_PY := $(VENV)/bin/python
 DEPLOY_CHALICE := $(VENV)/bin/chalice
 DEPLOY_BUILD := build
@@ -21,12 +23,12 @@ $(DEPLOY_TOOLS): $(STAMP) requirements-deploy.txt
 
 # $(STAMP) (the main Makefile's install stamp): each target works on a fresh clone by itself
 deploy: $(STAMP)
-	$(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
+	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
 	$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) deploy --stage $(STAGE)
 	$(DEPLOY_PY) -m deploy.provision tune --stage $(STAGE)
 
 package: $(STAMP)
-	$(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
+	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
 	rm -rf $(DEPLOY_BUILD)/package-$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) package \
 		--stage $(STAGE) --merge-template $(DEPLOY_BUILD)/merge-$(STAGE).json $(DEPLOY_BUILD)/package-$(STAGE)

@@ -14,6 +14,7 @@ import functools
 import json
 import sys
 
+from . import alarms as deploy_alarms
 from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
@@ -60,12 +61,13 @@ def up(stage: str, write_config: bool = False) -> dict:
                     "Enabled": True, "AttributeName": attr})
         role_arn = _scheduler_role(dispatch_arn, dlq_arn)
         _log_groups(stage)
+        topic_arn = _alarms(stage)
         clients.reset()
         dispatch.reset()
     if write_config:
         _write_role_arn(stage, role_arn)
     return {**urls, "dispatch_queue_arn": dispatch_arn, "dead_letter_queue_arn": dlq_arn,
-            "scheduler_role_arn": role_arn}
+            "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn}
 
 
 def _converge_queues(sqs) -> None:
@@ -142,6 +144,25 @@ def _log_groups(stage: str) -> None:
             logs.put_retention_policy(logGroupName=name, retentionInDays=deploy_resources.LOG_RETENTION_DAYS)
 
 
+def _alarms(stage: str) -> str:
+    """The alarm topic (an e-mail subscription if INFRAI_ALARM_EMAIL is set, once), the alarms and
+    the dashboard: PutMetricAlarm and PutDashboard overwrite, so a second run changes nothing."""
+    sns, cw = _client("sns"), _client("cloudwatch")
+    topic_arn = sns.create_topic(Name=deploy_alarms.topic_name())["TopicArn"]
+    email = deploy_alarms.alarm_email()
+    if email:
+        subs = [s for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
+                for s in page["Subscriptions"]]
+        if not any(s["Protocol"] == "email" and s["Endpoint"] == email for s in subs):
+            sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
+    fn_names, api_name = stages.function_names(stage), stages.app_name()
+    for spec in deploy_alarms.alarms(fn_names, api_name, topic_arn):
+        cw.put_metric_alarm(**spec)
+    cw.put_dashboard(DashboardName=deploy_alarms.dashboard_name(),
+                     DashboardBody=deploy_alarms.dashboard_json(fn_names, api_name, cw.meta.region_name))
+    return topic_arn
+
+
 def _write_role_arn(stage: str, role_arn: str) -> None:
     """`chalice deploy` bakes environment variables from .chalice/config.json into the functions,
     and a role ARN holds the account id: record it there once (commit the change)."""
@@ -213,6 +234,7 @@ def describe(stage: str) -> dict:
     with stages.applied(stage):
         ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
         out = {"tables": {}, "queues": {}, "schedule_groups": [], "roles": {}, "log_groups": {}}
+        out["alarms"] = _describe_alarms(stage)
         for spec in (app_resources.table(), app_resources.idempotency_table()):
             name = spec["TableName"]
             out["tables"][name] = {"table": ddb.describe_table(TableName=name)["Table"],
@@ -231,6 +253,21 @@ def describe(stage: str) -> dict:
             out["log_groups"][name] = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
                                        if g["logGroupName"] == name]
     return out
+
+
+def _describe_alarms(stage: str) -> dict:
+    sns, cw = _client("sns"), _client("cloudwatch")
+    names = [a["AlarmName"] for a in deploy_alarms.alarms(stages.function_names(stage), "", "")]
+    alarms = cw.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    volatile = ("AlarmArn", "AlarmConfigurationUpdatedTimestamp", "StateValue", "StateReason",
+                "StateReasonData", "StateUpdatedTimestamp", "StateTransitionedTimestamp")
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":" + deploy_alarms.topic_name())]
+    subs = [{"Protocol": s["Protocol"], "Endpoint": s["Endpoint"]} for t in topics
+            for s in sns.list_subscriptions_by_topic(TopicArn=t)["Subscriptions"]]
+    dashboards = [d["DashboardName"] for d in cw.list_dashboards(DashboardNamePrefix=deploy_alarms.dashboard_name())
+                  ["DashboardEntries"]]
+    return {"topics": topics, "subscriptions": subs, "dashboards": dashboards,
+            "alarms": {a["AlarmName"]: {k: v for k, v in a.items() if k not in volatile} for a in alarms}}
 
 
 def down(stage: str) -> None:
@@ -263,6 +300,13 @@ def down(stage: str) -> None:
                 logs.delete_log_group(logGroupName=name)
             except logs.exceptions.ResourceNotFoundException:
                 pass
+        cw, sns = _client("cloudwatch"), _client("sns")
+        cw.delete_alarms(AlarmNames=[a["AlarmName"] for a in deploy_alarms.alarms(stages.function_names(stage), "", "")])
+        if cw.list_dashboards(DashboardNamePrefix=deploy_alarms.dashboard_name())["DashboardEntries"]:
+            cw.delete_dashboards(DashboardNames=[deploy_alarms.dashboard_name()])
+        for t in sns.list_topics()["Topics"]:
+            if t["TopicArn"].endswith(":" + deploy_alarms.topic_name()):
+                sns.delete_topic(TopicArn=t["TopicArn"])   # and its subscriptions
 
 
 def main(argv=None) -> int:

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import alarms as deploy_alarms
 from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
@@ -114,12 +115,38 @@ def merge_template(stage: str, app=None) -> dict:
                 for a in authorizers}
             for a in authorizers:
                 res.setdefault(_cfn_name(a.name), {}).setdefault("Properties", {}).update(role_env)
-        return {"Resources": res, "Outputs": {
+        res.update(_alarm_resources(fn_names))
+        return {"Parameters": ALARM_PARAMETERS(), "Conditions": ALARM_CONDITIONS, "Resources": res, "Outputs": {
             "DispatchQueueUrl": {"Value": {"Ref": "DispatchQueue"}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "DeadLetterQueue"}},
             "DataTableName": {"Value": {"Ref": "DataTable"}},
             "SchedulerRoleArn": {"Value": {"Fn::GetAtt": ["SchedulerRole", "Arn"]}},
+            "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         }}
+
+
+def ALARM_PARAMETERS() -> dict:   # noqa: N802 - a template section
+    return {"AlarmEmail": {"Type": "String", "Default": deploy_alarms.alarm_email() or "",
+                           "Description": "E-mail address alarms notify (empty: subscribe to the topic yourself)"}}
+
+
+ALARM_CONDITIONS = {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}}
+
+
+def _alarm_resources(fn_names: dict) -> dict:
+    """The alarms' SNS topic (and e-mail subscription), the alarms and the dashboard (deploy/alarms.py)."""
+    api_name = stages.app_name()
+    res = {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": deploy_alarms.topic_name()}},
+           "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
+               "TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
+           "OperationsDashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+               "DashboardName": deploy_alarms.dashboard_name(),
+               "DashboardBody": {"Fn::Sub": deploy_alarms.dashboard_json(fn_names, api_name, "${AWS::Region}")}}}}
+    for spec in deploy_alarms.alarms(fn_names, api_name, {"Ref": "AlarmTopic"}):
+        suffix = spec["AlarmName"].removeprefix(deploy_alarms.config.prefix() + "-")
+        logical = "Alarm" + "".join(w.capitalize() for w in suffix.split("-"))
+        res[logical] = {"Type": "AWS::CloudWatch::Alarm", "Properties": spec}
+    return res
 
 
 def main(argv=None) -> int:

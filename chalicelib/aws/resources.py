@@ -15,13 +15,14 @@ def table():
         "AttributeDefinitions": [
             {"AttributeName": n, "AttributeType": "S"}
             for n in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
-        ],
+        ] + [{"AttributeName": n, "AttributeType": "S"} for n in (*DELIVERY_INDEXES, DELIVERY_INDEX_SORT)],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [
             _gsi("gsi1"),   # a project's records of one kind, newest first (ids sort by time)
             _gsi("gsi2"),   # the same, narrowed to one state
             _gsi("gsi3", keys_only=True),   # sparse: what is due, by when (core/due.py; the reconciler)
+            *[_delivery_gsi(n) for n in DELIVERY_INDEXES],
         ],
     }
 
@@ -33,6 +34,20 @@ def _gsi(name, keys_only=False):
             "KeySchema": [{"AttributeName": f"{name}pk", "KeyType": "HASH"},
                           {"AttributeName": f"{name}sk", "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "KEYS_ONLY" if keys_only else "ALL"}}
+
+
+# GET /v1/scheduling/deliveries: one index per filter, each partitioned by "<project>#<value>"
+# and sorted by creation time (chalicelib/services/delivery_index.py). Keys only: an index item
+# is written when its key changes, not on every attempt (docs/costs.md).
+DELIVERY_INDEXES = ("ix_all", "ix_state", "ix_kind", "ix_queue", "ix_cron", "ix_host", "ix_status")
+DELIVERY_INDEX_SORT = "ix_created"
+
+
+def _delivery_gsi(name):
+    return {"IndexName": name,
+            "KeySchema": [{"AttributeName": name, "KeyType": "HASH"},
+                          {"AttributeName": DELIVERY_INDEX_SORT, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}}
 
 
 TABLE_TTL_ATTRIBUTE = "ttl"

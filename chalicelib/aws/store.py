@@ -297,6 +297,54 @@ def _decode_cursor(cursor: str, pk_attr: str, pk_value: str, key_attrs: set) -> 
     return _to_ddb(plain)
 
 
+def query_range(index: str, pk_attr: str, pk_value: str, sk_attr: str, *, lo: str, hi: str, limit: int,
+                cursor: str | None, newest_first=True) -> tuple[list[dict], str | None]:
+    """One page of an index partition whose sort key lies in [lo, hi], with an opaque cursor bound
+    to that partition (`cursor_at` makes one that resumes after a given item)."""
+    names = {"#pk": pk_attr, "#sk": sk_attr}
+    values = {":pk": pk_value, ":lo": lo, ":hi": hi}
+    kwargs = {"TableName": config.table_name(), "IndexName": index,
+              "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+              "ExpressionAttributeNames": names, "ExpressionAttributeValues": _to_ddb(values),
+              "ScanIndexForward": not newest_first, "Limit": limit}
+    if cursor:
+        kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, pk_attr, pk_value, {"pk", "sk", pk_attr, sk_attr})
+    resp = clients.dynamodb().query(**kwargs)
+    last = resp.get("LastEvaluatedKey")
+    return [_from_ddb(i) for i in resp.get("Items", [])], (_encode_cursor(last) if last else None)
+
+
+def cursor_at(item: dict, attrs: tuple[str, ...]) -> str:
+    """The cursor of a page that ended at `item` (its key attributes `attrs`)."""
+    return _encode_cursor(_to_ddb({a: item[a] for a in attrs}))
+
+
+def transact_update(updates: list[dict]) -> None:
+    """All or nothing: several updates, each {"pk", "sk", "sets": {...}, "adds": {...},
+    "condition", "names", "values"}; ConditionFailed if any condition does not hold."""
+    ops = []
+    for u in updates:
+        names, values, parts = dict(u.get("names") or {}), dict(u.get("values") or {}), []
+        for i, (field, value) in enumerate((u.get("sets") or {}).items()):
+            names[f"#s{i}"], values[f":s{i}"] = field, value
+            parts.append(f"#s{i} = :s{i}")
+        expr = "SET " + ", ".join(parts) if parts else ""
+        for i, (field, amount) in enumerate((u.get("adds") or {}).items()):
+            names[f"#n{i}"], values[f":n{i}"] = field, amount
+            expr += (" ADD " if i == 0 else ", ") + f"#n{i} :n{i}"
+        op = {"TableName": config.table_name(), "Key": _to_ddb({"pk": u["pk"], "sk": u["sk"]}),
+              "UpdateExpression": expr.strip(), "ExpressionAttributeNames": names}
+        if values:
+            op["ExpressionAttributeValues"] = _to_ddb(_numbers(values))
+        if u.get("condition"):
+            op["ConditionExpression"] = u["condition"]
+        ops.append({"Update": op})
+    try:
+        clients.dynamodb().transact_write_items(TransactItems=ops)
+    except _client_error() as e:
+        if e.response["Error"]["Code"] == "TransactionCanceledException":
+            raise ConditionFailed() from e
+        raise
 def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple[str, str]]:
     """The table keys of up to `limit` items in an index partition whose sort key is at most
     `sk_max`, oldest first (one Query per 1 MB page; a KEYS_ONLY index reads little)."""

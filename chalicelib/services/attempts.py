@@ -17,10 +17,10 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import config, sender
+from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
-from . import cron_runs, deliveries, projects, queues
+from . import cron_runs, deliveries, delivery_index, projects, queues, replays
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ def _to_work(body: str, message_id: str | None):
         return cron_runs.fire(str(msg["cron"]), str(msg["at"]), message_id=message_id)[1] or "fired"
     if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
         return queues.continue_release(msg["release"])
+    if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
+        return replays.continue_replay(msg["replay"])
     try:
         work = {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
     except (KeyError, TypeError, ValueError):
@@ -168,7 +170,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-    return _follow_up(*_record_attempt(record, n, result))
+    return _follow_up(*_record_attempt(record, n, result, url))
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -193,7 +195,8 @@ def _hold(record: dict, n: int) -> str:
         store.update(record["pk"], record["sk"], {
             "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
             **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held")},
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
+            **delivery_index.fields({**record, "state": "held"})},
             condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
     except store.ConditionFailed:
@@ -227,7 +230,7 @@ def _excerpt(text: str) -> str:
     return text.encode()[:EXCERPT_BYTES].decode(errors="ignore")
 
 
-def _record_attempt(record: dict, n: int, result) -> tuple[dict, bool]:
+def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tuple[dict, bool]:
     """Attempt n on record, with the marker of what it implies, in one conditional write.
     Returns the record and whether this call wrote it (a duplicate's twin may have)."""
     state, next_at = _outcome(record, n, result)
@@ -243,11 +246,14 @@ def _record_attempt(record: dict, n: int, result) -> tuple[dict, bool]:
     else:
         sets.update(due.unmark())
     sets["attempts"] = deliveries.bounded_attempts({**record, **sets}, record.get("attempts", []) + [attempt])
+    sets.update(delivery_index.fields({**record, **sets}, url))
     try:
-        return store.update(
+        updated = store.update(
             record["pk"], record["sk"], sets,
             condition="attempt_count = :prev AND NOT #st IN (:c, :h)", names={"#st": "state"},
-            values={":prev": n - 1, ":c": "cancelled", ":h": "held"}), True
+            values={":prev": n - 1, ":c": "cancelled", ":h": "held"})
+        observability.attempt_recorded(updated, n, result, state, next_at, url)
+        return updated, True
     except store.ConditionFailed:
         # A duplicate of this message recorded it first, or it was cancelled meanwhile: keep theirs.
         return store.get(record["pk"], record["sk"]), False

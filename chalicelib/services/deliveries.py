@@ -10,7 +10,7 @@ import logging
 from ..aws import dispatch, keys, store
 from ..core import clock, due, ids
 from ..core.errors import Conflict, NotFound
-from . import quotas
+from . import delivery_index, quotas
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         marker, send_now = due.waiting_mark(pk, now + delay_seconds, timeout_seconds, now)
     else:
         marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
-    return {**marker,
+    return delivery_index.with_fields({**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
         "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": delivery_id,
@@ -46,7 +46,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
         "attempts": [],
-    }
+    })
 
 
 def submit(record: dict) -> dict:
@@ -122,7 +122,8 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
             "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
             "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
             **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
-            "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued")},
+            "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+            **delivery_index.fields({**record, "state": "queued"})},
             removes=("dead_lettered",), condition="#st = :failed",
             names={"#st": "state"}, values={":failed": "failed"})
     except store.ConditionFailed:
@@ -174,7 +175,8 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
             "state": "failed", "attempt_count": n, "updated_at": now, "next_attempt_at": None,
             "attempts": bounded_attempts(record, record.get("attempts", []) + [entry]),
             **due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK),
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed")},
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
+            **delivery_index.fields({**record, "state": "failed", "attempts": [entry]})},
             condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
     except store.ConditionFailed:

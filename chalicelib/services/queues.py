@@ -13,7 +13,7 @@ import re
 from ..aws import dispatch, keys, store
 from ..core import clock, due, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
-from . import deliveries, quotas, webhooks
+from . import deliveries, delivery_index, quotas, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,8 @@ def _unhold(msg: dict) -> dict | None:
     try:
         return store.update(msg["pk"], msg["sk"], {
             "state": "queued", "updated_at": now, **waiting,
-            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued")},
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
+            **delivery_index.fields({**msg, "state": "queued"})},
             condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
     except store.ConditionFailed:
         return None
@@ -218,7 +219,8 @@ def cancel_message(msg: dict) -> bool:
     try:
         store.update(msg["pk"], msg["sk"], {
             "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None, **due.unmark(),
-            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled")},
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
+            **delivery_index.fields({**msg, "state": "cancelled"})},
             condition="#st IN (:h, :q, :r)", names={"#st": "state"},
             values={":h": "held", ":q": "queued", ":r": "retrying"})
         return True

@@ -19,6 +19,7 @@ once (or a reconciler racing the deliver function) never double a send: the lose
 import logging
 from collections import Counter
 
+from .. import observability
 from ..aws import dispatch, store
 from ..core import clock, due
 from . import cron, deliveries, queues
@@ -41,6 +42,8 @@ def run(now: float | None = None) -> dict:
                 outcomes["error"] += 1
     if outcomes:
         log.info("reconciled", extra={"outcomes": dict(outcomes)})
+    observability.repaired("delivery", outcomes.get("repaired", 0))        # a lost send, sent again
+    observability.repaired("queue_release", outcomes.get("released", 0))   # an unfinished release, finished
     return dict(outcomes)
 
 

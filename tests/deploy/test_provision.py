@@ -55,8 +55,35 @@ def test_two_stages_live_side_by_side_and_down_removes_one(aws):
     provision.down("local")   # twice is fine
 
 
+def test_alarms_topic_and_dashboard_are_provisioned_once(aws, monkeypatch):
+    """`make deploy ALARM_EMAIL=...`: the topic, one e-mail subscription however often it runs,
+    every alarm wired to the topic, the dashboard; `down` removes them."""
+    monkeypatch.setenv("INFRAI_ALARM_EMAIL", "ops@example.com")
+    first = provision.up("prod")
+    provision.up("prod")
+    got = provision.describe("prod")["alarms"]
+    assert got["topics"] == [first["alarm_topic_arn"]]
+    assert got["subscriptions"] == [{"Protocol": "email", "Endpoint": "ops@example.com"}]
+    assert got["dashboards"] == ["infrai-prod-operations"]
+    assert set(got["alarms"]) == {f"infrai-prod-{n}" for n in (
+        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "lateness-p99")}
+    for alarm in got["alarms"].values():
+        assert alarm["AlarmActions"] == [first["alarm_topic_arn"]]
+    dlq = got["alarms"]["infrai-prod-dlq-not-empty"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "infrai-prod-dlq"}] and dlq["Threshold"] == 1
+    late = got["alarms"]["infrai-prod-lateness-p99"]
+    assert late["Namespace"] == "InfraiScheduling" and late["ExtendedStatistic"] == "p99"
+    errors = got["alarms"]["infrai-prod-deliver-errors"]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": "infrai-scheduling-prod-deliver"}]
+    provision.down("prod")
+    import boto3
+    assert boto3.client("cloudwatch", region_name="us-east-1").describe_alarms()["MetricAlarms"] == []
+    assert boto3.client("sns", region_name="us-east-1").list_topics()["Topics"] == []
+
+
 def test_an_upgrade_adds_the_indexes_a_stage_created_before_them_lacks(aws):
-    """A stage deployed before the due index (gsi3) existed gets it on the next provisioning."""
+    """A stage deployed before the due index (gsi3) and the delivery-list indexes existed gets
+    them on the next provisioning."""
     from chalicelib.aws import clients, resources
     from local import provision as core
     with stages.applied("prod"):
@@ -64,10 +91,11 @@ def test_an_upgrade_adds_the_indexes_a_stage_created_before_them_lacks(aws):
         spec = resources.table()
         ddb = clients.dynamodb()
         old = {**spec, "GlobalSecondaryIndexes": spec["GlobalSecondaryIndexes"][:2],
-               "AttributeDefinitions": [d for d in spec["AttributeDefinitions"] if not d["AttributeName"].startswith("gsi3")]}
+               "AttributeDefinitions": [d for d in spec["AttributeDefinitions"]
+                                        if not d["AttributeName"].startswith(("gsi3", "ix_"))]}
         ddb.create_table(**old)
-        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == ["gsi3"]
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == ["gsi3", *resources.DELIVERY_INDEXES]
         names = {g["IndexName"] for g in ddb.describe_table(TableName=spec["TableName"])["Table"]["GlobalSecondaryIndexes"]}
-        assert names == {"gsi1", "gsi2", "gsi3"}
+        assert names == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
         assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == []
         clients.reset()

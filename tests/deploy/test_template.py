@@ -108,7 +108,7 @@ def test_tables_with_ttl_and_indexes(cfn):
         assert [g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])] == \
             [g["IndexName"] for g in spec.get("GlobalSecondaryIndexes", [])]
     data = by_name(cfn, "AWS::DynamoDB::Table", "TableName", STAGE_ENV["INFRAI_TABLE"])
-    assert {g["IndexName"] for g in data["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2", "gsi3"}
+    assert {g["IndexName"] for g in data["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
     for res in of_type(cfn, "AWS::DynamoDB::Table").values():
         assert res["DeletionPolicy"] == "Retain", "deleting the stack must not delete the data"
 
@@ -191,3 +191,22 @@ def test_api_gateway_answers_in_our_error_format_quoting_nothing(cfn):
         assert set(json.loads(template)) == {"error"}
         assert p["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
     assert found["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+def test_alarms_notify_the_topic_and_the_dashboard_shows_the_service_metrics(cfn):
+    from deploy import alarms
+    topic = [k for k, v in of_type(cfn, "AWS::SNS::Topic").items() if v["Properties"]["TopicName"] == "infrai-prod-alarms"]
+    assert len(topic) == 1
+    [sub] = of_type(cfn, "AWS::SNS::Subscription").values()
+    assert sub["Condition"] == "HasAlarmEmail" and sub["Properties"]["Protocol"] == "email"
+    found = {v["Properties"]["AlarmName"]: v["Properties"] for v in of_type(cfn, "AWS::CloudWatch::Alarm").values()}
+    assert set(found) == {f"infrai-prod-{n}" for n in (
+        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "lateness-p99")}
+    assert all(a["AlarmActions"] == [{"Ref": topic[0]}] for a in found.values())
+    assert found["infrai-prod-api-5xx"]["Dimensions"] == [{"Name": "ApiName", "Value": stages.app_name()}]
+    [dash] = of_type(cfn, "AWS::CloudWatch::Dashboard").values()
+    body = dash["Properties"]["DashboardBody"]["Fn::Sub"]
+    for metric in ("Attempts", "DeliveriesSucceeded", "DeliveriesFailed", "AttemptLatency", "Lateness",
+                   "StrandedRepaired"):
+        assert f'"{metric}"' in body
+    assert f'"{alarms.observability.NAMESPACE}"' in body

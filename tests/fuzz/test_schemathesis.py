@@ -239,7 +239,7 @@ def known_ids(fuzz_stack, fuzz):
         assert r.status_code < 300, (method, path, r.status_code, r.text)
         return r.json()
 
-    ids = {"cron_id": [], "name": [], "message_id": [], "delivery_id": [], "key_id": [],
+    ids = {"cron_id": [], "name": [], "message_id": [], "delivery_id": [], "key_id": [], "replay_id": [],
            "delete:cron_id": [], "delete:name": []}
     for label in ("a", "b", "victim-1", "victim-2"):
         job = call("POST", "/v1/scheduling/cron", {"name": f"seed {label}", "schedule": "*/5 * * * *",
@@ -262,6 +262,7 @@ def known_ids(fuzz_stack, fuzz):
         store.update(record["pk"], record["sk"], {
             "state": "failed", "next_attempt_at": None,
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed")})
+    ids["replay_id"].append(call("POST", "/v1/scheduling/deliveries/replay", {})["replay_id"])
     # a spare key the fuzzer may revoke (never the stack's own: the run needs it)
     ids["key_id"].append(call("POST", "/v1/auth/keys")["key_id"])
     fuzz._counts = None

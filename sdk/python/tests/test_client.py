@@ -64,6 +64,11 @@ def test_every_method_hits_its_route(client, fake):
         (lambda: c.auth.me(), "GET", "/v1/auth/me"),
         (lambda: c.auth.create_key(), "POST", "/v1/auth/keys"),
         (lambda: c.auth.revoke_key("key_1"), "DELETE", "/v1/auth/keys/key_1"),
+        (lambda: c.deliveries.list(state="failed", host="x.example.com", limit=5), "GET",
+         "/v1/scheduling/deliveries?state=failed&host=x.example.com&limit=5"),
+        (lambda: c.deliveries.replay(state="failed", since="2026-12-01T00:00:00Z", queue=None), "POST",
+         "/v1/scheduling/deliveries/replay"),
+        (lambda: c.deliveries.replay_status("rpl_1"), "GET", "/v1/scheduling/replays/rpl_1"),
     ]
     for call, method, path in calls:
         call()
@@ -73,6 +78,7 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[2][3] == {"schedule": "0 10 * * *", "enabled": False}
     assert fake.requests[11][3] == {"url": None}
     assert fake.requests[19][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
+    assert fake.requests[-2][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
 
 
 def test_server_errors_surface_unchanged(client, fake):

@@ -5,7 +5,8 @@ import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryRecord, DeliveryState, Health, IdempotencyOptions, JsonObject, Me, MessageListOptions, MessageRecord, NewApiKey, Page,
+  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, Health, IdempotencyOptions, JsonObject, Me,
+  MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
 } from "./types.js";
@@ -77,6 +78,7 @@ export function defaultName(task: string): string {
 export class InfraiClient {
   readonly baseUrl: string;
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
+  readonly deliveries: DeliveriesApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -99,6 +101,7 @@ export class InfraiClient {
     this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
+    this.deliveries = new DeliveriesApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -354,6 +357,21 @@ export class WebhookApi extends Api {
   /** A new secret; for 24 h deliveries carry both signatures. */
   rotateSecret(opts: IdempotencyOptions = {}): Promise<RotatedSecret> {
     return this.client.call("scheduling.webhook.rotate_secret", { idempotencyKey: opts.idempotency_key });
+  }
+}
+
+/** client.deliveries: every delivery of the project (webhook sends, queue messages, cron runs). */
+export class DeliveriesApi extends Api {
+  list(opts: PageOptions & DeliveryFilters = {}): Promise<Page<DeliverySummary>> {
+    return this.client.call("scheduling.deliveries.list", { query: { ...opts } });
+  }
+  /** Replay every failed delivery matching the filters, as a background job. */
+  replay(filters: DeliveryFilters & { idempotency_key?: string } = {}): Promise<Replay> {
+    const { idempotency_key, ...body } = filters;
+    return this.client.call("scheduling.deliveries.replay", { body: pick(body), idempotencyKey: idempotency_key });
+  }
+  replayStatus(replayId: string): Promise<Replay> {
+    return this.client.call("scheduling.replays.get", { params: { replay_id: replayId } });
   }
 }
 

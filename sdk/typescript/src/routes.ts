@@ -32,6 +32,9 @@ export const ROUTES = {
   "scheduling.webhook.retry": { method: "POST", path: "/v1/scheduling/webhook/deliveries/{delivery_id}/retry" },
   "scheduling.webhook.secret": { method: "GET", path: "/v1/scheduling/webhook/secret" },
   "scheduling.webhook.rotate_secret": { method: "POST", path: "/v1/scheduling/webhook/secret/rotate" },
+  "scheduling.deliveries.list": { method: "GET", path: "/v1/scheduling/deliveries" },
+  "scheduling.deliveries.replay": { method: "POST", path: "/v1/scheduling/deliveries/replay" },
+  "scheduling.replays.get": { method: "GET", path: "/v1/scheduling/replays/{replay_id}" },
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

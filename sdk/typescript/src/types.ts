@@ -85,6 +85,40 @@ export interface DeliveryRecord {
   attempt_count: number;
   attempts: Attempt[];
 }
+export interface DeliveryFilters {
+  state?: DeliveryState;
+  kind?: "webhook" | "queue" | "cron";
+  queue?: string;
+  cron_id?: string;
+  host?: string;
+  /** HTTP status of the last attempt, or "none" for no response */
+  status_code?: number | "none";
+  /** RFC 3339 */
+  since?: string;
+  until?: string;
+}
+export interface DeliverySummary extends Omit<DeliveryRecord, "attempts"> {
+  kind: "webhook" | "queue" | "cron";
+  queue: string | null;
+  cron_id: string | null;
+  host: string | null;
+  status_code: number | null;
+  last_attempt: Attempt | null;
+}
+export interface Replay {
+  replay_id: string;
+  state: "matching" | "replaying" | "completed" | "stopped";
+  filters: Record<string, string>;
+  matched: number;
+  queued: number;
+  skipped: number;
+  done: number;
+  finished: boolean;
+  error: { code: string; message: string; [extra: string]: unknown } | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
 export interface WebhookOptions {
   headers?: Record<string, string>;
   retries?: number;

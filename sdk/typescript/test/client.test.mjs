@@ -75,13 +75,16 @@ describe("InfraiClient", () => {
       [() => c.auth.revokeKey("key_1"), "auth.keys.revoke"],
       [() => c.health(), "health.get"],
       [() => c.openapi(), "openapi.get"],
+      [() => c.deliveries.list({ state: "failed", status_code: 500 }), "scheduling.deliveries.list", "?state=failed&status_code=500"],
+      [() => c.deliveries.replay({ state: "failed", host: "x.example.com" }), "scheduling.deliveries.replay"],
+      [() => c.deliveries.replayStatus("rpl_1"), "scheduling.replays.get"],
     ];
     for (const [call, op, query = ""] of calls) {
       await call();
       const r = fake.requests.at(-1);
       const { method, path } = ROUTES[op];
       const expected = path.replace(/\{\w+\}/, (m) => ({ "{cron_id}": "cron_1", "{name}": "q", "{message_id}": "msg_1",
-        "{delivery_id}": "dlv_1", "{key_id}": "key_1" })[m]);
+        "{delivery_id}": "dlv_1", "{key_id}": "key_1", "{replay_id}": "rpl_1" })[m]);
       assert.equal(`${r.method} ${r.path}`, `${method} ${expected}${query}`, op);
       assert.equal("idempotency-key" in r.headers, method === "POST", op);
     }

@@ -70,6 +70,7 @@ class Infrai:
         self.queue = Queue(self)
         self.webhook = Webhook(self)
         self.auth = Auth(self)
+        self.deliveries = Deliveries(self)
 
     @property
     def base_url(self) -> str:
@@ -286,6 +287,24 @@ class Webhook(_Resource):
     def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
         """A new secret; for 24 h deliveries carry both signatures."""
         return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)
+
+
+class Deliveries(_Resource):
+    """Every delivery of the project, whatever made it: `infra.deliveries`. Filters: `state`,
+    `kind` (webhook, queue, cron), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
+    `since`, `until` (RFC 3339 strings)."""
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None, **filters: Any) -> dict:
+        return self._call("scheduling.deliveries.list", params={**filters, "limit": limit, "cursor": cursor})
+
+    def replay(self, *, idempotency_key: Optional[str] = None, **filters: Any) -> dict:
+        """Replay every failed delivery matching the filters, in the background: returns the job
+        (`replay_id`); follow it with `replay_status`."""
+        body = {k: v for k, v in filters.items() if v is not None}
+        return self._call("scheduling.deliveries.replay", body=body, idempotency_key=idempotency_key)
+
+    def replay_status(self, replay_id: str) -> dict:
+        return self._call("scheduling.replays.get", {"replay_id": replay_id})
 
 
 class Auth(_Resource):

@@ -34,6 +34,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.webhook.retry": ("POST", "/v1/scheduling/webhook/deliveries/{delivery_id}/retry"),
     "scheduling.webhook.secret": ("GET", "/v1/scheduling/webhook/secret"),
     "scheduling.webhook.rotate_secret": ("POST", "/v1/scheduling/webhook/secret/rotate"),
+    "scheduling.deliveries.list": ("GET", "/v1/scheduling/deliveries"),
+    "scheduling.deliveries.replay": ("POST", "/v1/scheduling/deliveries/replay"),
+    "scheduling.replays.get": ("GET", "/v1/scheduling/replays/{replay_id}"),
 }
 
 # Operations that need no API key.

@@ -1,0 +1,121 @@
+"""Issue 13 benchmark: GET /v1/scheduling/deliveries?state=failed on a project holding 100,000
+deliveries (webhook sends, queue messages and cron runs; 1% failed), through the app's HTTP
+routes (chalice.test.Client) on moto in process. Prints the time of the first page and of the
+last page (reached by following the cursor), and how many pages there were. The records are
+written straight into moto's DynamoDB (as the service would have written them, index attributes
+included) to keep set-up fast.
+
+Read the figures knowing that moto answers a Query on a GSI by walking every item of the table:
+here every page costs O(table), first and last alike. DynamoDB reads only the index partition
+from the cursor on, O(page).
+
+    BENCH=deliveries make bench        (BENCH_DELIVERIES=20000 for a quicker run)
+"""
+import json
+import os
+import time
+
+from .common import median, report
+
+TOTAL = int(os.environ.get("BENCH_DELIVERIES", "100000"))
+FAILED_EVERY = 100         # 1% failed
+PAGE = 100
+REPEAT = 3                 # each timed page is fetched this many times; the median is printed
+
+
+def _records(project_id: str, start: int, count: int) -> list[dict]:
+    from chalicelib.services import deliveries, delivery_index
+    out = []
+    for i in range(start, start + count):
+        kind, source = (("webhook", {}) if i % 10 < 6 else
+                        ("queue:orders", {"queue": "orders"}) if i % 10 < 9 else
+                        ("cron", {"cron_id": "cron_01BENCH0000000000000000000"}))
+        r = deliveries.new_record(project_id, kind=kind, url=f"https://hooks{i % 7}.example.com/in",
+                                  payload='{"i": %d}' % i, retries=0, timeout_seconds=30, source=source,
+                                  id_prefix="msg" if kind.startswith("queue") else "dlv")
+        failed = i % FAILED_EVERY == 0
+        status = 500 if failed else 200
+        r.update({"state": "failed" if failed else "succeeded", "attempt_count": 1, "enqueued": 1,
+                  "attempts": [{"n": 1, "at": r["created_at"], "status": status, "ms": 12, "error": None,
+                                "excerpt": ""}]})
+        r.update(delivery_index.fields(r))
+        out.append(r)
+    return out
+
+
+def load(project_id: str) -> float:
+    """Straight into moto's table (no HTTP, no serialisation round trip): set-up, not measured."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib import config
+    from chalicelib.aws import store
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+    t0 = time.time()
+    for start in range(0, TOTAL, 5000):
+        for r in _records(project_id, start, min(5000, TOTAL - start)):
+            backend.put_item(config.table_name(), store._to_ddb(store._numbers(r)))
+    return time.time() - t0
+
+
+class Http:
+    """The app's routes in process, with the project's key."""
+
+    def __init__(self, client, api_key):
+        self.client, self.headers = client, {"Authorization": f"Bearer {api_key}"}
+
+    def get(self, path):
+        resp = self.client.http.get(path, headers=self.headers)
+        assert resp.status_code == 200, resp.body
+        return json.loads(resp.body)
+
+
+def timed_get(s, path, repeat=REPEAT) -> tuple[float, dict]:
+    times, body = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        body = s.get(path)
+        times.append(time.perf_counter() - t0)
+    return median(times) * 1000, body
+
+
+def main():
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from chalice.test import Client
+    from moto import mock_aws
+
+    with mock_aws():
+        from app import app
+        from chalicelib.services import projects
+        from local import provision
+        provision.provision()
+        project = projects.create_project(plan="unlimited")
+        load_s = load(project["project_id"])
+        with Client(app) as client:
+            s = Http(client, project["api_key"])
+            base = f"/v1/scheduling/deliveries?state=failed&limit={PAGE}"
+            first_ms, page = timed_get(s, base)
+            pages, items, cursor, last_cursor = 1, len(page["items"]), page["next_cursor"], None
+            while cursor:
+                last_cursor = cursor
+                page = s.get(base + f"&cursor={cursor}")
+                pages += 1
+                items += len(page["items"])
+                cursor = page["next_cursor"]
+            last_ms, last = timed_get(s, base + f"&cursor={last_cursor}") if last_cursor else (first_ms, page)
+            all_ms, _ = timed_get(s, f"/v1/scheduling/deliveries?limit={PAGE}", 1)
+            host_ms, _ = timed_get(s, f"/v1/scheduling/deliveries?host=hooks3.example.com&state=failed&limit={PAGE}", 1)
+    report(f"one delivery list: state=failed on {TOTAL:,} deliveries ({TOTAL // FAILED_EVERY:,} failed), "
+           f"pages of {PAGE}, median of {REPEAT}, moto in process", [
+               ("records written (straight into moto)", f"{load_s:.1f} s"),
+               ("failed deliveries listed / pages", f"{items:,} / {pages}"),
+               ("first page", f"{first_ms:.0f} ms"),
+               ("last page (after following the cursor)", f"{last_ms:.0f} ms ({len(last['items'])} items)"),
+               ("last / first", f"{last_ms / first_ms:.2f}x"),
+               ("first page, no filter (once)", f"{all_ms:.0f} ms"),
+               ("first page, host + state (combined filters; once)", f"{host_ms:.0f} ms"),
+           ])
+
+
+if __name__ == "__main__":
+    main()

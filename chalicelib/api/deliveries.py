@@ -1,0 +1,28 @@
+"""Every delivery of a project in one list, and bulk replay (chalicelib/services/delivery_list.py,
+replays.py)."""
+from chalice import Blueprint
+
+from ..services import delivery_list, replays
+from .http import caller_project, idempotency_key, json_body, query, route
+
+bp = Blueprint(__name__)
+BASE = "/v1/scheduling"
+
+
+@route(bp, f"{BASE}/deliveries", ["GET"])
+def list_deliveries():
+    req = bp.current_request
+    return delivery_list.list_(caller_project(req), query(req))
+
+
+@route(bp, f"{BASE}/deliveries/replay", ["POST"], status=202)
+def replay_deliveries():
+    req = bp.current_request
+    project = caller_project(req)
+    body = json_body(req)
+    return replays.start(project, body, idempotency_key(req, body))
+
+
+@route(bp, f"{BASE}/replays/{{replay_id}}", ["GET"])
+def get_replay(replay_id):
+    return replays.get(caller_project(bp.current_request), replay_id)

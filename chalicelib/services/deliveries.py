@@ -108,13 +108,15 @@ def list_page(project_id: str, kind: str, *, state: str | None, limit: int, curs
     return items, nxt
 
 
-def replay(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
-    """A failed delivery gets a fresh set of attempts, appended to the old, same webhook-id."""
+def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: bool = False) -> dict:
+    """A failed delivery gets a fresh set of attempts, appended to the old, same webhook-id.
+    `counted`: the caller (a bulk replay, for its whole page) has already taken it from the plan."""
     record = get(project_id, delivery_id, kind)
     if record["state"] != "failed":
         raise Conflict(f"Only a failed delivery can be retried; this one is {record['state']}.",
                        field="delivery_id", state=record["state"])
-    quotas.take_deliveries(project_id)   # a replay is a delivery: it counts against the day's limit
+    if not counted:
+        quotas.take_deliveries(project_id)   # a replay is a delivery: it counts against the day's limit
     now = clock.now()
     n = record["attempt_count"] + 1
     try:

@@ -161,7 +161,7 @@ def _replay_one(job: dict, marker: dict) -> None:
     unchanged = bool(record and record["state"] == "failed" and record["attempt_count"] == marker["count"])
     if unchanged:
         try:
-            deliveries.replay(job["project_id"], marker["delivery_id"])
+            deliveries.replay(job["project_id"], marker["delivery_id"], counted=True)
             outcome = "queued"
         except (Conflict, NotFound):
             outcome = "skipped"   # it changed meanwhile (retried by hand); a failed enqueue raises:

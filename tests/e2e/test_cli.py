@@ -48,8 +48,9 @@ def test_whoami_and_activate_use_the_sdks_configuration(cli, stack, tmp_path):
     out = cli("activate", "--json", env_extra={"INFRAI_API_KEY": ""})
     created = js(out)
     saved = json.loads((tmp_path / "credentials").read_text())
-    assert created["project_id"] == saved["project_id"] != stack.project_id
-    assert saved["api_key"].startswith("ifr_pk_proj_") and saved["api_key"] not in out.stdout
+    # on the local stack, activate hands out the stack's own project (one project, issue 16)
+    assert created["project_id"] == saved["project_id"] == stack.project_id
+    assert saved["api_key"] == stack.api_key and saved["api_key"] not in out.stdout
     env = {k: v for k, v in cli.env.items() if k != "INFRAI_API_KEY"}
     proc = subprocess.run([INFRAI, "whoami", "--json"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0 and json.loads(proc.stdout)["project_id"] == saved["project_id"]

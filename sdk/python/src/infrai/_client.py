@@ -294,12 +294,22 @@ class Deliveries(_Resource):
     `kind` (webhook, queue, cron), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
     `since`, `until` (RFC 3339 strings)."""
 
-    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None, **filters: Any) -> dict:
-        return self._call("scheduling.deliveries.list", params={**filters, "limit": limit, "cursor": cursor})
+    def list(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,
+             cron_id: Optional[str] = None, host: Optional[str] = None, status_code: Any = None,
+             since: Optional[str] = None, until: Optional[str] = None, limit: Optional[int] = None,
+             cursor: Optional[str] = None) -> dict:
+        params = {"state": state, "kind": kind, "queue": queue, "cron_id": cron_id, "host": host,
+                  "status_code": status_code, "since": since, "until": until, "limit": limit, "cursor": cursor}
+        return self._call("scheduling.deliveries.list", params=params)
 
-    def replay(self, *, idempotency_key: Optional[str] = None, **filters: Any) -> dict:
+    def replay(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,
+               cron_id: Optional[str] = None, host: Optional[str] = None, status_code: Any = None,
+               since: Optional[str] = None, until: Optional[str] = None,
+               idempotency_key: Optional[str] = None) -> dict:
         """Replay every failed delivery matching the filters, in the background: returns the job
         (`replay_id`); follow it with `replay_status`."""
+        filters = {"state": state, "kind": kind, "queue": queue, "cron_id": cron_id, "host": host,
+                   "status_code": status_code, "since": since, "until": until}
         body = {k: v for k, v in filters.items() if v is not None}
         return self._call("scheduling.deliveries.replay", body=body, idempotency_key=idempotency_key)
 

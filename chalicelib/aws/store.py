@@ -345,6 +345,8 @@ def transact_update(updates: list[dict]) -> None:
         if e.response["Error"]["Code"] == "TransactionCanceledException":
             raise ConditionFailed() from e
         raise
+
+
 def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple[str, str]]:
     """The table keys of up to `limit` items in an index partition whose sort key is at most
     `sk_max`, oldest first (one Query per 1 MB page; a KEYS_ONLY index reads little)."""

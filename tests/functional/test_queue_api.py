@@ -344,3 +344,14 @@ def test_a_message_held_on_a_queue_without_endpoint_stays_held_and_owes_nothing(
     assert reconcile_after(due.HELD_RECHECK + 1) == {"held": 1}
     assert reconcile_after(30 * 86400) == {}, "re-checked once, then nothing is owed until a PUT"
     assert messages.get(pid, msg["message_id"])["state"] == "held"
+
+
+def test_a_keyed_publish_refused_inside_its_run_releases_the_key(api):
+    """A request refused after its idempotency key was taken (here: over the trial's payload
+    size, checked with the plan inside the run) leaves no answer behind: the same key then
+    works for a corrected request instead of answering 409 or replaying the refusal."""
+    big = {"queue": "sized", "payload": {"blob": "x" * (70 * 1024)}, "idempotency_key": "k-refused"}
+    refused = api.call("POST", f"{Q}/publish", big)
+    assert refused.status_code == 413
+    fixed = api.call("POST", f"{Q}/publish", {**big, "payload": {"blob": "small"}})
+    assert fixed.status_code == 202 and fixed.data["state"] == "held"

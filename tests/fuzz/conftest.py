@@ -1,8 +1,8 @@
 """The fuzzer's world: the local stack in-process, with nothing able to leave this machine.
 
 Three fences, because the fuzzer makes up webhook URLs and the local stack allows any target:
-  1. the SQS poller (the deliver function) and the Scheduler emulator are stopped right after
-     start, so nothing accepted is ever delivered or fired;
+  1. the SQS poller (the deliver function), the Scheduler emulator and the reconciler are
+     stopped right after start, so nothing accepted is ever delivered, fired or repaired;
   2. `chalicelib.sender._default_resolver` raises `socket.gaierror`: no sender DNS at all;
   3. every socket this process opens may only connect to a loopback address (the stack's HTTP
      API and its moto child); any other attempt is refused and recorded, and the run fails.
@@ -64,5 +64,6 @@ def fuzz_stack(fences):
     stack = LocalStack(port=0, quiet=True).start()
     stack._poller.stop()       # nothing accepted is ever delivered ...
     stack._scheduler.stop()    # ... and no cron job ever fires
+    stack.reconciler.stop()    # ... nor does the reconciler repair (its writes would look like the request's)
     yield stack
     stack.stop()

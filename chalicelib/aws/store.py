@@ -153,16 +153,21 @@ def _write(call, kwargs):
         raise
 
 
-def transact_put(items: list[dict]) -> None:
-    """All or nothing: several new items, each refusing to overwrite an existing one."""
-    ops = [{"Put": {"TableName": config.table_name(), "Item": _to_ddb(_numbers(item)),
-                    "ConditionExpression": "attribute_not_exists(pk)"}} for item in items]
+def _transact(ops: list[dict]) -> None:
+    """All or nothing; a cancelled transaction (a condition that did not hold) is ConditionFailed."""
     try:
         clients.dynamodb().transact_write_items(TransactItems=ops)
     except _client_error() as e:
         if e.response["Error"]["Code"] == "TransactionCanceledException":
             raise ConditionFailed() from e
         raise
+
+
+def transact_put(items: list[dict]) -> None:
+    """All or nothing: several new items, each refusing to overwrite an existing one."""
+    ops = [{"Put": {"TableName": config.table_name(), "Item": _to_ddb(_numbers(item)),
+                    "ConditionExpression": "attribute_not_exists(pk)"}} for item in items]
+    _transact(ops)
 
 
 TRANSACTION_TRIES = 6
@@ -339,12 +344,7 @@ def transact_update(updates: list[dict]) -> None:
         if u.get("condition"):
             op["ConditionExpression"] = u["condition"]
         ops.append({"Update": op})
-    try:
-        clients.dynamodb().transact_write_items(TransactItems=ops)
-    except _client_error() as e:
-        if e.response["Error"]["Code"] == "TransactionCanceledException":
-            raise ConditionFailed() from e
-        raise
+    _transact(ops)
 
 
 def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple[str, str]]:

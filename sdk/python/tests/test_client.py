@@ -92,8 +92,8 @@ def test_every_method_hits_its_route(client, fake):
         assert (got[0], got[1]) == (method, path)
         assert ("Idempotency-Key" in got[2]) == (method == "POST")
     assert fake.requests[2][3] == {"schedule": "0 10 * * *", "enabled": False}
-    assert fake.requests[11][3] == {"url": None}
-    assert fake.requests[19][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
+    assert fake.requests[12][3] == {"url": None}
+    assert fake.requests[20][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
     assert fake.requests[-2][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
 
 

@@ -166,8 +166,14 @@ def test_runs_missed_while_the_service_was_down_fire_on_recovery(api, now, told,
     reconcile_after(0)
     # still nothing from Scheduler: 04:00 and 04:15 are missed too, young enough to fire
     assert fired[7:] == ["2026-11-02T04:00:00.000Z", "2026-11-02T04:15:00.000Z"] and len(told) == 1
-    times = [r["scheduled_at"] for r in runs(api, j["cron_id"])]
+    listed = runs(api, j["cron_id"])
+    times = [r["scheduled_at"] for r in listed]
     assert len(times) == len(set(times)) == 5 + 4
+    # Scheduler's own firing of 03:15 arriving late (its retries): the run the catch-up made, nothing new
+    late_id, work = cron_runs.fire(j["cron_id"], "2026-11-02T03:15:00Z")
+    assert work is None and late_id == next(r["delivery_id"] for r in listed if r["scheduled_at"].startswith(
+        "2026-11-02T03:15"))
+    assert len(runs(api, j["cron_id"])) == 9
 
 
 def test_a_job_without_a_window_skips_missed_runs_silently_as_before(api, now, told, fired):

@@ -106,6 +106,8 @@ export interface DeliveryRecord {
   timeout_seconds: number;
   attempt_count: number;
   attempts: Attempt[];
+  /** set while the next attempt waits for a plan limit to free (made at `until`) */
+  deferred?: { limit: "attempts_per_day"; until: Timestamp } | null;
 }
 export interface DeliveryFilters {
   state?: DeliveryState;
@@ -194,6 +196,7 @@ export interface Limits {
   payload_bytes?: number | null;
   publishes_per_second?: number | null;
   api_keys?: number | null;
+  attempts_per_day?: number | null;
   [limit: string]: number | null | undefined;
 }
 export interface Activation {

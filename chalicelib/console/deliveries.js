@@ -188,20 +188,23 @@ function attemptsTable(attempts) {
 }
 
 function sentHeaders(d) {
-  // What every attempt carries (Standard Webhooks): the id is fixed, the timestamp and the
-  // signature are made per attempt and not stored.
-  return h("dl", { class: "kv" },
-    h("dt", {}, "content-type"), h("dd", {}, "application/json"),
-    h("dt", {}, "webhook-id"), h("dd", {}, h("code", {}, d.webhook_id)),
+  // What every attempt carries (from the API), and the Standard Webhooks headers made per
+  // attempt, which are not stored.
+  const fixed = d.headers || { "content-type": "application/json", "webhook-id": d.webhook_id };
+  return h("dl", { class: "kv headers" },
+    Object.entries(fixed).map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))]),
     h("dt", {}, "webhook-timestamp"), h("dd", {}, "the attempt's time, in Unix seconds"),
-    h("dt", {}, "webhook-signature"), h("dd", {}, "v1,<base64 HMAC-SHA256 of id.timestamp.body>, one per live signing secret"));
+    h("dt", {}, "webhook-signature"), h("dd", {}, "v1,<base64 HMAC-SHA256 of id.timestamp.body>, one per live signing secret"),
+    h("dt", {}, "infrai-attempt"), h("dd", {}, "the attempt's number"));
 }
 
 export async function detail(ctx, id) {
   const d = await api("GET", `/v1/scheduling/webhook/deliveries/${encodeURIComponent(id)}`);
   const slot = h("div", { class: "slot" });
   const body = h("div");
+  let last = d;
   const fill = (rec) => {
+    last = rec;
     body.replaceChildren(
       h("dl", { class: "kv" },
         h("dt", {}, "State"), h("dd", { id: "delivery-state" }, badge(rec.state)),
@@ -218,8 +221,9 @@ export async function detail(ctx, id) {
   const retry = h("button", { type: "button", class: "primary", onclick: async () => {
     const rec = await guarded(slot, () => api("POST", `/v1/scheduling/webhook/deliveries/${encodeURIComponent(id)}/retry`));
     if (rec) {
-      fill(rec);
-      poll(rec);
+      last = { ...last, ...rec };   // the retry's answer has no payload or headers: keep them
+      fill(last);
+      poll(last);
     }
   } }, "Retry");
   // While a delivery is on its way, the page follows it (once a second, while shown)

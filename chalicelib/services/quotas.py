@@ -64,23 +64,28 @@ def take_scheduled_run(project_id: str) -> bool:
         return False
 
 
+def _day_key(now: float) -> str:
+    return "DAY#" + datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
 def _take_day(project_id: str, count: int, limit: int, now: float) -> None:
-    day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
-    _take(project_id, f"DAY#{day}", count, limit, (int(now) // 86400 + 1) * 86400,
+    _take(project_id, _day_key(now), count, limit, (int(now) // 86400 + 1) * 86400,
           "deliveries_per_day", "deliveries today (UTC)")
 
 
-def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:
-    if count > limit:
-        raise QuotaExceeded(f"Your plan allows {limit} {what}.", limit=name, limit_value=limit,
-                            resets_at=clock.rfc3339(resets), retry_after=QuotaExceeded.NOT_BY_WAITING)
-    try:
-        store.update(f"USAGE#{project_id}", sk, {"ttl": resets + 86400}, adds={"n": count},
-                     condition="attribute_not_exists(n) OR n <= :room", values={":room": limit - count})
-    except store.ConditionFailed:
-        raise QuotaExceeded(f"Your plan allows {limit} {what}; this request would exceed it. It resets at "
-                            f"{clock.rfc3339(resets)}.", limit=name, limit_value=limit,
-                            resets_at=clock.rfc3339(resets), retry_after=resets - clock.now()) from None
+def usage(project_id: str) -> dict:
+    """What the project uses of its limits now, read from the counters the limits are enforced
+    with. None where nothing counts it: deliveries today only on a plan with a daily limit (an
+    unlimited plan pays no counter write), a resource counter not yet seeded."""
+    out = {}
+    for resource in counters.RESOURCES:
+        item = store.get(*counters.counter_key(project_id, resource), consistent=False)
+        out[resource] = int(item["n"]) if item else None
+    out["deliveries_per_day"] = None
+    if _limits(project_id)["deliveries_per_day"] is not None:
+        day = store.get(f"USAGE#{project_id}", _day_key(clock.now()), consistent=False)
+        out["deliveries_per_day"] = int(day["n"]) if day else 0
+    return out
 
 
 # ---------------------------------------------------------------- the counted records

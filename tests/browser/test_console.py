@@ -46,7 +46,7 @@ def test_sign_in_shows_the_apis_refusal_then_signs_in_and_out(web, stack):
     page.get_by_role("link", name="Cron jobs").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Cron jobs")).to_be_visible()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_text("Signed out")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('infrai.apiKey')") is None
     page.reload()
@@ -60,7 +60,7 @@ def test_a_failed_webhook_is_found_by_filter_and_succeeds_once_retried(web, stac
     page.get_by_label("State").select_option("failed")
     page.get_by_label("Kind").select_option("webhook")
     page.get_by_label("Status").fill("500")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Filter", exact=True).click()
     row = page.locator(f'tr[data-id="{delivery_id}"]')
     expect(row).to_be_visible()
     for state in page.locator("table.deliveries tbody .badge").all_inner_texts():
@@ -75,11 +75,11 @@ def test_a_failed_webhook_is_found_by_filter_and_succeeds_once_retried(web, stac
     expect(page.locator("pre.payload")).to_contain_text(f'"order": "{path}"')
     shot(page, "delivery-failed")
     receiver.script(path, [200])       # the receiver is fixed
-    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("button", name="Retry", exact=True).click()
     expect(page.locator("#delivery-state")).to_have_text("succeeded")
     expect(attempts).to_have_count(2)
     expect(attempts.nth(1).locator("td").nth(2)).to_have_text("200")
-    expect(page.get_by_role("button", name="Retry")).to_be_disabled()
+    expect(page.get_by_role("button", name="Retry", exact=True)).to_be_disabled()
     shot(page, "delivery-succeeded")
     arrivals = receiver.at(path)
     assert len(arrivals) == 2 and all(a.verified for a in arrivals)
@@ -140,8 +140,8 @@ def test_a_new_york_cron_job_shows_its_next_runs_across_a_dst_change(web, stack,
     schedule.fill("0 9 * *")      # validated as you type
     expect(page.locator("#cron-schedule-hint")).to_contain_text("4 field(s)")
     expect(schedule).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_role("button", name="Create")).to_be_disabled()
-    page.get_by_label("Name").fill(f"quarterly {path}")
+    expect(page.get_by_role("button", name="Create", exact=True)).to_be_disabled()
+    page.get_by_label("Name", exact=True).fill(f"quarterly {path}")
     # on the 1st of every quarter: any five runs span a year, so they cross both of New York's changes
     schedule.fill("0 9 1 1,4,7,10 *")
     page.get_by_label("Time zone").fill("America/New_York")
@@ -150,7 +150,7 @@ def test_a_new_york_cron_job_shows_its_next_runs_across_a_dst_change(web, stack,
     expect(page.locator("#schedule-preview tbody tr")).to_have_count(5)
     page.get_by_label("URL or queue name").fill(receiver.url(path))
     shot(page, "cron-new")
-    page.get_by_role("button", name="Create").click()
+    page.get_by_role("button", name="Create", exact=True).click()
 
     expect(page.locator("#schedule-words")).to_have_text(
         "at 09:00, on day 1 of the month in January, April, July and October, America/New_York")
@@ -180,11 +180,11 @@ def test_a_new_york_cron_job_shows_its_next_runs_across_a_dst_change(web, stack,
     assert page.locator("tr.dst").count() >= len(changes)
     shot(page, "cron-job")
 
-    page.get_by_role("button", name="Pause").click()
-    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_role("button", name="Resume", exact=True)).to_be_visible()
     assert api.get(f"/v1/scheduling/cron/{cron_id}").json()["enabled"] is False
-    page.get_by_role("button", name="Resume").click()
-    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.get_by_role("button", name="Resume", exact=True).click()
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
     page.get_by_role("button", name="Trigger now").click()
     run_link = page.locator("table.runs tbody tr a").first
     expect(run_link).to_be_visible()
@@ -193,8 +193,8 @@ def test_a_new_york_cron_job_shows_its_next_runs_across_a_dst_change(web, stack,
     expect(page.locator("#delivery-state")).to_have_text("succeeded")
 
     page.goto(f"{stack.base_url}/console#/cron/{cron_id}/edit")
-    page.get_by_label("Name").fill(f"renamed {path}")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_label("Name", exact=True).fill(f"renamed {path}")
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("heading", name=f"renamed {path}")).to_be_visible()
     page.get_by_role("link", name="← All cron jobs").click()
     expect(page.locator(f'tr[data-id="{cron_id}"]')).to_contain_text("on day 1 of the month")
@@ -244,11 +244,11 @@ def test_attaching_an_endpoint_releases_a_queues_held_messages(web, stack, api, 
     arrivals = receiver.wait_for(path, 3)
     assert sorted(a.json["i"] for a in arrivals) == [0, 1, 2] and all(a.verified for a in arrivals)
     assert {a.headers["webhook-id"] for a in arrivals} == set(ids)
-    page.get_by_role("button", name="Pause").click()
-    expect(page.get_by_role("button", name="Unpause")).to_be_visible()
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_role("button", name="Unpause", exact=True)).to_be_visible()
     assert api.get(f"{Q}/{name}").json()["paused"] is True
-    page.get_by_role("button", name="Unpause").click()
-    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.get_by_role("button", name="Unpause", exact=True).click()
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
 
 
 def test_keys_limits_and_the_secret_rotation(web, stack, api):
@@ -257,7 +257,8 @@ def test_keys_limits_and_the_secret_rotation(web, stack, api):
     page = web.page
     sign_in(web, stack, "#/project")
     expect(page.locator('tr[data-limit="deliveries_per_day"]')).to_be_visible()
-    expect(page.locator('tr[data-limit="deliveries_per_day"] .usage')).to_have_text(re.compile(r"^[0-9,]+$"))
+    # the stack's project is on the unlimited plan: what is used is counted for the resources
+    expect(page.locator('tr[data-limit="queues"] .usage')).to_have_text(re.compile(r"^[0-9,]+$"))
     page.get_by_role("button", name="Create a key").click()
     new_key = page.locator("#new-key")
     expect(new_key).to_have_text(re.compile(r"^ifr_pk_proj_[A-Za-z0-9]{32,64}$"))

@@ -88,6 +88,19 @@ def usage(project_id: str) -> dict:
     return out
 
 
+def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:
+    if count > limit:
+        raise QuotaExceeded(f"Your plan allows {limit} {what}.", limit=name, limit_value=limit,
+                            resets_at=clock.rfc3339(resets), retry_after=QuotaExceeded.NOT_BY_WAITING)
+    try:
+        store.update(f"USAGE#{project_id}", sk, {"ttl": resets + 86400}, adds={"n": count},
+                     condition="attribute_not_exists(n) OR n <= :room", values={":room": limit - count})
+    except store.ConditionFailed:
+        raise QuotaExceeded(f"Your plan allows {limit} {what}; this request would exceed it. It resets at "
+                            f"{clock.rfc3339(resets)}.", limit=name, limit_value=limit,
+                            resets_at=clock.rfc3339(resets), retry_after=resets - clock.now()) from None
+
+
 # ---------------------------------------------------------------- the counted records
 
 def claim(project_id: str, resource: str) -> dict:

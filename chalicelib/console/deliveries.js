@@ -205,7 +205,7 @@ export async function detail(ctx, id) {
   let last = d;
   const fill = (rec) => {
     last = rec;
-    body.replaceChildren(
+    body.replaceChildren(h("div", {},
       h("dl", { class: "kv" },
         h("dt", {}, "State"), h("dd", { id: "delivery-state" }, badge(rec.state)),
         h("dt", {}, "Target"), h("dd", {}, rec.url || "— (a held queue message: its queue has no endpoint)"),
@@ -214,7 +214,7 @@ export async function detail(ctx, id) {
         h("dt", {}, "Attempts"), h("dd", {}, `${rec.attempt_count} (retries allowed: ${rec.retries}, timeout ${rec.timeout_seconds} s)`)),
       h("h2", {}, "Attempts"), attemptsTable(rec.attempts),
       rec.payload === undefined ? null : [h("h2", {}, "Payload"), h("pre", { class: "payload" }, pretty(rec.payload))],
-      h("h2", {}, "Headers sent"), sentHeaders(rec));
+      h("h2", {}, "Headers sent"), sentHeaders(rec)));
     retry.disabled = rec.state !== "failed";
     retry.title = rec.state === "failed" ? "" : "Only a failed delivery can be retried";
   };

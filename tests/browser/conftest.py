@@ -115,10 +115,10 @@ def phone(browser, stack):
         w.context.close()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     """A screenshot of the page as it is, under build/console/ (every run)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def sign_in(w: Watched, stack, hash_: str = "") -> None:

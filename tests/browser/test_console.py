@@ -114,7 +114,7 @@ def test_the_list_pages_with_the_apis_cursor_and_fits_a_phone(phone, stack, api)
     # scroll inside their own box
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
         "no sideways page scroll"
-    shot(page, "deliveries-phone")
+    shot(page, "deliveries-phone", full_page=False)
     page.get_by_role("link", name="Next page").click()
     expect(rows).to_have_count(20)
     second_page = set(rows.evaluate_all("rs => rs.map(r => r.dataset.id)"))

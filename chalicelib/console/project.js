@@ -6,6 +6,7 @@ import { guarded, h, when } from "./dom.js";
 const LIMIT_WORDS = {
   cron_jobs: "Cron jobs", queues: "Queues", deliveries_per_day: "Deliveries per day (UTC)",
   payload_bytes: "Payload size (bytes)", publishes_per_second: "Requests per second", api_keys: "Active API keys",
+  attempts_per_day: "Delivery attempts per day (UTC)",
 };
 
 export async function page(ctx) {

@@ -24,7 +24,7 @@ from . import cron_runs, deliveries, delivery_index, projects, queues, quotas, r
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "infrai-scheduling/1.0"
+USER_AGENT = deliveries.USER_AGENT
 # A message whose own processing raised this many times is poison: its delivery is failed,
 # visibly and replayably, instead of being tried again. Only its own crashes count: with
 # partial batch responses a batch-mate's failure never sends it round again.

@@ -14,6 +14,7 @@ from ..core.errors import Conflict, NotFound
 from . import delivery_index, quotas
 
 log = logging.getLogger(__name__)
+USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and shown by content()
 
 STATES = ("queued", "held", "retrying", "succeeded", "failed", "cancelled")
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -217,6 +218,19 @@ def view(record: dict) -> dict:
         if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
     }
     return out
+
+
+def content(record: dict) -> dict:
+    """What a single read adds to `view`: the payload as sent, and the headers every attempt
+    carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
+    and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
+    try:
+        payload = json.loads(record["payload"]) if isinstance(record.get("payload"), str) else record.get("payload")
+    except ValueError:
+        payload = None   # every payload was JSON when accepted; never a 500 for an old record
+    headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
+               "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}
+    return {"payload": payload, "headers": headers}
 
 
 def _attempt_view(a: dict) -> dict:

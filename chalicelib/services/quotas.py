@@ -111,6 +111,23 @@ def _next_day(now: float) -> int:
     return (int(now) // 86400 + 1) * 86400
 
 
+def usage(project_id: str) -> dict:
+    """What the project uses of its limits now, read from the counters the limits are enforced
+    with. None where nothing counts it: a per-day number only on a plan with that daily limit
+    (a plan without one pays no counter write), a resource counter not yet seeded."""
+    out = {}
+    for resource in counters.RESOURCES:
+        item = store.get(*counters.counter_key(project_id, resource), consistent=False)
+        out[resource] = int(item["n"]) if item else None
+    limits, day = _limits(project_id), _day(clock.now())
+    for name, prefix in (("deliveries_per_day", "DAY"), ("attempts_per_day", "ATT")):
+        out[name] = None
+        if limits.get(name) is not None:
+            item = store.get(f"USAGE#{project_id}", f"{prefix}#{day}", consistent=False)
+            out[name] = int(item["n"]) if item else 0
+    return out
+
+
 def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:
     if count > limit:
         raise QuotaExceeded(f"Your plan allows {limit} {what}.", limit=name, limit_value=limit,

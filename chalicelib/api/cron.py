@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import cron, cron_runs
+from ..services import cron, cron_catchup, cron_runs
 from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)
@@ -64,3 +64,12 @@ def trigger(cron_id):
 def runs(cron_id):
     req = bp.current_request
     return cron_runs.runs(caller_project(req), cron_id, query(req))
+
+
+@route(bp, f"{BASE}/{{cron_id}}/backfill", ["POST"])
+def backfill(cron_id):
+    req = bp.current_request
+    project = caller_project(req)
+    body = json_body(req)
+    idempotency_key(req, body)   # checked like everywhere; a backfill asked twice fires nothing twice
+    return cron_catchup.backfill(project, cron_id, body)

@@ -38,6 +38,12 @@ def cron_run(cron_id: str, delivery_id: str) -> tuple[str, str]:
     return f"CRON#{cron_id}", f"RUN#{delivery_id}"
 
 
+def cron_watch(cron_id: str) -> tuple[str, str]:
+    """A job's catch-up watch (only jobs with a catch-up window have one): up to when its
+    scheduled times have been checked for runs that never fired."""
+    return f"CRON#{cron_id}", "WATCH"
+
+
 def queue(project_id: str, name: str) -> tuple[str, str]:
     return f"QUEUE#{project_id}#{name}", "QUEUE"
 

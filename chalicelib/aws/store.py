@@ -364,3 +364,23 @@ def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         kwargs["Limit"] = limit - len(found)
     return found[:limit]
+
+
+def count_between(pk_value: str, lo: str, hi: str, where: dict | None = None) -> int:
+    """How many items of a table partition have a sort key in [lo, hi] (paginated COUNT query,
+    reading only that range), optionally only those whose fields equal `where`."""
+    names, values = {"#pk": "pk", "#sk": "sk"}, {":pk": pk_value, ":lo": lo, ":hi": hi}
+    kwargs = {"TableName": config.table_name(), "Select": "COUNT", "ConsistentRead": True,
+              "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi"}
+    for i, (field, value) in enumerate((where or {}).items()):
+        names[f"#w{i}"], values[f":w{i}"] = field, value
+    if where:
+        kwargs["FilterExpression"] = " AND ".join(f"#w{i} = :w{i}" for i in range(len(where)))
+    kwargs["ExpressionAttributeNames"], kwargs["ExpressionAttributeValues"] = names, _to_ddb(values)
+    total = 0
+    while True:
+        resp = clients.dynamodb().query(**kwargs)
+        total += resp["Count"]
+        if "LastEvaluatedKey" not in resp:
+            return total
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

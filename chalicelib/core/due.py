@@ -31,7 +31,8 @@ CHECK = "check"         # a delivery whose attempt should have happened by now: 
 HELD = "held"           # a held message: release it if its queue accepts now, else unmark
 RELEASE = "release"     # a queue whose held messages are being released: finish the release
 SYNC = "sync"           # a cron job whose schedules may not match it (or that is being deleted)
-KINDS = (SEND, CHECK, HELD, RELEASE, SYNC)
+CATCH_UP = "catch_up"   # a cron job's watch (catch-up window): look for scheduled times that never fired
+KINDS = (SEND, CHECK, HELD, RELEASE, SYNC, CATCH_UP)
 
 MARK_FIELDS = ("gsi3pk", "gsi3sk", "due")
 

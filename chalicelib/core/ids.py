@@ -49,5 +49,11 @@ def derived_id(prefix: str, at: float, *parts: str) -> str:
     return f"{prefix}_{_b32(int(at * 1000), 10)}{_b32(int.from_bytes(digest[:10], 'big'), 16)}"
 
 
+def time_prefix(prefix: str, at: float) -> str:
+    """The start every id made (or derived) at `at` shares, to the millisecond: ids made between
+    two times sort between their prefixes."""
+    return f"{prefix}_{_b32(int(at * 1000), 10)}"
+
+
 def is_id(value, prefix: str) -> bool:
     return isinstance(value, str) and value.startswith(prefix + "_") and bool(_ID_RE.fullmatch(value))

@@ -305,6 +305,20 @@ def due_between(schedule: Schedule, timezone: str, start: datetime, end: datetim
     return due
 
 
+def times_in(schedule: Schedule, timezone: str, since: datetime, until: datetime, limit: int) -> list[datetime]:
+    """The fire times t with since <= t < until (UTC), oldest first, at most `limit` of them:
+    the runs of a past window (a backfill, a catch-up), under the same DST rule as `next_runs`.
+    Half-open, so consecutive windows never share a run."""
+    end_day = until.astimezone(_tz.utc).date()
+    last_day = end_day + timedelta(days=2) if end_day < date.max - timedelta(days=2) else date.max
+    out = []
+    for fire in _fire_times(schedule, timezone, since - timedelta(microseconds=1), last_day):
+        if fire >= until or len(out) >= limit:
+            break
+        out.append(fire)
+    return out
+
+
 def _fire_times(schedule: Schedule, timezone: str, after: datetime, last_day: date = date.max):
     """Yield fire times after `after`, in order. Local wall times are walked in order and
     mapped with fold=0; that mapping only ever moves forward in UTC, so the output is sorted."""

@@ -15,10 +15,11 @@ from . import idempotency, queues, quotas, request_ids, webhooks
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
-          "enabled", "idempotency_key")
+          "enabled", "catch_up_window_seconds", "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
+MAX_CATCH_UP_WINDOW = 7 * 86400   # a week of missed runs at most (docs/missed-runs.md)
 
 
 def _check(body: dict, current: dict | None = None) -> dict:
@@ -46,7 +47,19 @@ def _check(body: dict, current: dict | None = None) -> dict:
         out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 300, 1, MAX_TIMEOUT)
     if given("enabled"):
         out["enabled"] = validation.boolean(body, "enabled", True)
+    if given("catch_up_window_seconds"):
+        out["catch_up_window_seconds"] = _catch_up_window(body)
     return out
+
+
+def _catch_up_window(body: dict) -> int:
+    value = body.get("catch_up_window_seconds")
+    if value is not None and not isinstance(value, bool) and isinstance(value, (int, float)) \
+            and not 0 <= value <= MAX_CATCH_UP_WINDOW:
+        raise InvalidInput(f"'catch_up_window_seconds' is at most {MAX_CATCH_UP_WINDOW} (7 days); runs "
+                           "missed longer ago are skipped and reported. 0 (the default) skips every "
+                           "missed run.", field="catch_up_window_seconds")
+    return validation.integer(body, "catch_up_window_seconds", 0, 0, MAX_CATCH_UP_WINDOW)
 
 
 def _empty_name():
@@ -103,6 +116,28 @@ def _sync_schedules(record: dict) -> None:
         scheduler.delete(name)
 
 
+def _sync_watch(record: dict) -> None:
+    """A job with a catch-up window has a watch (keys.cron_watch): up to when its scheduled
+    times were checked for runs that never fired (cron_catchup). Made when the window is set,
+    starting then (runs before it were not owed); an existing one keeps its place, so a resume
+    finds the runs missed while paused, and is due at once then. A watch whose job has no
+    window (or is gone) is deleted by its own check."""
+    if not record.get("catch_up_window_seconds") or not record["enabled"]:
+        return
+    pk, sk = keys.cron_watch(record["cron_id"])
+    now = clock.now()
+    try:
+        store.update(pk, sk, {"project_id": record["project_id"], **due.mark(pk, now, due.CATCH_UP)},
+                     condition="attribute_exists(pk)")
+    except store.ConditionFailed:
+        try:
+            store.put({"pk": pk, "sk": sk, "cron_id": record["cron_id"], "project_id": record["project_id"],
+                       "checked_to": record["updated_at"], **due.mark(pk, now + due.SYNC_GRACE, due.CATCH_UP)},
+                      condition="attribute_not_exists(pk)")
+        except store.ConditionFailed:
+            pass   # made meanwhile by another converge of this job
+
+
 def drop_schedules(cron_id: str) -> None:
     """Delete every schedule a job can have (missing ones are fine)."""
     for name in scheduler.schedule_names(cron_id, 2):
@@ -120,8 +155,11 @@ def converge(record: dict, quiet: bool = False) -> dict | None:
                 drop_schedules(record["cron_id"])
                 quotas.delete_cron_job(record, condition="#sync = :deleting", names={"#sync": "sync"},
                                        values={":deleting": "deleting"})   # and give its place back
+                if record.get("catch_up_window_seconds"):
+                    store.delete(*keys.cron_watch(record["cron_id"]))   # left behind, it deletes itself
                 return None
             _sync_schedules(record)
+            _sync_watch(record)
             try:
                 return store.update(record["pk"], record["sk"], {"sync": "ok", **due.unmark()},
                                     condition="updated_at = :u AND #sync = :pending", names={"#sync": "sync"},
@@ -189,7 +227,7 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 
 def _public_fields(record: dict) -> dict:
     return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
-                                        "retries", "timeout_seconds", "enabled")}
+                                        "retries", "timeout_seconds", "enabled", "catch_up_window_seconds")}
 
 
 def _change(old: dict, fields: dict) -> dict:
@@ -226,6 +264,7 @@ def view(record: dict, runs: int = 0) -> dict:
         "timezone": record["timezone"], "enabled": record["enabled"],
         "next_run_at": clock.rfc3339(upcoming[0].timestamp()) if upcoming else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
+        "catch_up_window_seconds": int(record.get("catch_up_window_seconds") or 0),
         "payload": _json(record["payload"]), "aws_schedule_expressions": record["aws_expressions"],
         "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
     }

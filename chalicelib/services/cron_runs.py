@@ -7,11 +7,11 @@ it is still sent, by the reconciler, and the run is written by whichever copy co
 own message comes back until it succeeds). Two plain conditional puts, not a transaction: half
 the write units, and moto copies a whole table for every transaction."""
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ..aws import dispatch, keys, store
 from ..core import clock, ids, validation
-from . import cron, deliveries, idempotency, messages, quotas, request_ids
+from . import cron, deliveries, events, idempotency, messages, quotas, request_ids
 
 log = logging.getLogger(__name__)
 
@@ -19,21 +19,23 @@ KIND = "cron"
 
 
 def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message_id=None,
-         delivery_id=None) -> tuple[str | None, dict | None]:
+         delivery_id=None, requested=False) -> tuple[str | None, dict | None]:
     """Materialise one firing. Returns (delivery id, the dispatch work for its first attempt);
     work is None when nothing is to be sent now (a queue target that holds it, a duplicate),
-    and both are None when the job does not fire (gone, deleting or paused). `message_id`: the
-    SQS message carrying the firing, so that its own redelivery may finish what it started."""
+    and both are None when the job does not fire (gone, deleting or paused, or skipped over the
+    plan's limit). `message_id`: the SQS message carrying the firing, so that its own redelivery
+    may finish what it started. `requested`: a scheduled time asked for by the user (a
+    backfill), fired also while the job is paused."""
     record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
     if not manual and (not record or record.get("sync") == "deleting"):
         _silence(cron_id, record)
         return None, None
     if not record or record.get("sync") == "deleting" or (project_id and record["project_id"] != project_id):
         return None, None
-    if not record["enabled"] and not manual:
+    if not record["enabled"] and not (manual or requested):
         return None, None
     at = _epoch(scheduled)
-    delivery_id = delivery_id or (ids.new_id("dlv") if manual else ids.derived_id("dlv", at, cron_id, scheduled))
+    delivery_id = delivery_id or (ids.new_id("dlv") if manual else scheduled_run_id(cron_id, at, scheduled))
     now = clock.now()
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
     run = {"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
@@ -42,6 +44,11 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
     # a scheduled run counts against the plan's deliveries per day like any publish (a trigger was
     # counted by its request); over the limit it is recorded as skipped, visibly, and sends nothing
     if not manual and not quotas.take_scheduled_run(record["project_id"]):
+        # told before the run is written, with the scheduled time as the event's time, so that
+        # a firing redone after a crash tells it once (events derive the id from it)
+        events.emit(record["project_id"], "cron.run_skipped",
+                    {"cron_id": cron_id, "reason": "quota_exceeded", "scheduled_at": clock.rfc3339(at),
+                     "count": 1, "delivery_id": delivery_id}, now=at)
         _put_once({**run, "skipped": "quota_exceeded"})
         return None, None
     meta = {"infrai-cron-id": cron_id, "infrai-scheduled-time": clock.rfc3339(at)}
@@ -87,6 +94,15 @@ def _put_once(item: dict) -> bool:
         return True
     except store.ConditionFailed:
         return False
+
+
+def scheduled_run_id(cron_id: str, at: float, scheduled: str | None = None) -> str:
+    """The delivery (and run) id of the firing of `cron_id` scheduled at `at`: the same for
+    Scheduler's firing, a catch-up and a backfill of that time, so they never make two runs.
+    Derived from the time as Scheduler writes it (`2026-11-28T09:00:00Z`) whatever the spelling
+    that came in; a time with a fraction of a second (only tests send one) keeps its own."""
+    stamp = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ids.derived_id("dlv", at, cron_id, stamp if at == int(at) or scheduled is None else scheduled)
 
 
 def _epoch(scheduled: str) -> float:

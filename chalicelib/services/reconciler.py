@@ -12,7 +12,9 @@ finishes what each record still owes:
 - a failed delivery whose dead-letter notice was not sent;
 - a message written held whose queue accepts by now (a publish that raced a PUT);
 - a queue whose release of held messages did not finish;
-- a cron job whose schedules may not match its record, or whose delete did not finish.
+- a cron job whose schedules may not match its record, or whose delete did not finish;
+- a cron job with a catch-up window whose scheduled times are due a look: runs that never
+  fired are fired, or reported when too old (cron_catchup).
 
 Each repair is one conditional write before the send it implies, so two reconcilers running at
 once (or a reconciler racing the deliver function) never double a send: the loser's write fails."""
@@ -22,7 +24,7 @@ from collections import Counter
 from .. import observability
 from ..aws import dispatch, store
 from ..core import clock, due
-from . import cron, deliveries, queues
+from . import cron, cron_catchup, deliveries, queues
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ def _finish(item: dict | None, now: float) -> str:
         return "released"
     if sk == "CRON":
         return "deleted" if cron.converge(item) is None else "synced"
+    if sk == "WATCH":
+        return cron_catchup.check(item, now)
     _unmark(item)
     return "unmarked"
 

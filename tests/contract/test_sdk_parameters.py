@@ -137,6 +137,7 @@ TS_METHODS = {
     "scheduling.cron.update": ("update(cronId: string, changes: CronUpdate)", ["CronUpdate"], set()),
     "scheduling.cron.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
     "scheduling.cron.runs": ("runs(cronId: string, opts: PageOptions = {})", ["PageOptions"], set()),
+    "scheduling.cron.backfill": ("backfill(cronId: string, opts: BackfillOptions)", ["BackfillOptions"], set()),
     "scheduling.webhook.send": ("send(url: string, payload: JsonObject, opts: WebhookOptions = {})",
                                 ["WebhookOptions"], {"url", "payload"}),
     "scheduling.webhook.list": ("list(opts: PageOptions & { state?: DeliveryState } = {})",

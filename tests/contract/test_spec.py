@@ -78,6 +78,9 @@ def test_request_bounds_are_the_validators():
     assert s["CronCreate"]["properties"]["name"]["maxLength"] == cron.MAX_NAME
     assert s["CronCreate"]["properties"]["schedule"]["maxLength"] == schedules.MAX_LENGTH
     assert set(s["CronCreate"]["properties"]) == set(cron.FIELDS)
+    assert s["CronCreate"]["properties"]["catch_up_window_seconds"]["maximum"] == cron.MAX_CATCH_UP_WINDOW
+    from chalicelib.services import cron_catchup
+    assert s["CronBackfillResult"]["properties"]["runs"]["maximum"] == cron_catchup.MAX_BACKFILL_RUNS
     assert set(s["WebhookSend"]["properties"]) == set(webhooks.SEND_FIELDS)
     assert s["WebhookSend"]["properties"]["delay_seconds"]["maximum"] == webhooks.MAX_DELAY
     assert s["WebhookSend"]["properties"]["headers"]["maxProperties"] == validation.MAX_EXTRA_HEADERS

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock, due
-from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues, quotas,
+from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, messages, projects, queues, quotas,
                                  reconciler, webhooks)
 from tests.receiver import Receiver
 
@@ -152,6 +152,8 @@ OPS = {
                     lambda p, c, w: cron.set_enabled(p, c["cron_id"], True)),
     "cron delete": (lambda p, u, w: _job(p, u), lambda p, c, w: cron.delete(p, c["cron_id"])),
     "cron trigger": (lambda p, u, w: _job(p, u), lambda p, c, w: cron_runs.trigger(p, c["cron_id"], None)),
+    "cron backfill": (lambda p, u, w: _job(p, u), lambda p, c, w: cron_catchup.backfill(p, c["cron_id"], {
+        "since": clock.rfc3339(clock.now() - 900), "until": clock.rfc3339(clock.now())})),
     "deliver: success": (lambda p, u, w: _one_message_in_flight(p, u, w, 200), lambda p, c, w: _deliver_once(w)),
     "deliver: retry": (lambda p, u, w: _one_message_in_flight(p, u, w, 500), lambda p, c, w: _deliver_once(w)),
     "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),

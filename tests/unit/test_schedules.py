@@ -385,3 +385,23 @@ def test_module_has_no_aws_imports():
     for module in (schedules, aws_cron):
         source = open(module.__file__).read()
         assert "boto" not in source and "chalicelib.aws" not in source
+
+
+def test_times_in_is_since_inclusive_until_exclusive_and_capped():
+    hourly = parse("0 * * * *")
+    since, until = datetime(2026, 11, 16, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc)
+    week = schedules.times_in(hourly, "UTC", since, until, 1000)
+    assert len(week) == 168 and week[0] == since and week[-1] == until - timedelta(hours=1)
+    assert schedules.times_in(hourly, "UTC", since, until, 10) == week[:10]
+    # consecutive windows share no run
+    halves = (schedules.times_in(hourly, "UTC", since, since + timedelta(days=3), 1000)
+              + schedules.times_in(hourly, "UTC", since + timedelta(days=3), until, 1000))
+    assert halves == week
+
+
+def test_times_in_follows_the_dst_rule_of_next_runs():
+    hourly = parse("0 * * * *")
+    since = datetime(2026, 10, 31, 4, tzinfo=timezone.utc)   # midnight EDT
+    times = schedules.times_in(hourly, "America/New_York", since, since + timedelta(hours=49), 100)
+    assert len(times) == 48                                   # 01:00 happens twice, runs once
+    assert times == next_runs(hourly, "America/New_York", since - timedelta(seconds=1), 48)

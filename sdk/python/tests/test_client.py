@@ -33,6 +33,20 @@ def test_cron_task_url_or_queue_and_default_names(client, fake):
     assert queue_body["queue"] == "reports" and queue_body["name"] == "reports" and "payload" not in queue_body
 
 
+def test_cron_backfill_sends_the_window_and_the_catch_up_window_is_a_field(client, fake):
+    from datetime import datetime, timedelta, timezone
+    ny = timezone(timedelta(hours=-5))
+    client.cron.backfill("cron_1", datetime(2026, 11, 23, tzinfo=ny), "2026-11-30T00:00:00Z")
+    client.cron.create("0 * * * *", "reports", catch_up_window_seconds=3600)
+    client.cron.update("cron_1", catch_up_window_seconds=0)
+    (_, path, headers, body), create, update = fake.requests
+    assert path == "/v1/scheduling/cron/cron_1/backfill" and headers["Idempotency-Key"].startswith("idem_")
+    assert body == {"since": "2026-11-23T05:00:00Z", "until": "2026-11-30T00:00:00Z"}
+    assert create[3]["catch_up_window_seconds"] == 3600 and update[3] == {"catch_up_window_seconds": 0}
+    with pytest.raises(ValueError, match="timezone-aware"):
+        client.cron.backfill("cron_1", datetime(2026, 11, 23), "2026-11-30T00:00:00Z")
+
+
 def test_every_method_hits_its_route(client, fake):
     c = client
     calls = [
@@ -44,6 +58,8 @@ def test_every_method_hits_its_route(client, fake):
         (lambda: c.cron.resume("cron_1"), "POST", "/v1/scheduling/cron/cron_1/resume"),
         (lambda: c.cron.trigger("cron_1"), "POST", "/v1/scheduling/cron/cron_1/trigger"),
         (lambda: c.cron.runs("cron_1"), "GET", "/v1/scheduling/cron/cron_1/runs"),
+        (lambda: c.cron.backfill("cron_1", "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z"), "POST",
+         "/v1/scheduling/cron/cron_1/backfill"),
         (lambda: c.queue.publish("q", {"a": 1}, delay_seconds=0), "POST", "/v1/scheduling/queue/publish"),
         (lambda: c.queue.publish_batch([{"queue": "q", "payload": {}}]), "POST", "/v1/scheduling/queue/publish-batch"),
         (lambda: c.queue.create("q", "https://x.example.com"), "PUT", "/v1/scheduling/queue/q"),
@@ -76,8 +92,8 @@ def test_every_method_hits_its_route(client, fake):
         assert (got[0], got[1]) == (method, path)
         assert ("Idempotency-Key" in got[2]) == (method == "POST")
     assert fake.requests[2][3] == {"schedule": "0 10 * * *", "enabled": False}
-    assert fake.requests[11][3] == {"url": None}
-    assert fake.requests[19][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
+    assert fake.requests[12][3] == {"url": None}
+    assert fake.requests[20][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
     assert fake.requests[-2][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
 
 

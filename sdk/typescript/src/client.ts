@@ -4,7 +4,7 @@ import { ConnectionFailed, InfraiError, MissingApiKey, errorClassFor } from "./e
 import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
-  Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
+  Activation, BackfillOptions, BackfillResult, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
   DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, Health, IdempotencyOptions, JsonObject, Me,
   MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
@@ -288,6 +288,11 @@ export class CronApi extends Api {
   /** Run once now (also when paused). */
   trigger(cronId: string, opts: IdempotencyOptions = {}): Promise<CronRun> {
     return this.client.call("scheduling.cron.trigger", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
+  }
+  /** Fire the scheduled runs of a past window, each once: runs that exist already are counted, not fired again. */
+  backfill(cronId: string, opts: BackfillOptions): Promise<BackfillResult> {
+    const { idempotency_key, ...window } = opts;
+    return this.client.call("scheduling.cron.backfill", { params: { cron_id: cronId }, body: window, idempotencyKey: idempotency_key });
   }
   runs(cronId: string, opts: PageOptions = {}): Promise<Page<CronRun>> {
     return this.client.call("scheduling.cron.runs", { params: { cron_id: cronId }, query: { ...opts } });

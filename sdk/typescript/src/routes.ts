@@ -15,6 +15,7 @@ export const ROUTES = {
   "scheduling.cron.pause": { method: "POST", path: "/v1/scheduling/cron/{cron_id}/pause" },
   "scheduling.cron.resume": { method: "POST", path: "/v1/scheduling/cron/{cron_id}/resume" },
   "scheduling.cron.trigger": { method: "POST", path: "/v1/scheduling/cron/{cron_id}/trigger" },
+  "scheduling.cron.backfill": { method: "POST", path: "/v1/scheduling/cron/{cron_id}/backfill" },
   "scheduling.cron.runs": { method: "GET", path: "/v1/scheduling/cron/{cron_id}/runs" },
   "scheduling.queue.publish": { method: "POST", path: "/v1/scheduling/queue/publish" },
   "scheduling.queue.publish_batch": { method: "POST", path: "/v1/scheduling/queue/publish-batch" },

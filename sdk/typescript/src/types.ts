@@ -28,6 +28,8 @@ export interface CronOptions {
   retries?: number;
   timeout_seconds?: number;
   enabled?: boolean;
+  /** runs missed while paused or down, at most this many seconds old, fire on resume/recovery (default 0: skipped; at most 604800) */
+  catch_up_window_seconds?: number;
   idempotency_key?: string;
 }
 export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;
@@ -44,12 +46,32 @@ export interface CronRecord {
   next_runs?: Timestamp[];
   retries: number;
   timeout_seconds: number;
+  catch_up_window_seconds: number;
   payload: unknown;
   aws_schedule_expressions: string[];
   created_at: Timestamp;
   updated_at: Timestamp;
 }
 export interface CronDeleted { deleted: string }
+/** The past window [since, until) whose scheduled runs a backfill fires (RFC 3339 times; at most 1,000 runs). */
+export interface BackfillOptions {
+  since: string;
+  until: string;
+  idempotency_key?: string;
+}
+export interface BackfillResult {
+  cron_id: string;
+  since: Timestamp;
+  until: Timestamp;
+  /** scheduled times in the window */
+  runs: number;
+  /** runs this request made */
+  fired: number;
+  /** runs that existed already (not fired again) */
+  existing: number;
+  /** runs recorded skipped: over the plan's deliveries per day */
+  skipped: number;
+}
 export interface CronRun {
   scheduled_at: Timestamp;
   fired_at: Timestamp;

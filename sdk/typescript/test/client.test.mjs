@@ -38,6 +38,16 @@ describe("InfraiClient", () => {
                                payload: { segment: "active-users" } });
   });
 
+  it("backfills a window and sends the catch-up window as given", async () => {
+    await client.job.cron.backfill("cron_1", { since: "2026-11-23T00:00:00Z", until: "2026-11-30T00:00:00Z", idempotency_key: "k1" });
+    await client.job.cron.create({ schedule: "0 * * * *", queue: "q", catch_up_window_seconds: 3600 });
+    const [b, c] = fake.requests;
+    assert.equal(b.path, "/v1/scheduling/cron/cron_1/backfill");
+    assert.equal(b.headers["idempotency-key"], "k1");
+    assert.deepEqual(b.body, { since: "2026-11-23T00:00:00Z", until: "2026-11-30T00:00:00Z" });
+    assert.equal(c.body.catch_up_window_seconds, 3600);
+  });
+
   it("derives a name from the target", async () => {
     await client.job.cron.create({ schedule: "* * * * *", url: "https://api.example.com/hooks/x/" });
     assert.equal(fake.requests[0].body.name, "api.example.com/hooks/x");
@@ -54,6 +64,7 @@ describe("InfraiClient", () => {
       [() => c.job.cron.resume("cron_1"), "scheduling.cron.resume"],
       [() => c.job.cron.trigger("cron_1"), "scheduling.cron.trigger"],
       [() => c.job.cron.runs("cron_1"), "scheduling.cron.runs"],
+      [() => c.job.cron.backfill("cron_1", { since: "2026-11-23T00:00:00Z", until: "2026-11-30T00:00:00Z" }), "scheduling.cron.backfill"],
       [() => c.job.queue.publish("q", { a: 1 }, { delay_seconds: 0 }), "scheduling.queue.publish"],
       [() => c.job.queue.publishBatch([{ queue: "q", payload: {} }]), "scheduling.queue.publish_batch"],
       [() => c.job.queue.create("q", { url: "https://x.example.com" }), "scheduling.queue.put"],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import uuid
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Union
 from urllib.parse import quote, urlsplit
 
 from . import _config
@@ -43,6 +44,15 @@ def _renamed(value: Any, old: Any, old_name: str, new_name: str) -> Any:
     if value is not _UNSET and value is not None and value != old:
         raise TypeError(f"pass {new_name}= (the API's name) or {old_name}= (its older spelling), not both")
     return old
+
+
+def _rfc3339(value: Union[str, datetime], name: str) -> str:
+    """An aware datetime as RFC 3339 UTC; a string as given (the API checks it)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc)")
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
 
 
 def default_name(task: str) -> str:
@@ -148,9 +158,11 @@ class Cron(_Resource):
     def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
                retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
-               retry: Optional[int] = None) -> dict:
+               retry: Optional[int] = None, catch_up_window_seconds: Optional[int] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
-        (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it."""
+        (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
+        `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
+        on resume or recovery (default 0: skipped)."""
         retries = _renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
@@ -159,6 +171,8 @@ class Cron(_Resource):
             body["enabled"] = enabled
         if payload is not None:
             body["payload"] = payload
+        if catch_up_window_seconds is not None:
+            body["catch_up_window_seconds"] = catch_up_window_seconds
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
@@ -170,13 +184,14 @@ class Cron(_Resource):
     def update(self, cron_id: str, *, schedule: str = _UNSET, url: str = _UNSET, queue: str = _UNSET,
                name: str = _UNSET, timezone: str = _UNSET, retries: int = _UNSET, timeout_seconds: int = _UNSET,
                payload: Any = _UNSET, enabled: bool = _UNSET, cron_expr: str = _UNSET, task: str = _UNSET,
-               retry: int = _UNSET) -> dict:
+               retry: int = _UNSET, catch_up_window_seconds: int = _UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
         `schedule`, `url`/`queue` and `retries`."""
         body = _drop_unset({"schedule": _renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
                             "queue": queue, "name": name, "timezone": timezone,
                             "retries": _renamed(retries, retry, "retry", "retries"),
-                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled})
+                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
+                            "catch_up_window_seconds": catch_up_window_seconds})
         if task is not _UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
@@ -193,6 +208,15 @@ class Cron(_Resource):
     def trigger(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
         """Run once now (also when paused); returns the run."""
         return self._call("scheduling.cron.trigger", {"cron_id": cron_id}, idempotency_key=idempotency_key)
+
+    def backfill(self, cron_id: str, since: Union[str, datetime], until: Union[str, datetime], *,
+                 idempotency_key: Optional[str] = None) -> dict:
+        """Fire the job's scheduled runs in [since, until) (past times, at most 1,000 runs), each
+        once: runs that exist already are counted, not fired again. `since`/`until`: RFC 3339
+        strings or aware datetimes. Returns {runs, fired, existing, skipped, ...}."""
+        body = {"since": _rfc3339(since, "since"), "until": _rfc3339(until, "until")}
+        return self._call("scheduling.cron.backfill", {"cron_id": cron_id}, body=body,
+                          idempotency_key=idempotency_key)
 
     def runs(self, cron_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
         return self._call("scheduling.cron.runs", {"cron_id": cron_id}, params={"limit": limit, "cursor": cursor})

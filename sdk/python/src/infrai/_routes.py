@@ -17,6 +17,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.cron.pause": ("POST", "/v1/scheduling/cron/{cron_id}/pause"),
     "scheduling.cron.resume": ("POST", "/v1/scheduling/cron/{cron_id}/resume"),
     "scheduling.cron.trigger": ("POST", "/v1/scheduling/cron/{cron_id}/trigger"),
+    "scheduling.cron.backfill": ("POST", "/v1/scheduling/cron/{cron_id}/backfill"),
     "scheduling.cron.runs": ("GET", "/v1/scheduling/cron/{cron_id}/runs"),
     "scheduling.queue.publish": ("POST", "/v1/scheduling/queue/publish"),
     "scheduling.queue.publish_batch": ("POST", "/v1/scheduling/queue/publish-batch"),

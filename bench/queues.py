@@ -69,7 +69,7 @@ def cost(stack, s, receiver):
             for b in range(BATCHES):
                 post("/v1/scheduling/queue/publish-batch",
                      {"messages": [{"queue": queue, "payload": {"i": b * 100 + i}} for i in range(100)]})
-        wait_until(lambda: len(receiver.at(path)) >= total, 120)
+        wait_until(lambda: len(receiver.at(path)) >= total, 600)   # all of them, or the counts per message run high
         counter.settle()
         calls, wu, iwu, ru = counter.snapshot()
         detail = counter.detail()
@@ -77,7 +77,7 @@ def cost(stack, s, receiver):
         n = len(receiver.at(path))
         api = 1 / 100 if batched else 1.0
         sqs = sum(v for k, v in calls.items() if k.startswith("sqs:")) / n
-        out[mode] = {"calls": {k: v / n for k, v in calls.items()}, "units": itemise(detail, n),
+        out[mode] = {"n": n, "total": total, "calls": {k: v / n for k, v in calls.items()}, "units": itemise(detail, n),
                      "cost": cost_per_million(
             api_requests=api, lambda_invocations=api + 0.1, lambda_gb_seconds=0.256 * 0.05 * api + 0.5 * 0.03,
             sqs_requests=sqs, write_units=wu / n, index_write_units=iwu / n, read_units=ru / n)}
@@ -165,6 +165,7 @@ def main():
     rows = []
     for mode in COST_MODES:
         c = costs[mode]
+        rows.append((f"{mode}: messages delivered / published", f"{c['n']} / {c['total']}"))
         rows.append((f"{mode}: AWS requests per message", json.dumps({k: round(v, 3) for k, v in sorted(c['calls'].items())})))
         rows += [(f"{mode}: {k.strip()}", v) for k, v in c["units"]]
         rows.append((f"{mode}: USD per million messages delivered", json.dumps(c["cost"])))

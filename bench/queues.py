@@ -58,7 +58,7 @@ def cost(stack, s, receiver):
 
         def post(route, body):
             headers = {"Idempotency-Key": str(uuid.uuid4())} if keyed else {}
-            return s.post(stack.base_url + route, json=body, headers=headers, timeout=60)
+            return s.post(stack.base_url + route, json=body, headers=headers, timeout=600)   # counting reads every item twice: slow on moto
         counter = Counter().install()
         total = 100 * BATCHES
         if not batched:

@@ -6,7 +6,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .awscount import Counter, cost_per_million
+from .awscount import Counter, cost_per_million, itemise
 from .common import http, median, report, start_stack, wait_until
 
 N = 500
@@ -24,8 +24,9 @@ def throughput_and_cost(stack, receiver):
     accepted = time.time() - t0
     wait_until(lambda: len(receiver.at(path)) >= N, 300)
     elapsed = time.time() - t0
-    time.sleep(1.5)   # let the last bookkeeping writes land before counting
-    calls, wu, ru = counter.snapshot()
+    counter.settle()   # let the last bookkeeping writes land before counting
+    calls, wu, iwu, ru = counter.snapshot()
+    detail = counter.detail()
     counter.uninstall()
     arrived = len(receiver.at(path))
     verified = sum(a.verified for a in receiver.at(path))
@@ -36,7 +37,8 @@ def throughput_and_cost(stack, receiver):
     return {
         "codes_ok": sum(c == 202 for c in codes), "arrived": arrived, "verified": verified,
         "accept_rate": N / accepted, "deliveries_per_s": arrived / elapsed,
-        "per_delivery": per, "sqs": sqs, "ddb": ddb, "wu": wu / arrived, "ru": ru / arrived,
+        "per_delivery": per, "sqs": sqs, "ddb": ddb, "wu": wu / arrived, "iwu": iwu / arrived,
+        "ru": ru / arrived, "units": itemise(detail, arrived),
     }
 
 
@@ -98,10 +100,13 @@ def main():
     lambda_inv = 1 + 1 / 10
     gb_s = 0.256 * 0.05 + 0.5 * (ten / 10)
     cost = cost_per_million(api_requests=1, lambda_invocations=lambda_inv, lambda_gb_seconds=gb_s,
-                            sqs_requests=tp["sqs"], write_units=tp["wu"], read_units=tp["ru"])
+                            sqs_requests=tp["sqs"], write_units=tp["wu"], index_write_units=tp["iwu"],
+                            read_units=tp["ru"])
     report("(b) AWS requests per successful delivery (botocore hooks)", rows + [
         ("SQS requests per delivery (incl. the poller's receive/delete)", f"{tp['sqs']:.2f}"),
-        ("DynamoDB requests / est. write units / read units", f"{tp['ddb']:.2f} / {tp['wu']:.2f} / {tp['ru']:.2f}"),
+        ("DynamoDB requests / write units (table + indexes) / read units",
+         f"{tp['ddb']:.2f} / {tp['wu'] + tp['iwu']:.2f} / {tp['ru']:.2f}"),
+        *tp["units"],
         ("cost per million deliveries, USD (itemised)", json.dumps(cost)),
     ])
     report("(c) deliver handler, receiver answering after 200 ms", [

@@ -32,6 +32,10 @@ def _runner(operation: str, table: str):
                             payload_validation_jmespath="body",
                             expires_after_seconds=KEEP_SECONDS, use_local_cache=False)
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients.dynamodb())
+    # Configured here, once, before any request can use it: Powertools configures on first use
+    # and marks itself configured before it is, so a second thread (the local stack serves
+    # requests on threads) could read a half-made layer and answer 500.
+    persistence.configure(cfg, key_prefix=f"infrai.{operation}")
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence,
                          config=cfg, key_prefix=f"infrai.{operation}")

@@ -338,3 +338,17 @@ def test_a_publish_refused_by_the_queue_limit_takes_no_delivery(api, monkeypatch
         assert batch.status_code == 429 and batch.data["error"]["limit"] == "queues"
     assert api.call("POST", "/v1/scheduling/queue/publish", {"queue": "a", "payload": {}}).status_code == 202, \
         "the refused publishes gave their deliveries back: the second of two still fits"
+
+
+def test_concurrent_first_keyed_requests_never_meet_a_half_configured_idempotency_layer(api, monkeypatch):
+    """The local stack serves requests on threads; the first keyed requests of an operation used to
+    race Powertools' configuration of its layer (500: 'NoneType' object has no attribute 'search')."""
+    import jmespath
+
+    from chalicelib.services import idempotency
+    idempotency._runner.cache_clear()
+    slow_compile = jmespath.compile
+    monkeypatch.setattr(jmespath, "compile", lambda expr: time.sleep(0.05) or slow_compile(expr))
+    out = at_once(lambda i: api.call("POST", "/v1/scheduling/queue/publish", {"queue": "k", "payload": {"i": i}},
+                                     headers={"Idempotency-Key": f"key-{i}"}).status_code, n=8)
+    assert out == [202] * 8, out

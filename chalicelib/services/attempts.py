@@ -11,6 +11,9 @@ sending: it would cost a third of the DynamoDB writes to prevent only the rare d
 receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
 new, delayed message, so one bad endpoint never makes the rest of its batch run again.
 
+Flow control (services/flow_control.py) is asked just before the send: a delivery over its
+queue's or flow_key's limit is parked (state `waiting`), never attempted, never counted.
+
 Besides work, the dispatch queue carries cron firings ({cron, at}, from Scheduler) and
 release tasks ({release}) for queues with many held messages."""
 import json
@@ -20,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
-from . import cron_runs, deliveries, delivery_index, projects, queues, replays
+from . import cron_runs, deliveries, delivery_index, flow_control, projects, queues, replays
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +134,7 @@ def _poisoned(record: dict, n: int) -> str:
 
 
 class _Context:
-    """What the messages of one batch share: signing secrets and queue endpoints, read once."""
+    """What the messages of one batch share: signing secrets, queue endpoints and named flows, read once."""
 
     def __init__(self, records):
         records = list(records)
@@ -139,6 +142,8 @@ class _Context:
         names = {(r["project_id"], r["source"]["queue"]) for r in records
                  if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
         self.queues = {pq: queues.find(*pq) for pq in names}
+        wanted = flow_control.named_flows_of(records)
+        self.flows = store.get_many(wanted) if wanted else {}
 
 
 def _process_one(work, record: dict | None, context: _Context) -> str:
@@ -163,14 +168,24 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         return "waiting"
     if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
         return "duplicate hop"
-    url, timeout = record.get("url"), record["timeout_seconds"]
+    url, timeout, queue = record.get("url"), record["timeout_seconds"], None
     if record["kind"].startswith("queue:"):
         queue = context.queues.get((record["project_id"], record["source"]["queue"]))
         if not queues.accepts(queue):
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
-    result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-    return _follow_up(*_record_attempt(record, n, result, url))
+    flow = flow_control.of(record, queue, context.flows)
+    if flow is None:
+        result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+        return _follow_up(*_record_attempt(record, n, result, url))
+    verdict = flow_control.admit(flow, record, timeout)
+    if verdict is not None:   # over its flow's limit: it waits, not as an attempt
+        return flow_control.park(record, n, verdict)
+    try:
+        result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+        return _follow_up(*_record_attempt(record, n, result, url))
+    finally:
+        flow_control.release(flow, record)
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -197,8 +212,8 @@ def _hold(record: dict, n: int) -> str:
             **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
             **delivery_index.fields({**record, "state": "held"})},
-            condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
-            values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:
         pass
     return "held"
@@ -238,7 +253,7 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
     attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
                "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
     sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
-            "repairs": 0, "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+            "repairs": 0, "flow_slot": None, "flow_waits": None, "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
     elif state == "failed":   # its dead-letter notice is still owed

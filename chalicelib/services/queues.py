@@ -11,7 +11,7 @@ import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, due, validation
+from ..core import clock, due, flow_limits, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, quotas, webhooks
 
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
 PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused")
-PENDING = ("held", "queued", "retrying")
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS)
+PENDING = ("held", "queued", "waiting", "retrying")
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 
 
@@ -85,6 +85,7 @@ def put(project_id: str, name: str, body: dict) -> dict:
         changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, webhooks.MAX_TIMEOUT)
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
+    changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/flow_control.py)
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now
@@ -191,7 +192,7 @@ def get(project_id: str, name: str) -> dict:
 def message_counts(queue: dict) -> dict:
     k = kind(queue["name"])
     return {state: store.count("gsi2", keys.deliveries_in_state(queue["project_id"], k, state))
-            for state in ("held", "queued", "retrying", "failed")}
+            for state in ("held", "queued", "waiting", "retrying", "failed")}
 
 
 def delete(project_id: str, name: str, params: dict) -> dict:
@@ -212,6 +213,7 @@ def delete(project_id: str, name: str, params: dict) -> dict:
                 break
             cancelled += sum(cancel_message(m) for m in items)
     quotas.delete_queue(queue)
+    store.delete(*keys.queue_flow(project_id, name))   # its limiter state (absent if it never had limits)
     return {"deleted": name, "cancelled_messages": cancelled}
 
 
@@ -221,8 +223,8 @@ def cancel_message(msg: dict) -> bool:
             "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None, **due.unmark(),
             "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
             **delivery_index.fields({**msg, "state": "cancelled"})},
-            condition="#st IN (:h, :q, :r)", names={"#st": "state"},
-            values={":h": "held", ":q": "queued", ":r": "retrying"})
+            condition="#st IN (:h, :q, :w, :r)", names={"#st": "state"},
+            values={":h": "held", ":q": "queued", ":w": "waiting", ":r": "retrying"})
         return True
     except store.ConditionFailed:
         return False
@@ -231,6 +233,7 @@ def cancel_message(msg: dict) -> bool:
 def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
+           **flow_limits.view(queue),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:
         out["counts"] = message_counts(queue)

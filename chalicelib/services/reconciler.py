@@ -64,7 +64,7 @@ def _finish(item: dict | None, now: float) -> str:
 
 def finish_delivery(record: dict, now: float) -> str:
     state, kind, pk = record["state"], record.get("due"), record["pk"]
-    if state in ("queued", "retrying"):
+    if state in deliveries.ACTIVE:
         n = record["attempt_count"] + 1
         at = record.get("next_attempt_at") or record["deliver_at"]
         repairs = record.get("repairs", 0) + (1 if kind == due.CHECK else 0)

@@ -2,7 +2,7 @@
 
 export type Timestamp = string; // RFC 3339 UTC with Z, e.g. "2025-01-01T09:00:00.000Z"
 export type JsonObject = { [key: string]: unknown };
-export type DeliveryState = "queued" | "held" | "delivering" | "retrying" | "succeeded" | "failed" | "cancelled";
+export type DeliveryState = "queued" | "held" | "waiting" | "delivering" | "retrying" | "succeeded" | "failed" | "cancelled";
 
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface PageOptions { limit?: number; cursor?: string }
@@ -28,6 +28,8 @@ export interface CronOptions {
   retries?: number;
   timeout_seconds?: number;
   enabled?: boolean;
+  /** a named flow (client.flows.put) whose limits the job's runs share; url targets only */
+  flow_key?: string | null;
   idempotency_key?: string;
 }
 export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;
@@ -46,6 +48,7 @@ export interface CronRecord {
   timeout_seconds: number;
   payload: unknown;
   aws_schedule_expressions: string[];
+  flow_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -84,6 +87,8 @@ export interface DeliveryRecord {
   timeout_seconds: number;
   attempt_count: number;
   attempts: Attempt[];
+  /** the named flow this delivery goes through, if any */
+  flow_key?: string;
 }
 export interface DeliveryFilters {
   state?: DeliveryState;
@@ -124,6 +129,8 @@ export interface WebhookOptions {
   retries?: number;
   timeout_seconds?: number;
   delay_seconds?: number;
+  /** a named flow (client.flows.put) whose limits this send shares */
+  flow_key?: string | null;
   idempotency_key?: string;
 }
 export interface WebhookSecret { secret: string }
@@ -144,18 +151,46 @@ export interface BatchResult {
   accepted: number;
   rejected: number;
 }
-export interface QueueOptions { url?: string | null; retries?: number; timeout_seconds?: number; paused?: boolean }
-export interface QueueCounts { held: number; queued: number; retrying: number; failed: number }
+/** At most `count` sends start in any window of `period_seconds` (1 s to 7 days). */
+export interface RateLimit { count: number; period_seconds: number }
+export interface QueueOptions {
+  url?: string | null;
+  retries?: number;
+  timeout_seconds?: number;
+  paused?: boolean;
+  /** null lifts the limit */
+  rate_limit?: RateLimit | null;
+  /** attempts in flight at once (1: FIFO); null lifts the limit */
+  parallelism?: number | null;
+}
+export interface QueueCounts { held: number; queued: number; waiting: number; retrying: number; failed: number }
 export interface QueueRecord {
   name: string;
   url: string | null;
   retries: number;
   timeout_seconds: number;
   paused: boolean;
+  rate_limit: RateLimit | null;
+  parallelism: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   counts?: QueueCounts;
 }
+
+// ---- named flows (a limit shared through flow_key)
+export interface FlowOptions { rate_limit?: RateLimit | null; parallelism?: number | null }
+export interface FlowRecord {
+  key: string;
+  rate_limit: RateLimit | null;
+  parallelism: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /** single-flow reads: attempts holding a parallelism slot now */
+  in_flight?: number;
+  /** single-flow reads: where the next free rate-limit slot starts, if later than now */
+  next_send_at?: Timestamp | null;
+}
+export interface FlowDeleted { deleted: string }
 export interface QueueDeleted { deleted: string; cancelled_messages: number }
 export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url"> {
   message_id: string;

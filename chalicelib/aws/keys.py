@@ -62,6 +62,16 @@ def flow(project_id: str, key: str) -> tuple[str, str]:
     return f"FLOW#{project_id}#{key}", "FLOW"
 
 
+def endpoint(endpoint_id: str) -> tuple[str, str]:
+    """A target endpoint's circuit breaker state (services/circuit_breaker.py)."""
+    return f"EP#{endpoint_id}", "ENDPOINT"
+
+
+def endpoints_of(project_id: str) -> str:
+    """gsi1 partition: a project's endpoints that have failed at least once."""
+    return f"{project_id}#endpoints"
+
+
 def flows_of(project_id: str) -> str:
     """gsi1 partition: a project's named flows, by key."""
     return f"{project_id}#flows"

@@ -31,7 +31,8 @@ CHECK = "check"         # a delivery whose attempt should have happened by now: 
 HELD = "held"           # a held message: release it if its queue accepts now, else unmark
 RELEASE = "release"     # a queue whose held messages are being released: finish the release
 SYNC = "sync"           # a cron job whose schedules may not match it (or that is being deleted)
-KINDS = (SEND, CHECK, HELD, RELEASE, SYNC)
+PROBE = "probe"         # an open circuit breaker's endpoint: release one held message as its probe
+KINDS = (SEND, CHECK, HELD, RELEASE, SYNC, PROBE)
 
 MARK_FIELDS = ("gsi3pk", "gsi3sk", "due")
 

@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
-from . import cron_runs, deliveries, delivery_index, flow_control, projects, queues, replays
+from . import (circuit_breaker, cron_runs, deliveries, delivery_index, endpoints, flow_control, projects, queues,
+               replays)
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,10 @@ class _Context:
                  if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
         self.queues = {pq: queues.find(*pq) for pq in names}
         wanted = flow_control.named_flows_of(records)
-        self.flows = store.get_many(wanted) if wanted else {}
+        eps = sorted({circuit_breaker.endpoint_keys(p, q["url"]) for (p, _), q in self.queues.items() if q and q.get("url")})
+        found = store.get_many(wanted + eps) if wanted or eps else {}
+        self.flows = {k: v for k, v in found.items() if k in set(wanted)}
+        self.endpoints = {k: v for k, v in found.items() if k in set(eps)}
 
 
 def _process_one(work, record: dict | None, context: _Context) -> str:
@@ -174,18 +178,30 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         if not queues.accepts(queue):
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
+    fuse = circuit_breaker.of(record, queue, context.endpoints)
+    if fuse and not circuit_breaker.allows(fuse):   # its endpoint's breaker is open: held, not failed
+        circuit_breaker.note_queue(fuse)   # first, so closing the breaker releases this queue too
+        return _hold(record, n, held_by=fuse.id)
     flow = flow_control.of(record, queue, context.flows)
     if flow is None:
-        result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-        return _follow_up(*_record_attempt(record, n, result, url))
+        return _attempt(record, n, url, timeout, context, fuse)
     verdict = flow_control.admit(flow, record, timeout)
     if verdict is not None:   # over its flow's limit: it waits, not as an attempt
         return flow_control.park(record, n, verdict)
     try:
-        result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-        return _follow_up(*_record_attempt(record, n, result, url))
+        return _attempt(record, n, url, timeout, context, fuse)
     finally:
         flow_control.release(flow, record)
+
+
+def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", fuse) -> str:
+    result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+    updated, fresh = _record_attempt(record, n, result, url)
+    if fuse and fresh:
+        closed = circuit_breaker.observe(fuse, result.ok, result.error or (f"HTTP {result.status}" if result.status else None))
+        if closed:   # the first success after it tripped: what it held goes, in publish order
+            endpoints.release_held(closed)
+    return _follow_up(updated, fresh)
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -203,12 +219,13 @@ def _claim_hop(record: dict, n: int, message_id: str) -> bool:
         return False
 
 
-def _hold(record: dict, n: int) -> str:
-    """The queue lost its endpoint or was paused: keep the message, visibly, until released.
-    Marked for one re-check: its queue may accept again before a release could see it."""
+def _hold(record: dict, n: int, held_by: str | None = None) -> str:
+    """The queue lost its endpoint or was paused, or its endpoint's circuit breaker is open
+    (`held_by`): keep the message, visibly, until released. Marked for one re-check: its queue
+    (or endpoint) may accept again before a release could see it."""
     try:
         store.update(record["pk"], record["sk"], {
-            "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
+            "state": "held", "updated_at": clock.now(), "next_attempt_at": None, "held_by": held_by,
             **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
             **delivery_index.fields({**record, "state": "held"})},

@@ -11,7 +11,7 @@ import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, due, flow_limits, validation
+from ..core import breaker, clock, due, flow_limits, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, quotas, webhooks
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
 PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS)
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker")
 PENDING = ("held", "queued", "waiting", "retrying")
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 
@@ -86,6 +86,9 @@ def put(project_id: str, name: str, body: dict) -> dict:
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
     changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/flow_control.py)
+    if "circuit_breaker" in body:              # services/circuit_breaker.py; null turns it off
+        cfg = breaker.check(body["circuit_breaker"])
+        changes.update({"circuit_breaker": cfg, "breaker_off": None if cfg else True})
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now
@@ -134,7 +137,7 @@ def _unhold(msg: dict) -> dict | None:
     waiting, _ = deliveries.waiting(msg, n, max(now, msg["deliver_at"]), now)
     try:
         return store.update(msg["pk"], msg["sk"], {
-            "state": "queued", "updated_at": now, **waiting,
+            "state": "queued", "updated_at": now, **waiting, "held_by": None,
             "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
             **delivery_index.fields({**msg, "state": "queued"})},
             condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
@@ -155,10 +158,20 @@ def send_released(records: list[dict]) -> None:
             deliveries.expedite(r)
 
 
-def recheck_held(msg: dict) -> str:
-    """A held message's re-check marker fell due: release it if its queue accepts now, else it
-    stays held (a later PUT that lets the queue send releases it) and loses its marker."""
-    if msg["state"] == "held" and accepts(find(msg["project_id"], msg["source"]["queue"])):
+def release_oldest(project_id: str, name: str) -> bool:
+    """Release the queue's oldest held message alone (an open circuit breaker's probe)."""
+    items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"), limit=1,
+                                cursor=None, newest_first=False)
+    released = [r for r in (_unhold(msg) for msg in items) if r]
+    send_released(released)
+    return bool(released)
+
+
+def recheck_held(msg: dict, blocked: bool = False) -> str:
+    """A held message's re-check marker fell due: release it if its queue accepts now (and no
+    circuit breaker holds it: `blocked`), else it stays held (a later PUT that lets the queue
+    send, or its breaker closing, releases it) and loses its marker."""
+    if msg["state"] == "held" and not blocked and accepts(find(msg["project_id"], msg["source"]["queue"])):
         released = _unhold(msg)
         if released:
             send_released([released])
@@ -233,7 +246,7 @@ def cancel_message(msg: dict) -> bool:
 def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
-           **flow_limits.view(queue),
+           **flow_limits.view(queue), "circuit_breaker": breaker.settings(queue),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:
         out["counts"] = message_counts(queue)

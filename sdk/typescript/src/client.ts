@@ -5,7 +5,7 @@ import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, FlowDeleted, FlowOptions, FlowRecord, Health, IdempotencyOptions, JsonObject, Me,
+  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, EndpointRecord, FlowDeleted, FlowOptions, FlowRecord, Health, IdempotencyOptions, JsonObject, Me,
   MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
@@ -80,6 +80,7 @@ export class InfraiClient {
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
   readonly deliveries: DeliveriesApi;
   readonly flows: FlowsApi;
+  readonly endpoints: EndpointsApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -104,6 +105,7 @@ export class InfraiClient {
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
     this.deliveries = new DeliveriesApi(this);
     this.flows = new FlowsApi(this);
+    this.endpoints = new EndpointsApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -392,6 +394,17 @@ export class FlowsApi extends Api {
   }
   delete(key: string): Promise<FlowDeleted> {
     return this.client.call("scheduling.flows.delete", { params: { key } });
+  }
+}
+
+/** client.endpoints: target endpoints that have failed, with their circuit breakers. */
+export class EndpointsApi extends Api {
+  list(opts: PageOptions = {}): Promise<Page<EndpointRecord>> {
+    return this.client.call("scheduling.endpoints.list", { query: { ...opts } });
+  }
+  /** Close its breaker by hand; what it held goes, in publish order. */
+  release(endpointId: string, opts: IdempotencyOptions = {}): Promise<EndpointRecord> {
+    return this.client.call("scheduling.endpoints.release", { params: { endpoint_id: endpointId }, idempotencyKey: opts.idempotency_key });
   }
 }
 

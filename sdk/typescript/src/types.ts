@@ -162,6 +162,24 @@ export interface QueueOptions {
   rate_limit?: RateLimit | null;
   /** attempts in flight at once (1: FIFO); null lifts the limit */
   parallelism?: number | null;
+  /** the endpoint's circuit breaker (missing fields: 20, 300, 300); null turns it off */
+  circuit_breaker?: Partial<CircuitBreaker> | null;
+}
+export interface CircuitBreaker { failures: number; min_seconds: number; probe_seconds: number }
+export interface EndpointRecord {
+  endpoint_id: string;
+  /** the target URL without its query */
+  url: string;
+  /** closed: delivering; open: held, one probe every probe_seconds; disabled: held until released by hand */
+  state: "closed" | "open" | "disabled";
+  consecutive_failures: number;
+  failing_since: Timestamp | null;
+  last_failure_at: Timestamp | null;
+  last_error: string | null;
+  held_since: Timestamp | null;
+  next_probe_at: Timestamp | null;
+  queues: string[];
+  counts: { held: number };
 }
 export interface QueueCounts { held: number; queued: number; waiting: number; retrying: number; failed: number }
 export interface QueueRecord {
@@ -172,6 +190,7 @@ export interface QueueRecord {
   paused: boolean;
   rate_limit: RateLimit | null;
   parallelism: number | null;
+  circuit_breaker: CircuitBreaker | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   counts?: QueueCounts;

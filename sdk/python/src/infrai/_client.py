@@ -72,6 +72,7 @@ class Infrai:
         self.auth = Auth(self)
         self.deliveries = Deliveries(self)
         self.flows = Flows(self)
+        self.endpoints = Endpoints(self)
 
     @property
     def base_url(self) -> str:
@@ -221,26 +222,30 @@ class Queue(_Resource):
     def create(self, name: str, url: Optional[str] = None, *, retries: Optional[int] = None,
                timeout_seconds: Optional[int] = None, paused: Optional[bool] = None,
                rate_limit: Optional[Mapping[str, int]] = None, parallelism: Optional[int] = None,
-               retry: Optional[int] = None) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = None, retry: Optional[int] = None) -> dict:
         """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held.
         `rate_limit={"count": 10, "period_seconds": 1}` and `parallelism` limit its sends
         (`parallelism=1`: FIFO). `retry` is an older spelling of `retries`."""
         retries = _renamed(retries, retry, "retry", "retries")
         body = {k: v for k, v in {"url": url, "retries": retries, "timeout_seconds": timeout_seconds,
                                   "paused": paused, "rate_limit": dict(rate_limit) if rate_limit else None,
-                                  "parallelism": parallelism}.items() if v is not None}
+                                  "parallelism": parallelism,
+                                  "circuit_breaker": dict(circuit_breaker) if circuit_breaker else None}.items()
+                if v is not None}
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def update(self, name: str, *, url: Optional[str] = _UNSET, retries: int = _UNSET,
                timeout_seconds: int = _UNSET, paused: bool = _UNSET,
                rate_limit: Optional[Mapping[str, int]] = _UNSET, parallelism: Optional[int] = _UNSET,
-               retry: int = _UNSET) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = _UNSET, retry: int = _UNSET) -> dict:
         """Change only what is given; `url=None` detaches the endpoint (messages are held);
         `rate_limit=None` / `parallelism=None` lift a limit."""
         body = _drop_unset({"url": url, "retries": _renamed(retries, retry, "retry", "retries"),
                             "timeout_seconds": timeout_seconds, "paused": paused,
                             "rate_limit": dict(rate_limit) if rate_limit not in (None, _UNSET) else rate_limit,
-                            "parallelism": parallelism})
+                            "parallelism": parallelism,
+                            "circuit_breaker": (dict(circuit_breaker) if circuit_breaker not in (None, _UNSET)
+                                                else circuit_breaker)})
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def get(self, name: str) -> dict:
@@ -299,6 +304,18 @@ class Webhook(_Resource):
     def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
         """A new secret; for 24 h deliveries carry both signatures."""
         return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)
+
+
+class Endpoints(_Resource):
+    """Target endpoints that have failed, with their circuit breakers: `infra.endpoints`."""
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.endpoints.list", params={"limit": limit, "cursor": cursor})
+
+    def release(self, endpoint_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        """Close its breaker by hand; what it held goes, in publish order."""
+        return self._call("scheduling.endpoints.release", {"endpoint_id": endpoint_id},
+                          idempotency_key=idempotency_key)
 
 
 class Flows(_Resource):

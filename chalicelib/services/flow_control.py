@@ -99,8 +99,10 @@ def _wait_for_a_slot(flow: Flow, record: dict) -> dict:
 def park(record: dict, n: int, verdict: dict) -> str:
     """The message waits (deliveries.wait). A twin message of one already parked for the same
     slot writes nothing: the parked one's work is on its way."""
-    if record["state"] == "waiting" and verdict["slot"] is not None and record.get("flow_slot") == verdict["slot"]:
-        return "waiting"
+    if record["state"] == "waiting" and (
+            (verdict["slot"] is not None and record.get("flow_slot") == verdict["slot"])
+            or (record.get("next_attempt_at") or 0) > clock.now() + SLEEP_MAX):
+        return "waiting"   # woken early, or a twin: its own wake-up is still on its way
     deliveries.wait(record, n, verdict["until"], {"flow_slot": verdict["slot"], "flow_waits": verdict["waits"]})
     return "waiting"
 

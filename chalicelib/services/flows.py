@@ -20,7 +20,7 @@ def put(project_id: str, key: str, body: dict) -> dict:
     limits = flow_limits.check(body)
     now = clock.now()
     current = _find(project_id, key)
-    if current is None:
+    if current is None or "gsi1pk" not in current:   # absent (or only limiter state left by a delete)
         if store.count("gsi1", keys.flows_of(project_id)) >= MAX_FLOWS:
             raise QuotaExceeded(f"A project has at most {MAX_FLOWS} flows; delete one with "
                                 "DELETE /v1/scheduling/flows/{key}, or share one between endpoints.",
@@ -30,7 +30,7 @@ def put(project_id: str, key: str, body: dict) -> dict:
                 "gsi1sk": key, "rate_limit": None, "parallelism": None, **limits, "created_at": now,
                 "updated_at": now}
         try:
-            store.put({k: v for k, v in item.items() if v is not None}, condition="attribute_not_exists(pk)")
+            store.put({k: v for k, v in item.items() if v is not None}, condition="attribute_not_exists(gsi1pk)")
             return view(item)
         except store.ConditionFailed:   # made meanwhile by a concurrent PUT: change it instead
             current = _find(project_id, key)

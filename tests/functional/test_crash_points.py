@@ -115,6 +115,19 @@ def _one_message_in_flight(pid, url, w, status):
     return {}
 
 
+def _limited_queue(pid, url, w, **limits):
+    """Two messages in flight to a queue with flow limits or a hair-trigger breaker (issue 15)."""
+    queues.put(pid, "lim", {"url": url, **limits})
+    messages.publish_batch(pid, {"messages": [{"queue": "lim", "payload": {"i": i}} for i in range(2)]}, None)
+    return {}
+
+
+def _tripping_queue(pid, url, w):
+    w["receiver"].script("/cb", [500, 500, 200])
+    return _limited_queue(pid, w["receiver"].url("/cb"), w,
+                          circuit_breaker={"failures": 1, "min_seconds": 0, "probe_seconds": 60})
+
+
 OPS = {
     "publish": (lambda p, u, w: {"q": _queue(p, u)},
                 lambda p, c, w: messages.publish(p, {"queue": c["q"], "payload": {"a": 1}}, None)),
@@ -150,6 +163,12 @@ OPS = {
     "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),
                                    lambda p, c, w: _deliver_once(w)),
     "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
+    "deliver: over its rate (one waits)": (
+        lambda p, u, w: _limited_queue(p, u, w, rate_limit={"count": 1, "period_seconds": 3600}),
+        lambda p, c, w: _deliver_once(w)),
+    "deliver: FIFO (one waits)": (lambda p, u, w: _limited_queue(p, u, w, parallelism=1),
+                                  lambda p, c, w: _deliver_once(w)),
+    "deliver: circuit breaker trips": (_tripping_queue, lambda p, c, w: _deliver_once(w)),
     "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
 }
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 LEASE_MARGIN = 30    # seconds a lease outlives its attempt's timeout (the attempt is recorded by then)
 SLEEP_MAX = 1.0      # a slot this close is waited for in the deliver function; a later one parks
 TRIES = 4            # admission rounds before a message parks (each round a lost race)
+EPSILON = 1e-5       # float rounding of epoch seconds (~2e-7 each): "a spacing ago" within this is a spacing ago
 PENDING = ("held", "queued", "retrying", "waiting")
 
 
@@ -75,7 +76,7 @@ def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
     for _ in range(TRIES):
         now, committed = clock.now(), False
         if flow.rate:
-            if slot is None or slot < now - flow.gap:   # none yet, or missed: take a fresh one
+            if slot is None:   # a reserved slot, even one missed, is tried first: the commit decides
                 slot, committed = _reserve(flow, now)
             if slot - now > SLEEP_MAX:
                 return {"until": slot, "slot": slot, "waits": record.get("flow_waits", 0)}
@@ -114,7 +115,7 @@ def _reserve(flow: Flow, now: float) -> tuple[float, bool]:
         store.update_expression(flow.pk, flow.sk, "SET next_at = :horizon, last_at = :now",
                                 condition="(attribute_not_exists(next_at) OR next_at <= :now) AND "
                                           "(attribute_not_exists(last_at) OR last_at <= :free)",
-                                values={":now": now, ":horizon": now + flow.gap, ":free": now - flow.gap})
+                                values={":now": now, ":horizon": now + flow.gap, ":free": now - flow.gap + EPSILON})
         return now, True
     except store.ConditionFailed:
         pass
@@ -134,7 +135,7 @@ def _commit(flow: Flow) -> bool:
     try:
         store.update_expression(flow.pk, flow.sk, "SET last_at = :now",
                                 condition="attribute_not_exists(last_at) OR last_at <= :free",
-                                values={":now": now, ":free": now - flow.gap})
+                                values={":now": now, ":free": now - flow.gap + EPSILON})
         return True
     except store.ConditionFailed:
         return False

@@ -157,22 +157,30 @@ def test_a_rate_limit_spreads_sends_evenly_never_more_than_count_in_a_period(aws
     assert len(sent) == 23
     assert _windows_over(sent, 5, 2.0) == []
     assert min(b - a for a, b in zip(sent, sent[1:])) >= 0.4
-    assert sent[-1] - sent[0] < 22 * 0.4 * 1.05, "the limit, not much slower"
+    assert sent[-1] - sent[0] < 22 * flow.gap * 1.02, "the limit, not much slower"
 
 
-def test_a_late_waiter_never_makes_two_sends_closer_than_the_spacing(aws, fake_time):
+def test_a_late_waiter_goes_when_it_comes_but_never_closer_than_the_spacing(aws, fake_time):
     flow = _flow(rate={"count": 1, "period_seconds": 10})
+    gap = flow.gap
     assert flow_control.admit(flow, _rec(1), 30) is None
-    wait = flow_control.admit(flow, _rec(2), 30)     # reserves the slot at +10 s
-    assert wait["slot"] == pytest.approx(T0 + 10, abs=0.1)
-    fake_time[0] = T0 + 10.05                        # a third asks first, when the horizon (+20 s) is not due
-    third = flow_control.admit(flow, _rec(3), 30)
-    assert third is not None and third["until"] >= T0 + 20
-    fake_time[0] = T0 + 25                           # the second comes back late: goes, but only then
-    assert flow_control.admit(flow, _rec(2, flow_slot=wait["slot"]), 30) is None
-    fake_time[0] = third["until"]
-    again = flow_control.admit(flow, _rec(3, flow_slot=third["slot"]), 30)
-    assert again is not None and again["until"] >= T0 + 35 - 0.01, "10 s after the late send, not its slot"
+    second = flow_control.admit(flow, _rec(2), 30)      # reserves the slot one spacing on
+    assert second["slot"] == pytest.approx(T0 + gap)
+    fake_time[0] = T0 + 10.5
+    third = flow_control.admit(flow, _rec(3), 30)       # the next slot, after the second's
+    assert third["slot"] == pytest.approx(T0 + 2 * gap)
+    fake_time[0] = T0 + 25                              # the second comes back late: it goes now
+    assert flow_control.admit(flow, _rec(2, flow_slot=second["slot"]), 30) is None
+    rec, lets_go = _rec(3, flow_slot=third["slot"]), None
+    fake_time[0] = T0 + 25.5                            # the third, late too, must keep its distance
+    for _ in range(5):
+        verdict = flow_control.admit(flow, rec, 30)
+        if verdict is None:
+            lets_go = fake_time[0]
+            break
+        fake_time[0] = verdict["until"]
+        rec = _rec(3, flow_slot=verdict["slot"])
+    assert lets_go is not None and lets_go >= T0 + 25 + gap - 1e-3
 
 
 def test_the_limit_is_shared_by_concurrent_deliver_instances(aws, monkeypatch):
@@ -242,8 +250,8 @@ def test_messages_over_the_rate_wait_visibly_and_are_never_counted_as_attempts(a
     ids = [api.call("POST", f"{Q}/publish", {"queue": "slow", "payload": {"i": i}}).data["message_id"]
            for i in range(3)]
     drain()
-    assert [a.json["i"] for a in receiver.at("/slow")] == [0]
-    waiting = [deliveries.get(pid, i) for i in ids[1:]]
+    assert len(receiver.at("/slow")) == 1, "one goes at once, however the batch's threads race"
+    waiting = [d for d in (deliveries.get(pid, i) for i in ids) if d["state"] != "succeeded"]
     assert {w["state"] for w in waiting} == {"waiting"} and {w["attempt_count"] for w in waiting} == {0}
     assert api.call("GET", f"{Q}/slow").data["counts"]["waiting"] == 2
     assert api.call("GET", f"{Q}/slow/messages?state=waiting").data["items"][0]["state"] == "waiting"
@@ -284,10 +292,10 @@ def test_a_flow_key_limits_webhooks_and_cron_runs_together(api, project, receive
                                                                "flow_key": "partner"}).data for i in range(2)]
     drain()
     assert len(receiver.at("/p")) == 1
-    second = deliveries.get(pid, sent[1]["delivery_id"])
+    [second] = [d for d in (deliveries.get(pid, s["delivery_id"]) for s in sent) if d["state"] != "succeeded"]
     assert second["state"] == "waiting" and second["attempt_count"] == 0
     assert api.call("GET", f"{F}/partner").data["next_send_at"] is not None
-    offset[0] = 600 + 5
+    offset[0] = 600 + 30 + 60 + 5   # past its slot and its marker (moto's SQS delay runs on real time)
     reconciler.run()
     drain()
     assert len(receiver.at("/p")) == 2
@@ -298,10 +306,10 @@ def test_a_waiting_message_can_be_cancelled_and_a_paused_queue_holds_it(api, pro
     api.call("PUT", f"{Q}/c", {"url": receiver.url("/c"), "rate_limit": {"count": 1, "period_seconds": 3600}})
     ids = [api.call("POST", f"{Q}/publish", {"queue": "c", "payload": {"i": i}}).data["message_id"] for i in range(3)]
     drain()
-    assert api.call("POST", f"{Q}/messages/{ids[1]}/cancel").data["state"] == "cancelled"
-    record = deliveries.get(pid, ids[2])
+    first, second = [i for i in ids if deliveries.get(pid, i)["state"] == "waiting"]
+    assert api.call("POST", f"{Q}/messages/{first}/cancel").data["state"] == "cancelled"
+    record = deliveries.get(pid, second)
     assert record["state"] == "waiting"
     queues.put(pid, "c", {"paused": True})
-    attempts.process_batch([json.dumps(deliveries.work(ids[2], 1, record["next_attempt_at"] - 7200))])
-    assert deliveries.get(pid, ids[2])["state"] == "held"
-    assert messages.get(pid, ids[2])["state"] == "held"
+    attempts.process_batch([json.dumps(deliveries.work(second, 1, record["next_attempt_at"] - 7200))])
+    assert messages.get(pid, second)["state"] == "held"

@@ -198,9 +198,12 @@ def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", 
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
     updated, fresh = _record_attempt(record, n, result, url)
     if fuse and fresh:
-        closed = circuit_breaker.observe(fuse, result.ok, result.error or (f"HTTP {result.status}" if result.status else None))
-        if closed:   # the first success after it tripped: what it held goes, in publish order
-            endpoints.release_held(closed)
+        try:
+            closed = circuit_breaker.observe(fuse, result.ok, result.error or (f"HTTP {result.status}" if result.status else None))
+            if closed:   # the first success after it tripped: what it held goes, in publish order
+                endpoints.release_held(closed)
+        except Exception:  # noqa: BLE001 - the attempt is recorded; a closed breaker's release is marked
+            log.warning("circuit breaker bookkeeping failed for %s", record["delivery_id"], exc_info=True)
     return _follow_up(updated, fresh)
 
 

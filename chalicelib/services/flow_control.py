@@ -72,23 +72,34 @@ def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
     has a parallelism; `release` gives it back). Otherwise the wait: {"until", "slot", "waits"}."""
     if flow.fifo and not _is_head(flow, record):
         return _wait_for_a_slot(flow, record)
-    slot = record.get("flow_slot")
+    slot, leased = record.get("flow_slot"), False
     for _ in range(TRIES):
         now, committed = clock.now(), False
         if flow.rate:
             if slot is None:   # a reserved slot, even one missed, is tried first: the commit decides
                 slot, committed = _reserve(flow, now)
             if slot - now > SLEEP_MAX:
+                if leased:
+                    release(flow, record, wake=False)
                 return {"until": slot, "slot": slot, "waits": record.get("flow_waits", 0)}
             if not committed:
                 clock.sleep(slot - now)
-        if flow.parallelism and not _lease(flow, record, timeout):
-            return _wait_for_a_slot(flow, record)   # a reserved rate slot is lost: slower, never faster
+        if flow.parallelism and not leased:
+            if not _lease(flow, record, timeout):
+                return _wait_for_a_slot(flow, record)   # a reserved rate slot is lost: slower, never faster
+            leased = True
         if not flow.rate or committed or _commit(flow):
             return None
+        slot = _earliest(flow)   # a send went a moment ago (a neighbour late): go one spacing after it
+    if leased:
         release(flow, record, wake=False)
-        slot = None
     return {"until": clock.now() + max(flow.gap, 1.0), "slot": None, "waits": record.get("flow_waits", 0)}
+
+
+def _earliest(flow: Flow) -> float:
+    """When the next send may go: one spacing after the latest (not reserved: the commit decides)."""
+    item = store.get(flow.pk, flow.sk) or {}
+    return item.get("last_at", clock.now()) + flow.gap
 
 
 def _wait_for_a_slot(flow: Flow, record: dict) -> dict:

@@ -15,11 +15,12 @@ MAX_COUNT = 100_000
 MAX_PARALLELISM = 100
 FIELDS = ("rate_limit", "parallelism")
 KEY_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # no ':' or '#': flow keys share no key space with queues
-# Sends are spaced by period/count plus this much (at most 50 ms a send): the spacing is enforced
-# at the sender, and the slack (together about 5 % of the period, or 50 ms per send, whichever is
-# less) keeps network jitter from showing a receiver count + 1 arrivals in one period.
-GUARD_FRACTION = 0.05
-MAX_GUARD = 0.05
+# Sends are spaced by period/count plus this much (at most 100 ms a send): the spacing is
+# enforced where the send is let go, and the slack (together 10 % of the period, or 100 ms per
+# send, whichever is less) keeps the jitter between that moment and the receiver (a DynamoDB
+# round trip, the connection, the network) from showing it count + 1 arrivals in one period.
+GUARD_FRACTION = 0.10
+MAX_GUARD = 0.10
 WAIT_CAP_WOKEN = 300    # a waiter on a queue is woken when a slot frees; this is only its backstop
 WAIT_CAP_POLLED = 30    # a waiter on a flow key re-checks by itself, at most this long apart
 

@@ -189,6 +189,12 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
     if verdict is not None:   # over its flow's limit: it waits, not as an attempt
         return flow_control.park(record, n, verdict)
     try:
+        if flow.parallelism:
+            # The batch read this record before its turn came; a twin may have made the attempt
+            # since. Holding the lease, one fresh read makes sure no copy sends it twice.
+            record = store.get(record["pk"], record["sk"])
+            if record["attempt_count"] != n - 1 or record["state"] in deliveries.TERMINAL + ("held",):
+                return "done"
         return _attempt(record, n, url, timeout, context, fuse)
     finally:
         flow_control.release(flow, record)

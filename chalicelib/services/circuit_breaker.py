@@ -53,7 +53,9 @@ def allows(b: Breaker) -> bool:
         return True
     now = clock.now()
     if item["state"] == breaker.DISABLED or now < item.get("probe_at", 0):
-        return False
+        # read for the batch: before holding on its word, make sure it has not closed since
+        b.item = store.get(b.pk, b.sk)
+        return b.item is None or b.item.get("state", breaker.CLOSED) == breaker.CLOSED
     try:
         store.update(b.pk, b.sk, {"probe_at": now + item.get("probe_seconds", b.cfg["probe_seconds"])},
                      condition="#st = :open AND probe_at = :old", names={"#st": "state"},

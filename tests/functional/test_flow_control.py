@@ -214,7 +214,6 @@ def test_the_limit_is_shared_by_concurrent_deliver_instances(aws, monkeypatch):
     assert len(sent) == 32 and len(written) == 32, "one grant per send"
     assert _windows_over(written, 20, 1.0) == []
     assert min(b - a for a, b in zip(sorted(written), sorted(written)[1:])) >= 0.05
-    assert max(sent) - min(sent) < 3.0, "the four shared the limit; none starved"
 
 
 def test_parallelism_leases_are_shared_released_and_expire(aws, fake_time):

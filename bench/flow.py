@@ -1,4 +1,4 @@
-"""Issue 15 bench: what flow control costs per delivery. The same 100 queue messages go through
+"""Issue 15 bench: what flow control costs per delivery. The same 50 queue messages go through
 the real deliver code (concurrent batches of 10, moto, the sender answering 200 at once) under
 each kind of limit; the AWS requests the deliveries make are counted (publishing is not) and
 compared with an unlimited queue. "not at the limit": the limit never makes a message wait;
@@ -12,13 +12,13 @@ from unittest import mock
 from .awscount import Counter, cost_per_million
 from .common import report, start_stack
 
-N = 100
+N = 50
 MODES = {   # label: the queue's limits
     "no limit, breaker off": {"circuit_breaker": None},
     "no limit (breaker on, default)": {},
     "rate 100000/s (not at the limit)": {"rate_limit": {"count": 100_000, "period_seconds": 1}},
     "rate 50/s (at the limit)": {"rate_limit": {"count": 50, "period_seconds": 1}},
-    "parallelism 10 (not at the limit)": {"parallelism": 10},
+    "parallelism 10 (4 instances x 10: often at it)": {"parallelism": 10},
     "parallelism 1, FIFO (at the limit)": {"parallelism": 1},
 }
 

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import activation, projects
+from ..services import activation, projects, quotas
 from .http import caller_project, once, route
 
 bp = Blueprint(__name__)
@@ -19,7 +19,8 @@ def activate():
 
 @route(bp, "/v1/auth/me", ["GET"])
 def me():
-    return projects.me(caller_project(bp.current_request))
+    project = caller_project(bp.current_request)
+    return {**projects.me(project), "usage": quotas.usage(project)}
 
 
 @route(bp, "/v1/auth/keys", ["POST"], status=201)

@@ -12,11 +12,12 @@ PLANS = {
         "payload_bytes": 64 * 1024,
         "publishes_per_second": 10,      # API requests that create deliveries, per second
         "api_keys": 5,
+        "attempts_per_day": 5000,        # HTTP attempts made per UTC day, retries and replays included
     },
     # The local stack's own project, and self-hosted deployments' projects made by an operator.
     "unlimited": {
         "cron_jobs": None, "queues": None, "deliveries_per_day": None, "payload_bytes": 256 * 1024,
-        "publishes_per_second": None, "api_keys": 20,
+        "publishes_per_second": None, "api_keys": 20, "attempts_per_day": None,
     },
 }
 

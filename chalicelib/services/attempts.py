@@ -24,11 +24,11 @@ from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
 from . import (circuit_breaker, cron_runs, deliveries, delivery_index, endpoints, flow_control, projects, queues,
-               replays)
+               quotas, replays)
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "infrai-scheduling/1.0"
+USER_AGENT = deliveries.USER_AGENT
 # A message whose own processing raised this many times is poison: its delivery is failed,
 # visibly and replayably, instead of being tried again. Only its own crashes count: with
 # partial batch responses a batch-mate's failure never sends it round again.
@@ -201,6 +201,9 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
 
 
 def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", fuse) -> str:
+    frees_at = quotas.take_attempt(record["project_id"])
+    if frees_at is not None:
+        return _defer(record, n, frees_at)
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
     updated, fresh = _record_attempt(record, n, result, url)
     if fuse and fresh:
@@ -245,6 +248,25 @@ def _hold(record: dict, n: int, held_by: str | None = None) -> str:
     return "held"
 
 
+def _defer(record: dict, n: int, at: float) -> str:
+    """Over the plan's attempts per day: attempt n waits, visibly, until the limit frees. It is
+    not made, not counted as an attempt and not failed; its marker brings it back (or, when the
+    day ends within SQS's reach, a delayed message)."""
+    now = clock.now()
+    sets, send_now = deliveries.waiting(record, n, at, now)
+    try:
+        store.update(record["pk"], record["sk"], {**sets, "updated_at": now, "deferred": "attempts_per_day"},
+                     condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+                     values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        return "stale"   # recorded, cancelled or held meanwhile
+    observability.event("attempt_deferred", delivery_id=record["delivery_id"], project_id=record["project_id"],
+                        limit="attempts_per_day", until=clock.rfc3339(at))
+    if send_now:
+        dispatch.enqueue(deliveries.work(record["delivery_id"], n, at), at - now)
+    return "deferred"
+
+
 def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
     body = record["payload"].encode()
     headers = dict(record.get("headers") or {})
@@ -279,7 +301,8 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
     attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
                "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
     sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
-            "repairs": 0, "flow_slot": None, "flow_waits": None, "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+            "repairs": 0, "deferred": None, "flow_slot": None, "flow_waits": None,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
     elif state == "failed":   # its dead-letter notice is still owed

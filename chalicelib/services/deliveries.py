@@ -6,6 +6,7 @@ then is its work sent to SQS. If the send fails or the process dies before it, t
 still there: the reconciler sends it. A 2xx therefore means *stored*, never "maybe stored"."""
 import json
 import logging
+from contextlib import nullcontext
 
 from ..aws import dispatch, keys, store
 from ..core import clock, due, ids
@@ -13,6 +14,7 @@ from ..core.errors import Conflict, NotFound
 from . import delivery_index, quotas
 
 log = logging.getLogger(__name__)
+USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and shown by content()
 
 STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
@@ -116,21 +118,21 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
     if record["state"] != "failed":
         raise Conflict(f"Only a failed delivery can be retried; this one is {record['state']}.",
                        field="delivery_id", state=record["state"])
-    if not counted:
-        quotas.take_deliveries(project_id)   # a replay is a delivery: it counts against the day's limit
-    now = clock.now()
-    n = record["attempt_count"] + 1
-    try:
-        record = store.update(record["pk"], record["sk"], {
-            "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
-            "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
-            **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
-            "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
-            **delivery_index.fields({**record, "state": "queued"})},
-            removes=("dead_lettered",), condition="#st = :failed",
-            names={"#st": "state"}, values={":failed": "failed"})
-    except store.ConditionFailed:
-        raise Conflict("The delivery changed while being retried; read it again.", field="delivery_id")
+    # a replay is a delivery: it counts against the day's limit (given back if the update loses a race)
+    with quotas.deliveries_taken(project_id) if not counted else nullcontext():
+        now = clock.now()
+        n = record["attempt_count"] + 1
+        try:
+            record = store.update(record["pk"], record["sk"], {
+                "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
+                "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
+                **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
+                "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+                **delivery_index.fields({**record, "state": "queued"})},
+                removes=("dead_lettered", "deferred"), condition="#st = :failed",
+                names={"#st": "state"}, values={":failed": "failed"})
+        except store.ConditionFailed:
+            raise Conflict("The delivery changed while being retried; read it again.", field="delivery_id")
     try:
         dispatch.enqueue(work(delivery_id, n, now))
     except Exception:  # noqa: BLE001 - queued and marked: the reconciler sends it
@@ -238,10 +240,25 @@ def view(record: dict) -> dict:
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
         "attempt_count": record["attempt_count"],
         "attempts": [_attempt_view(a) for a in record.get("attempts", [])],
+        "deferred": {"limit": record["deferred"], "until": clock.rfc3339(record["next_attempt_at"])}
+        if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
     }
     if record.get("flow_key"):
         out["flow_key"] = record["flow_key"]
     return out
+
+
+def content(record: dict) -> dict:
+    """What a single read adds to `view`: the payload as sent, and the headers every attempt
+    carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
+    and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
+    try:
+        payload = json.loads(record["payload"]) if isinstance(record.get("payload"), str) else record.get("payload")
+    except ValueError:
+        payload = None   # every payload was JSON when accepted; never a 500 for an old record
+    headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
+               "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}
+    return {"payload": payload, "headers": headers}
 
 
 def _attempt_view(a: dict) -> dict:

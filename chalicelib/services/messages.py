@@ -32,8 +32,8 @@ def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
 
     def run():
         quotas.check_payload(project_id, fields["payload"])
-        quotas.take_deliveries(project_id)
-        queue = queues.ensure(project_id, fields["queue"])
+        with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
+            queue = queues.ensure(project_id, fields["queue"])
         [message_id] = request_ids.reserve(project_id, "queue.publish", idem_key, "msg")
         return view_accepted(deliveries.submit(_record(project_id, queue, fields, message_id)))
     return idempotency.once(project_id, "queue.publish", idem_key, body, run)
@@ -59,12 +59,12 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
                 results[i] = {"error": e.to_dict()["error"]}
                 continue
             checked.append((i, fields))
-        if checked:   # refused whole if over the plan: nothing is written
-            quotas.take_deliveries(project_id, len(checked))
         queues_seen: dict = {}
-        for _, fields in checked:
-            if fields["queue"] not in queues_seen:
-                queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
+        if checked:   # refused whole if over the plan (deliveries or queues): nothing is written
+            with quotas.deliveries_taken(project_id, len(checked)):
+                for _, fields in checked:
+                    if fields["queue"] not in queues_seen:
+                        queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
         message_ids = request_ids.reserve(project_id, "queue.publish-batch", idem_key, "msg", len(checked))
         records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid))
                    for (i, f), mid in zip(checked, message_ids)]

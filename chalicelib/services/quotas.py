@@ -9,11 +9,12 @@ writes (never count-then-create, which N concurrent requests all pass):
     changed in the same transaction as the record they count, so the count is the number of
     records, exactly, whatever the concurrency. Projects made before the counters existed get
     theirs seeded from a count on their first write."""
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from ..aws import keys, store
 from ..core import clock, plans
-from ..core.errors import PayloadTooLarge, QuotaExceeded
+from ..core.errors import InfraiError, PayloadTooLarge, QuotaExceeded
 from . import counters, projects
 
 
@@ -30,9 +31,9 @@ def check_payload(project_id: str, payload_text: str) -> None:
                               limit="payload_bytes", limit_value=cap)
 
 
-def take_deliveries(project_id: str, count: int = 1) -> None:
+def take_deliveries(project_id: str, count: int = 1) -> list[tuple[str, int]]:
     """Count `count` new deliveries (sends, publishes, triggers, replays) against the per-second
-    and per-day limits, or refuse."""
+    and per-day limits, or refuse. Returns what it took, for `give_back`."""
     lim = _limits(project_id)
     now = clock.now()
     second = int(now)
@@ -41,13 +42,46 @@ def take_deliveries(project_id: str, count: int = 1) -> None:
         if lim["publishes_per_second"] is not None:
             _take(project_id, f"SEC#{second}", 1, lim["publishes_per_second"], second + 1,
                   "publishes_per_second", "requests per second")
-            taken.append(f"SEC#{second}")
+            taken.append((f"SEC#{second}", 1))
         if lim["deliveries_per_day"] is not None:
             _take_day(project_id, count, lim["deliveries_per_day"], now)
+            taken.append((f"DAY#{_day(now)}", count))
     except QuotaExceeded:
-        for sk in taken:   # give back what this refused request took
-            store.update(f"USAGE#{project_id}", sk, {}, adds={"n": -1})
+        give_back(project_id, taken)   # a refused request changes nothing
         raise
+    return taken
+
+
+def give_back(project_id: str, taken: list[tuple[str, int]]) -> None:
+    for sk, count in taken:
+        store.update(f"USAGE#{project_id}", sk, {}, adds={"n": -count})
+
+
+@contextmanager
+def deliveries_taken(project_id: str, count: int = 1):
+    """Take `count` deliveries for the block; if the block refuses the request (any InfraiError:
+    a queue over the plan's queue limit, a retry that lost a race), give them back."""
+    taken = take_deliveries(project_id, count)
+    try:
+        yield
+    except InfraiError:
+        give_back(project_id, taken)
+        raise
+
+
+def take_attempt(project_id: str) -> float | None:
+    """One HTTP attempt against the attempts-per-day limit (retries and replays make attempts too,
+    so deliveries per day alone does not bound what a project sends). None: go ahead; else the
+    time the limit frees, when the attempt is to be made instead (deferred, never dropped)."""
+    limit = _limits(project_id)["attempts_per_day"]
+    if limit is None:
+        return None
+    now = clock.now()
+    try:
+        _take(project_id, f"ATT#{_day(now)}", 1, limit, _next_day(now), "attempts_per_day", "attempts today (UTC)")
+        return None
+    except QuotaExceeded:
+        return float(_next_day(now))
 
 
 def take_scheduled_run(project_id: str) -> bool:
@@ -65,9 +99,33 @@ def take_scheduled_run(project_id: str) -> bool:
 
 
 def _take_day(project_id: str, count: int, limit: int, now: float) -> None:
-    day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
-    _take(project_id, f"DAY#{day}", count, limit, (int(now) // 86400 + 1) * 86400,
+    _take(project_id, f"DAY#{_day(now)}", count, limit, _next_day(now),
           "deliveries_per_day", "deliveries today (UTC)")
+
+
+def _day(now: float) -> str:
+    return datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _next_day(now: float) -> int:
+    return (int(now) // 86400 + 1) * 86400
+
+
+def usage(project_id: str) -> dict:
+    """What the project uses of its limits now, read from the counters the limits are enforced
+    with. None where nothing counts it: a per-day number only on a plan with that daily limit
+    (a plan without one pays no counter write), a resource counter not yet seeded."""
+    out = {}
+    for resource in counters.RESOURCES:
+        item = store.get(*counters.counter_key(project_id, resource), consistent=False)
+        out[resource] = int(item["n"]) if item else None
+    limits, day = _limits(project_id), _day(clock.now())
+    for name, prefix in (("deliveries_per_day", "DAY"), ("attempts_per_day", "ATT")):
+        out[name] = None
+        if limits.get(name) is not None:
+            item = store.get(f"USAGE#{project_id}", f"{prefix}#{day}", consistent=False)
+            out[name] = int(item["n"]) if item else 0
+    return out
 
 
 def _take(project_id: str, sk: str, count: int, limit: int, resets: int, name: str, what: str) -> None:

@@ -43,7 +43,8 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
 
 def get(project_id: str, delivery_id: str) -> dict:
     """Any delivery of the project: a webhook, a cron run or a queue message."""
-    return deliveries.view(deliveries.get(project_id, delivery_id))
+    record = deliveries.get(project_id, delivery_id)
+    return {**deliveries.view(record), **deliveries.content(record)}
 
 
 def list_(project_id: str, params: dict) -> dict:

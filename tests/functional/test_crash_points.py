@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock, due
-from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues,
+from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues, quotas,
                                  reconciler, webhooks)
 from tests.receiver import Receiver
 
@@ -73,7 +73,7 @@ def world(aws, monkeypatch):
     for service in ("dynamodb", "sqs", "scheduler"):
         clients.client(service).meta.events.register("before-call", points)
     receiver = Receiver()
-    yield {"points": points, "offset": offset, "receiver": receiver}
+    yield {"points": points, "offset": offset, "receiver": receiver, "monkeypatch": monkeypatch}
     receiver.stop()
     for service in ("dynamodb", "sqs", "scheduler"):
         clients.client(service).meta.events.unregister("before-call", points)
@@ -139,6 +139,13 @@ def _tripping_queue(pid, url, w):
     return {}
 
 
+def _over_attempts_limit(pid, url, w):
+    """A message in flight whose project has used the day's attempts: its attempt is deferred."""
+    w["monkeypatch"].setenv("INFRAI_PLAN_LIMITS", json.dumps({"unlimited": {"attempts_per_day": 1}}))
+    assert quotas.take_attempt(pid) is None
+    return _one_message_in_flight(pid, url, w, 200)
+
+
 OPS = {
     "publish": (lambda p, u, w: {"q": _queue(p, u)},
                 lambda p, c, w: messages.publish(p, {"queue": c["q"], "payload": {"a": 1}}, None)),
@@ -173,6 +180,7 @@ OPS = {
     "deliver: retry": (lambda p, u, w: _one_message_in_flight(p, u, w, 500), lambda p, c, w: _deliver_once(w)),
     "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),
                                    lambda p, c, w: _deliver_once(w)),
+    "deliver: attempt deferred by the attempts limit": (_over_attempts_limit, lambda p, c, w: _deliver_once(w)),
     "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
     "deliver: over its rate (one waits)": (
         lambda p, u, w: _limited_queue(p, u, w, rate_limit={"count": 1, "period_seconds": 3600}),

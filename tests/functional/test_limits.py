@@ -2,6 +2,7 @@
 in clear. Concurrency runs the services from many threads at once against moto, whose writes are
 made atomic as DynamoDB's are (local/moto_atomic.py; the local stack runs moto the same way)."""
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -267,3 +268,73 @@ def test_a_target_the_ssrf_guard_refuses_fails_at_once(aws, project, monkeypatch
     attempts.process_batch([json.dumps(work)])
     record = webhooks.get(project["project_id"], d["delivery_id"])
     assert record["state"] == "failed" and record["attempt_count"] == 1, record
+
+
+# ---------------------------------------------------------------- attempts per day
+
+@pytest.fixture
+def receiver(project):
+    from tests.receiver import Receiver
+    r = Receiver()
+    r.secret = projects.current_secret(project["project_id"])
+    yield r
+    r.stop()
+
+
+def test_attempts_over_the_daily_limit_wait_for_the_next_day_and_are_then_made(api, receiver, monkeypatch):
+    """Retries and replays make attempts that deliveries per day does not count: a project on the
+    trial plan could send without bound by replaying a failing delivery. Over the attempts limit
+    the attempt waits, visibly, until the UTC day ends; it is never failed nor dropped."""
+    from .conftest import drain, reconcile_after
+    noon = (int(clock.now()) // 86400) * 86400 + 12 * 3600   # far from the day's end, whenever CI runs
+    started = time.time()
+    monkeypatch.setattr(clock, "_now", lambda: noon + (time.time() - started))
+    limits(monkeypatch, attempts_per_day=3)
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    receiver.script("/down", [500] * 5 + [200])
+    sent = api.call("POST", "/v1/scheduling/webhook/send",
+                    {"url": receiver.url("/down"), "payload": {"n": 1}, "retries": 5}).data
+    path = f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}"
+    drain()
+    held = api.call("GET", path).data
+    assert len(receiver.at("/down")) == 3 and held["attempt_count"] == 3, "three attempts, then the limit"
+    assert held["state"] == "retrying" and held["deferred"]["limit"] == "attempts_per_day"
+    midnight = (int(clock.now()) // 86400 + 1) * 86400
+    assert held["deferred"]["until"] == clock.rfc3339(midnight) == held["next_attempt_at"]
+    # the next day: the reconciler sends the deferred attempt when SQS can hold the rest of the wait
+    monkeypatch.setattr(clock, "_now", lambda: midnight + 1)
+    reconcile_after(0)
+    drain()
+    after = api.call("GET", path).data
+    assert after["attempt_count"] == 6 and after["state"] == "succeeded" and after["deferred"] is None
+    arrived = receiver.at("/down")   # (signed at simulated times, so not checked against the real clock here)
+    assert len(arrived) == 6 and {a.headers["webhook-id"] for a in arrived} == {sent["delivery_id"]}
+
+
+def test_replays_cannot_send_past_the_attempts_limit(api, receiver, monkeypatch):
+    from .conftest import drain
+    limits(monkeypatch, attempts_per_day=4)
+    receiver.script("/dead", [500])
+    sent = api.call("POST", "/v1/scheduling/webhook/send",
+                    {"url": receiver.url("/dead"), "payload": {}, "retries": 0}).data
+    path = f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}"
+    drain()
+    for _ in range(8):   # each accepted replay is a fresh attempt budget; only 4 attempts happen today
+        if api.call("GET", path).data["state"] == "failed":
+            assert api.call("POST", f"{path}/retry").status_code == 202
+        drain()
+    assert len(receiver.at("/dead")) == 4
+    record = api.call("GET", path).data
+    assert record["state"] == "queued" and record["deferred"]["limit"] == "attempts_per_day"
+
+
+def test_a_publish_refused_by_the_queue_limit_takes_no_delivery(api, monkeypatch):
+    limits(monkeypatch, queues=1, deliveries_per_day=2)
+    assert api.call("POST", "/v1/scheduling/queue/publish", {"queue": "a", "payload": {}}).status_code == 202
+    for _ in range(3):
+        refused = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "b", "payload": {}})
+        assert refused.status_code == 429 and refused.data["error"]["limit"] == "queues"
+        batch = api.call("POST", "/v1/scheduling/queue/publish-batch", {"messages": [{"queue": "c", "payload": {}}]})
+        assert batch.status_code == 429 and batch.data["error"]["limit"] == "queues"
+    assert api.call("POST", "/v1/scheduling/queue/publish", {"queue": "a", "payload": {}}).status_code == 202, \
+        "the refused publishes gave their deliveries back: the second of two still fits"

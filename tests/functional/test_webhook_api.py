@@ -233,3 +233,14 @@ def test_odd_list_parameters_are_400_not_500(api):
     for q in ("limit=%C2%B2", "limit=%EF%BC%95", "limit=" + "9" * 5000):   # superscript 2, full-width 5
         resp = api.call("GET", f"/v1/scheduling/webhook/deliveries?{q}")
         assert resp.status_code == 400 and resp.data["error"]["field"] == "limit", q
+
+
+def test_a_single_read_shows_the_payload_and_the_headers_every_attempt_carries(api):
+    sent = api.call("POST", SEND, {"url": "https://api.example.com/hooks", "payload": {"order": [1, 2.5, None]},
+                                   "headers": {"x-tenant": "acme"}}).data
+    got = api.call("GET", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}").data
+    assert got["payload"] == {"order": [1, 2.5, None]}
+    assert got["headers"] == {"x-tenant": "acme", "content-type": "application/json",
+                              "user-agent": "infrai-scheduling/1.0", "webhook-id": sent["delivery_id"]}
+    listed = api.call("GET", "/v1/scheduling/webhook/deliveries").data["items"]
+    assert "payload" not in listed[0] and "headers" not in listed[0], "lists stay small"

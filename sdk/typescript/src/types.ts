@@ -89,6 +89,13 @@ export interface DeliveryRecord {
   attempts: Attempt[];
   /** the named flow this delivery goes through, if any */
   flow_key?: string;
+  /** set while the next attempt waits for a plan limit to free (made at `until`) */
+  deferred?: { limit: "attempts_per_day"; until: Timestamp } | null;
+  /** single-delivery reads only: the payload as sent */
+  payload?: unknown;
+  /** single-delivery reads only: the headers every attempt carries (webhook-timestamp,
+   *  webhook-signature and infrai-attempt are made per attempt and not stored) */
+  headers?: Record<string, string>;
 }
 export interface DeliveryFilters {
   state?: DeliveryState;
@@ -102,7 +109,7 @@ export interface DeliveryFilters {
   since?: string;
   until?: string;
 }
-export interface DeliverySummary extends Omit<DeliveryRecord, "attempts"> {
+export interface DeliverySummary extends Omit<DeliveryRecord, "attempts" | "payload" | "headers"> {
   kind: "webhook" | "queue" | "cron";
   queue: string | null;
   cron_id: string | null;
@@ -211,7 +218,7 @@ export interface FlowRecord {
 }
 export interface FlowDeleted { deleted: string }
 export interface QueueDeleted { deleted: string; cancelled_messages: number }
-export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url"> {
+export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url" | "payload" | "headers"> {
   message_id: string;
   queue: string | null;
 }
@@ -226,6 +233,7 @@ export interface Limits {
   payload_bytes?: number | null;
   publishes_per_second?: number | null;
   api_keys?: number | null;
+  attempts_per_day?: number | null;
   [limit: string]: number | null | undefined;
 }
 export interface Activation {
@@ -237,7 +245,9 @@ export interface Activation {
   limits: Limits;
 }
 export interface ApiKeyInfo { key_id: string; /** shortened for display */ key: string; created_at: Timestamp; revoked_at: Timestamp | null }
-export interface Me { project_id: string; plan: string | null; limits: Limits; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
+/** What the project uses of its limits now; null where nothing counts it */
+export interface Usage { cron_jobs: number | null; queues: number | null; api_keys: number | null; deliveries_per_day: number | null; attempts_per_day: number | null }
+export interface Me { project_id: string; plan: string | null; limits: Limits; usage: Usage; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
 export interface NewApiKey { key_id: string; api_key: string; created_at: Timestamp }
 export interface RevokedKey { key_id: string; revoked_at: Timestamp }
 export interface Health { status: "ok" }

@@ -1,0 +1,76 @@
+// The project: plan, limits (and today's usage where the API gives it), API keys (create,
+// revoke), the signing secret (revealed on click; rotation keeps the old one signing 24 h).
+import { api, getKey } from "./api.js";
+import { guarded, h, when } from "./dom.js";
+
+const LIMIT_WORDS = {
+  cron_jobs: "Cron jobs", queues: "Queues", deliveries_per_day: "Deliveries per day (UTC)",
+  payload_bytes: "Payload size (bytes)", publishes_per_second: "Requests per second", api_keys: "Active API keys",
+  attempts_per_day: "Delivery attempts per day (UTC)",
+};
+
+export async function page(ctx) {
+  const me = await api("GET", "/v1/auth/me");
+  const usage = me.usage || {};
+  const slot = h("div", { class: "slot", "aria-live": "polite" });
+  const current = getKey() || "";
+
+  const limits = h("table", { class: "list limits" },
+    h("thead", {}, h("tr", {}, ["Limit", "Your plan", "Used"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, Object.entries(me.limits).map(([k, v]) => h("tr", { "data-limit": k },
+      h("th", { scope: "row" }, LIMIT_WORDS[k] || k), h("td", { class: "num" }, v === null ? "no limit" : v.toLocaleString("en")),
+      h("td", { class: "num usage" }, usage[k] === undefined || usage[k] === null ? "—" : usage[k].toLocaleString("en"))))));
+
+  const newKey = h("div", { "aria-live": "polite" });
+  let keys = keysTable(ctx, me, slot, current);
+  const create = h("button", { type: "button", onclick: async () => {
+    const made = await guarded(slot, () => api("POST", "/v1/auth/keys"));
+    if (!made) return;
+    newKey.replaceChildren(h("div", { class: "notice" }, "New key (shown once, copy it now): ",
+      h("code", { id: "new-key", class: "secret" }, made.api_key)));
+    const fresh = await guarded(slot, () => api("GET", "/v1/auth/me"));
+    if (fresh && ctx.alive()) {
+      const table = keysTable(ctx, fresh, slot, current);
+      keys.replaceWith(table);
+      keys = table;
+    }
+  } }, "Create a key");
+
+  const secretOut = h("div", { id: "secret-box", "aria-live": "polite" });
+  const reveal = h("button", { type: "button", onclick: async () => {
+    const s = await guarded(slot, () => api("GET", "/v1/scheduling/webhook/secret"));
+    if (s) secretOut.replaceChildren(h("p", {}, "Current secret: ", h("code", { id: "current-secret", class: "secret" }, s.secret)));
+  } }, "Reveal the signing secret");
+  const rotate = h("button", { type: "button", class: "danger", onclick: async () => {
+    const r = await guarded(slot, () => api("POST", "/v1/scheduling/webhook/secret/rotate"));
+    if (!r) return;
+    secretOut.replaceChildren(h("p", {}, "New secret: ", h("code", { id: "current-secret", class: "secret" }, r.secret)),
+      h("p", { class: "notice", id: "rotation-window" }, r.previous_secret_expires_at
+        ? `Until ${when(r.previous_secret_expires_at, undefined, true)} (24 h), every delivery carries two signatures, the old secret's and the new one's: switch your receivers to the new secret before then.`
+        : "The previous secret is no longer used."));
+  } }, "Rotate the secret");
+
+  return h("section", {}, h("h1", {}, "Project"),
+    h("dl", { class: "kv" }, h("dt", {}, "Project"), h("dd", {}, h("code", {}, me.project_id)),
+      h("dt", {}, "Plan"), h("dd", {}, me.plan || "—"), h("dt", {}, "Created"), h("dd", {}, when(me.created_at))),
+    slot,
+    h("h2", {}, "Limits and today's usage"), h("div", { class: "scroll" }, limits),
+    h("h2", {}, "API keys"), h("div", { class: "actions" }, create), newKey, h("div", { class: "scroll" }, keys),
+    h("h2", {}, "Signing secret"),
+    h("p", {}, "Deliveries are signed with this secret (Standard Webhooks). Rotating keeps the old one signing for 24 h, so receivers can switch without missing a delivery."),
+    h("div", { class: "actions" }, reveal, rotate), secretOut);
+}
+
+function keysTable(ctx, me, slot, current) {
+  return h("table", { class: "list keys" },
+    h("thead", {}, h("tr", {}, ["Key", "Created", "Revoked", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, me.keys.map((k) => {
+      const mine = current.endsWith(k.key.slice(-4)) && current.startsWith(k.key.split("…")[0]);
+      const revoke = k.revoked_at ? "" : h("button", { type: "button", class: "danger", "data-key": k.key_id, onclick: async () => {
+        const done = await guarded(slot, () => api("DELETE", `/v1/auth/keys/${k.key_id}`));
+        if (done && ctx.alive()) ctx.rerender();
+      } }, mine ? "Revoke (the key you signed in with)" : "Revoke");
+      return h("tr", { "data-key": k.key_id }, h("td", {}, h("code", {}, k.key)), h("td", {}, when(k.created_at)),
+        h("td", {}, k.revoked_at ? when(k.revoked_at) : "—"), h("td", {}, revoke));
+    })));
+}

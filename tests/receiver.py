@@ -25,6 +25,8 @@ class Receiver:
         self.secret = None          # set by the test: the project's whsec_ secret
         self.arrivals: list[Arrival] = []
         self._scripts: dict[str, list] = {}
+        self.in_flight: dict[str, int] = {}       # requests being answered now, per path
+        self.max_in_flight: dict[str, int] = {}   # the most ever answered at once, per path
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         receiver = self
@@ -80,7 +82,17 @@ class Receiver:
         action = self._next(handler.path)
         with self._cond:
             self.arrivals.append(arrival)
+            self.in_flight[handler.path] = self.in_flight.get(handler.path, 0) + 1
+            self.max_in_flight[handler.path] = max(self.max_in_flight.get(handler.path, 0),
+                                                   self.in_flight[handler.path])
             self._cond.notify_all()
+        try:
+            self._answer(handler, action)
+        finally:
+            with self._lock:
+                self.in_flight[handler.path] -= 1
+
+    def _answer(self, handler, action):
         if action == "close":
             handler.close_connection = True
             handler.connection.shutdown(2)

@@ -56,3 +56,28 @@ def queues_of(project_id: str) -> str:
 def queue_kind(name: str) -> str:
     """The delivery kind of a queue's messages (their gsi1/gsi2 partitions)."""
     return f"queue:{name}"
+
+
+def queue_flow(project_id: str, name: str) -> tuple[str, str]:
+    """A queue's limiter state (services/flow_control.py): beside its queue, in one partition."""
+    return f"QUEUE#{project_id}#{name}", "FLOW"
+
+
+def flow(project_id: str, key: str) -> tuple[str, str]:
+    """A named flow (a flow_key shared by webhooks and cron jobs): its limits and limiter state."""
+    return f"FLOW#{project_id}#{key}", "FLOW"
+
+
+def endpoint(endpoint_id: str) -> tuple[str, str]:
+    """A target endpoint's circuit breaker state (services/circuit_breaker.py)."""
+    return f"EP#{endpoint_id}", "ENDPOINT"
+
+
+def endpoints_of(project_id: str) -> str:
+    """gsi1 partition: a project's endpoints that have failed at least once."""
+    return f"{project_id}#endpoints"
+
+
+def flows_of(project_id: str) -> str:
+    """gsi1 partition: a project's named flows, by key."""
+    return f"{project_id}#flows"

@@ -129,6 +129,16 @@ def update(pk: str, sk: str, sets: dict, *, removes=(), condition: str | None = 
     return _from_ddb(_write(clients.dynamodb().update_item, kwargs)["Attributes"])
 
 
+def update_expression(pk: str, sk: str, expression: str, *, condition: str | None = None,
+                      names=None, values=None) -> dict:
+    """A raw UpdateExpression, for what `update` cannot say (nested map paths, arithmetic on a
+    field); returns the new item."""
+    kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk}),
+              "UpdateExpression": expression, "ReturnValues": "ALL_NEW"}
+    _add_condition(kwargs, condition, names, values)
+    return _from_ddb(_write(clients.dynamodb().update_item, kwargs)["Attributes"])
+
+
 def delete(pk: str, sk: str, *, condition=None, names=None, values=None) -> None:
     kwargs = {"TableName": config.table_name(), "Key": _to_ddb({"pk": pk, "sk": sk})}
     _add_condition(kwargs, condition, names, values)

@@ -3,6 +3,7 @@ import time
 from datetime import datetime, timezone
 
 _now = time.time
+_sleep = time.sleep
 
 
 def now() -> float:
@@ -13,6 +14,18 @@ def now() -> float:
 def set_clock(fn) -> None:
     global _now
     _now = fn or time.time
+
+
+def sleep(seconds: float) -> None:
+    """Wait (flow control's short waits for a send slot); tests inject one with `set_sleeper`
+    that moves their clock instead."""
+    if seconds > 0:
+        _sleep(seconds)
+
+
+def set_sleeper(fn) -> None:
+    global _sleep
+    _sleep = fn or time.sleep
 
 
 def rfc3339(ts: float | None) -> str | None:

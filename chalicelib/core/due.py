@@ -32,7 +32,8 @@ HELD = "held"           # a held message: release it if its queue accepts now, e
 RELEASE = "release"     # a queue whose held messages are being released: finish the release
 SYNC = "sync"           # a cron job whose schedules may not match it (or that is being deleted)
 CATCH_UP = "catch_up"   # a cron job's watch (catch-up window): look for scheduled times that never fired
-KINDS = (SEND, CHECK, HELD, RELEASE, SYNC, CATCH_UP)
+PROBE = "probe"         # an open circuit breaker's endpoint: release one held message as its probe
+KINDS = (SEND, CHECK, HELD, RELEASE, SYNC, CATCH_UP, PROBE)
 
 MARK_FIELDS = ("gsi3pk", "gsi3sk", "due")
 

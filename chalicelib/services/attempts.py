@@ -11,6 +11,9 @@ sending: it would cost a third of the DynamoDB writes to prevent only the rare d
 receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
 new, delayed message, so one bad endpoint never makes the rest of its batch run again.
 
+Flow control (services/flow_control.py) is asked just before the send: a delivery over its
+queue's or flow_key's limit is parked (state `waiting`), never attempted, never counted.
+
 Besides work, the dispatch queue carries cron firings ({cron, at}, from Scheduler) and
 release tasks ({release}) for queues with many held messages."""
 import json
@@ -20,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
-from . import cron_runs, deliveries, delivery_index, projects, queues, quotas, replays
+from . import (circuit_breaker, cron_runs, deliveries, delivery_index, endpoints, flow_control, projects, queues,
+               quotas, replays)
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,7 @@ def _poisoned(record: dict, n: int) -> str:
 
 
 class _Context:
-    """What the messages of one batch share: signing secrets and queue endpoints, read once."""
+    """What the messages of one batch share: signing secrets, queue endpoints and named flows, read once."""
 
     def __init__(self, records):
         records = list(records)
@@ -139,6 +143,11 @@ class _Context:
         names = {(r["project_id"], r["source"]["queue"]) for r in records
                  if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
         self.queues = {pq: queues.find(*pq) for pq in names}
+        wanted = flow_control.named_flows_of(records)
+        eps = sorted({circuit_breaker.endpoint_keys(p, q["url"]) for (p, _), q in self.queues.items() if q and q.get("url")})
+        found = store.get_many(wanted + eps) if wanted or eps else {}
+        self.flows = {k: v for k, v in found.items() if k in set(wanted)}
+        self.endpoints = {k: v for k, v in found.items() if k in set(eps)}
 
 
 def _process_one(work, record: dict | None, context: _Context) -> str:
@@ -163,17 +172,48 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         return "waiting"
     if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
         return "duplicate hop"
-    url, timeout = record.get("url"), record["timeout_seconds"]
+    url, timeout, queue = record.get("url"), record["timeout_seconds"], None
     if record["kind"].startswith("queue:"):
         queue = context.queues.get((record["project_id"], record["source"]["queue"]))
         if not queues.accepts(queue):
             return _hold(record, n)
         url, timeout = queue["url"], queue["timeout_seconds"]
+    fuse = circuit_breaker.of(record, queue, context.endpoints)
+    if fuse and not circuit_breaker.allows(fuse):   # its endpoint's breaker is open: held, not failed
+        circuit_breaker.note_queue(fuse)   # first, so closing the breaker releases this queue too
+        return _hold(record, n, held_by=fuse.id)
+    flow = flow_control.of(record, queue, context.flows)
+    if flow is None:
+        return _attempt(record, n, url, timeout, context, fuse)
+    verdict = flow_control.admit(flow, record, timeout)
+    if verdict is not None:   # over its flow's limit: it waits, not as an attempt
+        return flow_control.park(record, n, verdict)
+    try:
+        if flow.parallelism:
+            # The batch read this record before its turn came; a twin may have made the attempt
+            # since. Holding the lease, one fresh read makes sure no copy sends it twice.
+            record = store.get(record["pk"], record["sk"])
+            if record["attempt_count"] != n - 1 or record["state"] in deliveries.TERMINAL + ("held",):
+                return "done"
+        return _attempt(record, n, url, timeout, context, fuse)
+    finally:
+        flow_control.release(flow, record)
+
+
+def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", fuse) -> str:
     frees_at = quotas.take_attempt(record["project_id"])
     if frees_at is not None:
         return _defer(record, n, frees_at)
     result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
-    return _follow_up(*_record_attempt(record, n, result, url))
+    updated, fresh = _record_attempt(record, n, result, url)
+    if fuse and fresh:
+        try:
+            closed = circuit_breaker.observe(fuse, result.ok, result.error or (f"HTTP {result.status}" if result.status else None))
+            if closed:   # the first success after it tripped: what it held goes, in publish order
+                endpoints.release_held(closed)
+        except Exception:  # noqa: BLE001 - the attempt is recorded; a closed breaker's release is marked
+            log.warning("circuit breaker bookkeeping failed for %s", record["delivery_id"], exc_info=True)
+    return _follow_up(updated, fresh)
 
 
 def _claim_hop(record: dict, n: int, message_id: str) -> bool:
@@ -191,17 +231,18 @@ def _claim_hop(record: dict, n: int, message_id: str) -> bool:
         return False
 
 
-def _hold(record: dict, n: int) -> str:
-    """The queue lost its endpoint or was paused: keep the message, visibly, until released.
-    Marked for one re-check: its queue may accept again before a release could see it."""
+def _hold(record: dict, n: int, held_by: str | None = None) -> str:
+    """The queue lost its endpoint or was paused, or its endpoint's circuit breaker is open
+    (`held_by`): keep the message, visibly, until released. Marked for one re-check: its queue
+    (or endpoint) may accept again before a release could see it."""
     try:
         store.update(record["pk"], record["sk"], {
-            "state": "held", "updated_at": clock.now(), "next_attempt_at": None,
+            "state": "held", "updated_at": clock.now(), "next_attempt_at": None, "held_by": held_by,
             **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
             **delivery_index.fields({**record, "state": "held"})},
-            condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
-            values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:
         pass
     return "held"
@@ -215,8 +256,8 @@ def _defer(record: dict, n: int, at: float) -> str:
     sets, send_now = deliveries.waiting(record, n, at, now)
     try:
         store.update(record["pk"], record["sk"], {**sets, "updated_at": now, "deferred": "attempts_per_day"},
-                     condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
-                     values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
+                     condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+                     values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:
         return "stale"   # recorded, cancelled or held meanwhile
     observability.event("attempt_deferred", delivery_id=record["delivery_id"], project_id=record["project_id"],
@@ -260,7 +301,8 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
     attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
                "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
     sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
-            "repairs": 0, "deferred": None, "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+            "repairs": 0, "deferred": None, "flow_slot": None, "flow_waits": None,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
     elif state == "failed":   # its dead-letter notice is still owed

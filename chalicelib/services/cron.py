@@ -8,14 +8,14 @@ import logging
 from datetime import datetime, timezone
 
 from ..aws import keys, scheduler, store
-from ..core import clock, due, ids, schedules, validation
+from ..core import clock, due, flow_limits, ids, schedules, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
-from . import idempotency, queues, quotas, request_ids, webhooks
+from . import flows, idempotency, queues, quotas, request_ids, webhooks
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
-          "enabled", "catch_up_window_seconds", "idempotency_key")
+          "enabled", "catch_up_window_seconds", "flow_key", "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
@@ -49,6 +49,11 @@ def _check(body: dict, current: dict | None = None) -> dict:
         out["enabled"] = validation.boolean(body, "enabled", True)
     if given("catch_up_window_seconds"):
         out["catch_up_window_seconds"] = _catch_up_window(body)
+    if given("flow_key"):
+        out["flow_key"] = flow_limits.check_key(body["flow_key"]) if body.get("flow_key") is not None else None
+    if out.get("flow_key") and out.get("queue"):
+        raise InvalidInput("'flow_key' applies to a job that targets a url; a queue's limits are its own "
+                           "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism).", field="flow_key")
     return out
 
 
@@ -82,6 +87,7 @@ def _aws_expressions(fields: dict) -> list[str]:
 
 def create(project_id: str, body: dict, idem_key: str | None) -> dict:
     fields = _check(body)
+    flows.require(project_id, fields)
     return idempotency.once(project_id, "cron.create", idem_key, body,
                             lambda: view(_create(project_id, fields, idem_key)))
 
@@ -215,7 +221,10 @@ def update(project_id: str, cron_id: str, body: dict) -> dict:
         raise InvalidInput("Send at least one field to change, e.g. {\"schedule\": \"0 10 * * *\"}.")
     validation.idempotency_key(body, None)   # checked like everywhere; a PATCH is idempotent anyway
     old = load(project_id, cron_id)
-    return view(_change(old, _check(body, _public_fields(old))), runs=5)
+    fields = _check(body, _public_fields(old))
+    if "flow_key" in body:
+        flows.require(project_id, fields)
+    return view(_change(old, fields), runs=5)
 
 
 def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
@@ -227,7 +236,8 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 
 def _public_fields(record: dict) -> dict:
     return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
-                                        "retries", "timeout_seconds", "enabled", "catch_up_window_seconds")}
+                                        "retries", "timeout_seconds", "enabled", "catch_up_window_seconds",
+                                        "flow_key")}
 
 
 def _change(old: dict, fields: dict) -> dict:
@@ -269,6 +279,7 @@ def view(record: dict, runs: int = 0) -> dict:
         "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
     }
     out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
+    out["flow_key"] = record.get("flow_key")
     if runs:
         out["next_runs"] = [clock.rfc3339(t.timestamp()) for t in upcoming]
     return out

@@ -58,7 +58,8 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
         delivery = deliveries.new_record(
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
             retries=record["retries"], timeout_seconds=record["timeout_seconds"], meta_headers=meta,
-            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id)
+            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id,
+            flow_key=record.get("flow_key"))
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:

@@ -16,7 +16,8 @@ from . import delivery_index, quotas
 log = logging.getLogger(__name__)
 USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and shown by content()
 
-STATES = ("queued", "held", "retrying", "succeeded", "failed", "cancelled")
+STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
 TERMINAL = ("succeeded", "failed", "cancelled")
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
@@ -30,7 +31,7 @@ def work(delivery_id: str, attempt: int, not_before: float) -> dict:
 
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
-               source=None, state="queued", id_prefix="dlv", delivery_id=None) -> dict:
+               source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None) -> dict:
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -47,7 +48,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
-        "attempts": [],
+        "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
     })
 
 
@@ -181,10 +182,35 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
             **due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK),
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
             **delivery_index.fields({**record, "state": "failed", "attempts": [entry]})},
-            condition="attempt_count = :prev AND #st IN (:q, :r)", names={"#st": "state"},
-            values={":prev": n - 1, ":q": "queued", ":r": "retrying"})
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:
         return None
+
+
+def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
+    """Attempt n waits for its flow's limit (services/flow_control.py) until `until`: visibly
+    (state `waiting`), not as an attempt, with its marker moved past the wait in the same write
+    (so the reconciler never mistakes it for a lost send), then its work goes to SQS (or, for a
+    wait longer than SQS holds, the sweep sends it). None if the delivery moved on meanwhile."""
+    now = clock.now()
+    fields, send_now = waiting(record, n, until, now)
+    try:
+        updated = store.update(record["pk"], record["sk"], {
+            "state": "waiting", "updated_at": now, **fields, **extra,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "waiting"),
+            **delivery_index.fields({**record, "state": "waiting"})},
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        return None
+    if send_now:
+        try:
+            dispatch.enqueue(work(record["delivery_id"], n, until), until - now)
+        except Exception:  # noqa: BLE001 - marked: the reconciler sends it
+            log.warning("enqueue failed for a waiting delivery; the reconciler will send it", exc_info=True)
+            expedite(updated)
+    return updated
 
 
 def dead_letter(record: dict) -> None:
@@ -210,13 +236,15 @@ def view(record: dict) -> dict:
         "updated_at": clock.rfc3339(record["updated_at"]),
         "deliver_at": clock.rfc3339(record.get("deliver_at")),
         "next_attempt_at": clock.rfc3339(record.get("next_attempt_at"))
-        if record["state"] in ("queued", "retrying") else None,
+        if record["state"] in ACTIVE else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
         "attempt_count": record["attempt_count"],
         "attempts": [_attempt_view(a) for a in record.get("attempts", [])],
         "deferred": {"limit": record["deferred"], "until": clock.rfc3339(record["next_attempt_at"])}
         if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
     }
+    if record.get("flow_key"):
+        out["flow_key"] = record["flow_key"]
     return out
 
 

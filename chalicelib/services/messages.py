@@ -6,7 +6,7 @@ from . import deliveries, idempotency, queues, quotas, request_ids
 
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
-CANCELLABLE = ("held", "queued", "retrying")
+CANCELLABLE = ("held", "queued", "waiting", "retrying")
 
 
 def _check(body) -> dict:

@@ -11,7 +11,7 @@ import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, due, validation
+from ..core import breaker, clock, due, flow_limits, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, quotas, webhooks
 
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
 PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused")
-PENDING = ("held", "queued", "retrying")
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker")
+PENDING = ("held", "queued", "waiting", "retrying")
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 
 
@@ -85,6 +85,10 @@ def put(project_id: str, name: str, body: dict) -> dict:
         changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, webhooks.MAX_TIMEOUT)
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
+    changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/flow_control.py)
+    if "circuit_breaker" in body:              # services/circuit_breaker.py; null turns it off
+        cfg = breaker.check(body["circuit_breaker"])
+        changes.update({"circuit_breaker": cfg, "breaker_off": None if cfg else True})
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now
@@ -133,7 +137,7 @@ def _unhold(msg: dict) -> dict | None:
     waiting, _ = deliveries.waiting(msg, n, max(now, msg["deliver_at"]), now)
     try:
         return store.update(msg["pk"], msg["sk"], {
-            "state": "queued", "updated_at": now, **waiting,
+            "state": "queued", "updated_at": now, **waiting, "held_by": None,
             "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
             **delivery_index.fields({**msg, "state": "queued"})},
             condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
@@ -154,10 +158,20 @@ def send_released(records: list[dict]) -> None:
             deliveries.expedite(r)
 
 
-def recheck_held(msg: dict) -> str:
-    """A held message's re-check marker fell due: release it if its queue accepts now, else it
-    stays held (a later PUT that lets the queue send releases it) and loses its marker."""
-    if msg["state"] == "held" and accepts(find(msg["project_id"], msg["source"]["queue"])):
+def release_oldest(project_id: str, name: str) -> bool:
+    """Release the queue's oldest held message alone (an open circuit breaker's probe)."""
+    items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"), limit=1,
+                                cursor=None, newest_first=False)
+    released = [r for r in (_unhold(msg) for msg in items) if r]
+    send_released(released)
+    return bool(released)
+
+
+def recheck_held(msg: dict, blocked: bool = False) -> str:
+    """A held message's re-check marker fell due: release it if its queue accepts now (and no
+    circuit breaker holds it: `blocked`), else it stays held (a later PUT that lets the queue
+    send, or its breaker closing, releases it) and loses its marker."""
+    if msg["state"] == "held" and not blocked and accepts(find(msg["project_id"], msg["source"]["queue"])):
         released = _unhold(msg)
         if released:
             send_released([released])
@@ -191,7 +205,7 @@ def get(project_id: str, name: str) -> dict:
 def message_counts(queue: dict) -> dict:
     k = kind(queue["name"])
     return {state: store.count("gsi2", keys.deliveries_in_state(queue["project_id"], k, state))
-            for state in ("held", "queued", "retrying", "failed")}
+            for state in ("held", "queued", "waiting", "retrying", "failed")}
 
 
 def delete(project_id: str, name: str, params: dict) -> dict:
@@ -212,6 +226,7 @@ def delete(project_id: str, name: str, params: dict) -> dict:
                 break
             cancelled += sum(cancel_message(m) for m in items)
     quotas.delete_queue(queue)
+    store.delete(*keys.queue_flow(project_id, name))   # its limiter state (absent if it never had limits)
     return {"deleted": name, "cancelled_messages": cancelled}
 
 
@@ -221,8 +236,8 @@ def cancel_message(msg: dict) -> bool:
             "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None, **due.unmark(),
             "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
             **delivery_index.fields({**msg, "state": "cancelled"})},
-            condition="#st IN (:h, :q, :r)", names={"#st": "state"},
-            values={":h": "held", ":q": "queued", ":r": "retrying"})
+            condition="#st IN (:h, :q, :w, :r)", names={"#st": "state"},
+            values={":h": "held", ":q": "queued", ":w": "waiting", ":r": "retrying"})
         return True
     except store.ConditionFailed:
         return False
@@ -231,6 +246,7 @@ def cancel_message(msg: dict) -> bool:
 def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
+           **flow_limits.view(queue), "circuit_breaker": breaker.settings(queue),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:
         out["counts"] = message_counts(queue)

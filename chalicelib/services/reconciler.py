@@ -12,6 +12,8 @@ finishes what each record still owes:
 - a failed delivery whose dead-letter notice was not sent;
 - a message written held whose queue accepts by now (a publish that raced a PUT);
 - a queue whose release of held messages did not finish;
+- an open circuit breaker whose probe is due (one held message goes), or a closed one whose
+  release of held messages did not finish;
 - a cron job whose schedules may not match its record, or whose delete did not finish;
 - a cron job with a catch-up window whose scheduled times are due a look: runs that never
   fired are fired, or reported when too old (cron_catchup).
@@ -24,7 +26,7 @@ from collections import Counter
 from .. import observability
 from ..aws import dispatch, store
 from ..core import clock, due
-from . import cron, cron_catchup, deliveries, queues
+from . import circuit_breaker, cron, cron_catchup, deliveries, endpoints, queues
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,14 @@ def _finish(item: dict | None, now: float) -> str:
         return "moved"   # finished, or re-marked later, since the index showed it
     kind, sk = item.get("due"), item["sk"]
     if sk == "DLV":
-        return queues.recheck_held(item) if kind == due.HELD else finish_delivery(item, now)
+        if kind == due.HELD:
+            return queues.recheck_held(item, blocked=bool(item.get("held_by")) and circuit_breaker.holds(item["held_by"]))
+        return finish_delivery(item, now)
+    if sk == "ENDPOINT":   # a circuit breaker: its probe is due, or its release did not finish
+        if kind == due.PROBE and item.get("state") == "open":
+            return endpoints.release_probe(item, now)
+        endpoints.release_held(item)
+        return "released"
     if sk == "QUEUE":
         queues.finish_release(item)
         return "released"
@@ -68,7 +77,7 @@ def _finish(item: dict | None, now: float) -> str:
 
 def finish_delivery(record: dict, now: float) -> str:
     state, kind, pk = record["state"], record.get("due"), record["pk"]
-    if state in ("queued", "retrying"):
+    if state in deliveries.ACTIVE:
         n = record["attempt_count"] + 1
         at = record.get("next_attempt_at") or record["deliver_at"]
         repairs = record.get("repairs", 0) + (1 if kind == due.CHECK else 0)

@@ -22,11 +22,11 @@ from . import cron, deliveries, queues
 
 log = logging.getLogger(__name__)
 
-WAITING = ("queued", "retrying")   # states whose next attempt is a message on the dispatch queue
+WAITING = ("queued", "waiting", "retrying")   # states whose next attempt is a message on the dispatch queue
 _FILTERS = {
     "cron": ("sk = :cron", {}, {":cron": "CRON"}),
-    "waiting": ("sk = :dlv AND #st IN (:queued, :retrying)",
-                {"#st": "state"}, {":dlv": "DLV", ":queued": "queued", ":retrying": "retrying"}),
+    "waiting": ("sk = :dlv AND #st IN (:queued, :waiting, :retrying)",
+                {"#st": "state"}, {":dlv": "DLV", ":queued": "queued", ":waiting": "waiting", ":retrying": "retrying"}),
     "queue": ("sk = :queue", {}, {":queue": "QUEUE"}),
 }
 

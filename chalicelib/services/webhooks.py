@@ -2,11 +2,11 @@
 from .. import config, sender
 from ..core import validation
 from ..core.errors import InvalidInput
-from . import deliveries, idempotency, projects, quotas, request_ids
+from . import deliveries, flows, idempotency, projects, quotas, request_ids
 
 KIND = "webhook"
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
-               "idempotency_key")
+               "flow_key", "idempotency_key")
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300
 MAX_DELAY = 365 * 24 * 3600
@@ -26,6 +26,7 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
     timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
+    flow_key = flows.require(project_id, body)   # a shared limit (services/flow_control.py)
 
     def create():
         quotas.check_payload(project_id, payload)
@@ -33,7 +34,8 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
         [delivery_id] = request_ids.reserve(project_id, "webhook.send", idem_key, "dlv")
         record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                        retries=retries, timeout_seconds=timeout,
-                                       delay_seconds=delay, headers=headers, delivery_id=delivery_id)
+                                       delay_seconds=delay, headers=headers, delivery_id=delivery_id,
+                                       flow_key=flow_key)
         return deliveries.view(deliveries.submit(record))
 
     return idempotency.once(project_id, "webhook.send", idem_key, body, create)

@@ -49,7 +49,7 @@ def operations() -> dict:
 def python_methods():
     from infrai import Infrai
     client = Infrai(api_key="ifr_pk_proj_" + "a" * 40, base_url="http://127.0.0.1:9", credentials_file="/nonexistent")
-    for group in ("cron", "queue", "webhook", "auth", "deliveries"):
+    for group in ("cron", "queue", "webhook", "auth", "deliveries", "flows", "endpoints"):
         resource = getattr(client, group)
         for name, fn in inspect.getmembers(resource, inspect.ismethod):
             if name.startswith("_"):
@@ -148,6 +148,9 @@ TS_METHODS = {
                                        ["IdempotencyOptions"], {"messages"}),
     "scheduling.queue.put": ("create(name: string, opts: QueueOptions = {})", ["QueueOptions"], set()),
     "scheduling.queue.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
+    "scheduling.flows.put": ("put(key: string, opts: FlowOptions = {})", ["FlowOptions"], set()),
+    "scheduling.flows.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
+    "scheduling.endpoints.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
     "scheduling.queue.messages": ("messages(name: string, opts: MessageListOptions = {})",
                                   ["MessageListOptions"], set()),
     "scheduling.queue.delete": ("delete(name: string, opts: { force?: boolean } = {})", [], {"force"}),
@@ -166,6 +169,7 @@ TS_IDEMPOTENT = {
     "scheduling.webhook.retry": "retry(deliveryId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.rotate_secret": "rotateSecret(opts: IdempotencyOptions = {})",
     "auth.keys.create": "createKey(opts: IdempotencyOptions = {})",
+    "scheduling.endpoints.release": "release(endpointId: string, opts: IdempotencyOptions = {})",
 }
 
 

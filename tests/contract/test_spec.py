@@ -94,6 +94,16 @@ def test_request_bounds_are_the_validators():
     assert s["CronCreate"]["properties"]["idempotency_key"]["maxLength"] == validation.MAX_IDEMPOTENCY_KEY
     from chalicelib.services import deliveries
     assert set(deliveries.STATES) <= set(s["Delivery"]["properties"]["state"]["enum"])
+    from chalicelib.core import breaker, flow_limits
+    rate = s["QueuePut"]["properties"]["rate_limit"]["properties"]
+    assert rate["count"]["maximum"] == flow_limits.MAX_COUNT
+    assert (rate["period_seconds"]["minimum"], rate["period_seconds"]["maximum"]) == (flow_limits.MIN_PERIOD,
+                                                                                    flow_limits.MAX_PERIOD)
+    assert s["QueuePut"]["properties"]["parallelism"]["maximum"] == flow_limits.MAX_PARALLELISM
+    assert s["FlowPut"]["properties"] == {k: s["QueuePut"]["properties"][k] for k in flow_limits.FIELDS}
+    cb = s["QueuePut"]["properties"]["circuit_breaker"]["properties"]
+    assert {k: (v["minimum"], v["maximum"]) for k, v in cb.items()} == breaker.BOUNDS
+    assert {k: v["default"] for k, v in cb.items()} == breaker.DEFAULTS
 
 
 def test_the_document_is_served_without_a_key():

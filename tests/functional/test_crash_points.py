@@ -115,6 +115,30 @@ def _one_message_in_flight(pid, url, w, status):
     return {}
 
 
+def _limited_queue(pid, url, w, **limits):
+    """A queue with flow limits (issue 15) and one message that must wait: the one before it
+    is delivered first (over a rate limit) or is still pending with its work lost (FIFO), so
+    only the waiting message's work is on the dispatch queue and the operation's writes are
+    the same on every run."""
+    queues.put(pid, "lim", {"url": url, **limits})
+    messages.publish(pid, {"queue": "lim", "payload": {"i": 0}}, None)
+    if limits.get("rate_limit"):
+        drain()
+    else:
+        _empty_dispatch_queue()   # the first stays queued; its marker brings it back
+    messages.publish(pid, {"queue": "lim", "payload": {"i": 1}}, None)
+    return {}
+
+
+def _tripping_queue(pid, url, w):
+    """One message whose failure trips its endpoint's circuit breaker; the endpoint recovers."""
+    w["receiver"].script("/cb", [500, 200])
+    queues.put(pid, "cb", {"url": w["receiver"].url("/cb"),
+                           "circuit_breaker": {"failures": 1, "min_seconds": 0, "probe_seconds": 60}})
+    messages.publish(pid, {"queue": "cb", "payload": {"i": 0}}, None)
+    return {}
+
+
 def _over_attempts_limit(pid, url, w):
     """A message in flight whose project has used the day's attempts: its attempt is deferred."""
     w["monkeypatch"].setenv("INFRAI_PLAN_LIMITS", json.dumps({"unlimited": {"attempts_per_day": 1}}))
@@ -160,6 +184,12 @@ OPS = {
                                    lambda p, c, w: _deliver_once(w)),
     "deliver: attempt deferred by the attempts limit": (_over_attempts_limit, lambda p, c, w: _deliver_once(w)),
     "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
+    "deliver: over its rate (one waits)": (
+        lambda p, u, w: _limited_queue(p, u, w, rate_limit={"count": 1, "period_seconds": 3600}),
+        lambda p, c, w: _deliver_once(w)),
+    "deliver: FIFO (one waits)": (lambda p, u, w: _limited_queue(p, u, w, parallelism=1),
+                                  lambda p, c, w: _deliver_once(w)),
+    "deliver: circuit breaker trips": (_tripping_queue, lambda p, c, w: _deliver_once(w)),
     "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
 }
 

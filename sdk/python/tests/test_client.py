@@ -97,6 +97,33 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[-2][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
 
 
+def test_flow_control_and_breaker_fields_by_the_apis_names(client, fake):
+    c = client
+    calls = [
+        (lambda: c.queue.create("q", "https://x.example.com", rate_limit={"count": 10, "period_seconds": 1},
+                                parallelism=1, circuit_breaker={"failures": 5}), "PUT", "/v1/scheduling/queue/q",
+         {"url": "https://x.example.com", "rate_limit": {"count": 10, "period_seconds": 1}, "parallelism": 1,
+          "circuit_breaker": {"failures": 5}}),
+        (lambda: c.queue.update("q", rate_limit=None, circuit_breaker=None), "PUT", "/v1/scheduling/queue/q",
+         {"rate_limit": None, "circuit_breaker": None}),
+        (lambda: c.flows.put("acme", parallelism=2), "PUT", "/v1/scheduling/flows/acme", {"parallelism": 2}),
+        (lambda: c.flows.get("acme"), "GET", "/v1/scheduling/flows/acme", None),
+        (lambda: c.flows.list(limit=5), "GET", "/v1/scheduling/flows?limit=5", None),
+        (lambda: c.flows.delete("acme"), "DELETE", "/v1/scheduling/flows/acme", None),
+        (lambda: c.webhook.send("https://x.example.com", {}, flow_key="acme"), "POST", "/v1/scheduling/webhook/send",
+         {"url": "https://x.example.com", "payload": {}, "flow_key": "acme"}),
+        (lambda: c.cron.update("cron_1", flow_key=None), "PATCH", "/v1/scheduling/cron/cron_1", {"flow_key": None}),
+        (lambda: c.endpoints.list(), "GET", "/v1/scheduling/endpoints", None),
+        (lambda: c.endpoints.release("ep_1"), "POST", "/v1/scheduling/endpoints/ep_1/release", None),
+    ]
+    for call, method, path, body in calls:
+        call()
+        got = fake.requests[-1]
+        assert (got[0], got[1]) == (method, path)
+        if body is not None:
+            assert got[3] == body
+
+
 def test_server_errors_surface_unchanged(client, fake):
     fake.answer(400, {"error": {"code": "invalid_schedule", "message": "Bad cron.", "field": "schedule"}})
     with pytest.raises(errors.BadRequest) as e:

@@ -1,11 +1,11 @@
-/** InfraiClient: `client.job.cron`, `client.job.queue`, `client.job.webhook`, `client.auth`.
+/** InfraiClient: `client.job.cron`, `client.job.queue`, `client.job.webhook`, `client.flows`, `client.auth`.
  *  Global fetch, no runtime dependencies, no Node built-in imported at load (see runtime.ts). */
 import { ConnectionFailed, InfraiError, MissingApiKey, errorClassFor } from "./errors.js";
 import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BackfillOptions, BackfillResult, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, Health, IdempotencyOptions, JsonObject, Me,
+  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, EndpointRecord, FlowDeleted, FlowOptions, FlowRecord, Health, IdempotencyOptions, JsonObject, Me,
   MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
@@ -79,6 +79,8 @@ export class InfraiClient {
   readonly baseUrl: string;
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
   readonly deliveries: DeliveriesApi;
+  readonly flows: FlowsApi;
+  readonly endpoints: EndpointsApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -102,6 +104,8 @@ export class InfraiClient {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
     this.deliveries = new DeliveriesApi(this);
+    this.flows = new FlowsApi(this);
+    this.endpoints = new EndpointsApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -377,6 +381,35 @@ export class DeliveriesApi extends Api {
   }
   replayStatus(replayId: string): Promise<Replay> {
     return this.client.call("scheduling.replays.get", { params: { replay_id: replayId } });
+  }
+}
+
+/** client.flows: named flows, one rate limit / parallelism shared by every webhook send and
+ *  cron job that names it in `flow_key`. */
+export class FlowsApi extends Api {
+  /** Create the flow or change what is given (null lifts a limit). */
+  put(key: string, opts: FlowOptions = {}): Promise<FlowRecord> {
+    return this.client.call("scheduling.flows.put", { params: { key }, body: pick(opts) });
+  }
+  get(key: string): Promise<FlowRecord> {
+    return this.client.call("scheduling.flows.get", { params: { key } });
+  }
+  list(opts: PageOptions = {}): Promise<Page<FlowRecord>> {
+    return this.client.call("scheduling.flows.list", { query: { ...opts } });
+  }
+  delete(key: string): Promise<FlowDeleted> {
+    return this.client.call("scheduling.flows.delete", { params: { key } });
+  }
+}
+
+/** client.endpoints: target endpoints that have failed, with their circuit breakers. */
+export class EndpointsApi extends Api {
+  list(opts: PageOptions = {}): Promise<Page<EndpointRecord>> {
+    return this.client.call("scheduling.endpoints.list", { query: { ...opts } });
+  }
+  /** Close its breaker by hand; what it held goes, in publish order. */
+  release(endpointId: string, opts: IdempotencyOptions = {}): Promise<EndpointRecord> {
+    return this.client.call("scheduling.endpoints.release", { params: { endpoint_id: endpointId }, idempotencyKey: opts.idempotency_key });
   }
 }
 

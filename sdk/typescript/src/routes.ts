@@ -36,6 +36,12 @@ export const ROUTES = {
   "scheduling.deliveries.list": { method: "GET", path: "/v1/scheduling/deliveries" },
   "scheduling.deliveries.replay": { method: "POST", path: "/v1/scheduling/deliveries/replay" },
   "scheduling.replays.get": { method: "GET", path: "/v1/scheduling/replays/{replay_id}" },
+  "scheduling.endpoints.list": { method: "GET", path: "/v1/scheduling/endpoints" },
+  "scheduling.endpoints.release": { method: "POST", path: "/v1/scheduling/endpoints/{endpoint_id}/release" },
+  "scheduling.flows.list": { method: "GET", path: "/v1/scheduling/flows" },
+  "scheduling.flows.put": { method: "PUT", path: "/v1/scheduling/flows/{key}" },
+  "scheduling.flows.get": { method: "GET", path: "/v1/scheduling/flows/{key}" },
+  "scheduling.flows.delete": { method: "DELETE", path: "/v1/scheduling/flows/{key}" },
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

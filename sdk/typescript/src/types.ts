@@ -2,7 +2,7 @@
 
 export type Timestamp = string; // RFC 3339 UTC with Z, e.g. "2025-01-01T09:00:00.000Z"
 export type JsonObject = { [key: string]: unknown };
-export type DeliveryState = "queued" | "held" | "delivering" | "retrying" | "succeeded" | "failed" | "cancelled";
+export type DeliveryState = "queued" | "held" | "waiting" | "delivering" | "retrying" | "succeeded" | "failed" | "cancelled";
 
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface PageOptions { limit?: number; cursor?: string }
@@ -30,6 +30,8 @@ export interface CronOptions {
   enabled?: boolean;
   /** runs missed while paused or down, at most this many seconds old, fire on resume/recovery (default 0: skipped; at most 604800) */
   catch_up_window_seconds?: number;
+  /** a named flow (client.flows.put) whose limits the job's runs share; url targets only */
+  flow_key?: string | null;
   idempotency_key?: string;
 }
 export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;
@@ -49,6 +51,7 @@ export interface CronRecord {
   catch_up_window_seconds: number;
   payload: unknown;
   aws_schedule_expressions: string[];
+  flow_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -106,6 +109,8 @@ export interface DeliveryRecord {
   timeout_seconds: number;
   attempt_count: number;
   attempts: Attempt[];
+  /** the named flow this delivery goes through, if any */
+  flow_key?: string;
   /** set while the next attempt waits for a plan limit to free (made at `until`) */
   deferred?: { limit: "attempts_per_day"; until: Timestamp } | null;
   /** single-delivery reads only: the payload as sent */
@@ -153,6 +158,8 @@ export interface WebhookOptions {
   retries?: number;
   timeout_seconds?: number;
   delay_seconds?: number;
+  /** a named flow (client.flows.put) whose limits this send shares */
+  flow_key?: string | null;
   idempotency_key?: string;
 }
 export interface WebhookSecret { secret: string }
@@ -173,18 +180,65 @@ export interface BatchResult {
   accepted: number;
   rejected: number;
 }
-export interface QueueOptions { url?: string | null; retries?: number; timeout_seconds?: number; paused?: boolean }
-export interface QueueCounts { held: number; queued: number; retrying: number; failed: number }
+/** At most `count` sends start in any window of `period_seconds` (1 s to 7 days). */
+export interface RateLimit { count: number; period_seconds: number }
+export interface QueueOptions {
+  url?: string | null;
+  retries?: number;
+  timeout_seconds?: number;
+  paused?: boolean;
+  /** null lifts the limit */
+  rate_limit?: RateLimit | null;
+  /** attempts in flight at once (1: FIFO); null lifts the limit */
+  parallelism?: number | null;
+  /** the endpoint's circuit breaker (missing fields: 20, 300, 300); null turns it off */
+  circuit_breaker?: Partial<CircuitBreaker> | null;
+}
+export interface CircuitBreaker { failures: number; min_seconds: number; probe_seconds: number }
+export interface EndpointRecord {
+  endpoint_id: string;
+  /** the target URL without its query */
+  url: string;
+  /** closed: delivering; open: held, one probe every probe_seconds; disabled: held until released by hand */
+  state: "closed" | "open" | "disabled";
+  consecutive_failures: number;
+  failing_since: Timestamp | null;
+  last_failure_at: Timestamp | null;
+  last_error: string | null;
+  held_since: Timestamp | null;
+  next_probe_at: Timestamp | null;
+  queues: string[];
+  counts: { held: number };
+}
+export interface QueueCounts { held: number; queued: number; waiting: number; retrying: number; failed: number }
 export interface QueueRecord {
   name: string;
   url: string | null;
   retries: number;
   timeout_seconds: number;
   paused: boolean;
+  rate_limit: RateLimit | null;
+  parallelism: number | null;
+  circuit_breaker: CircuitBreaker | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   counts?: QueueCounts;
 }
+
+// ---- named flows (a limit shared through flow_key)
+export interface FlowOptions { rate_limit?: RateLimit | null; parallelism?: number | null }
+export interface FlowRecord {
+  key: string;
+  rate_limit: RateLimit | null;
+  parallelism: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /** single-flow reads: attempts holding a parallelism slot now */
+  in_flight?: number;
+  /** single-flow reads: where the next free rate-limit slot starts, if later than now */
+  next_send_at?: Timestamp | null;
+}
+export interface FlowDeleted { deleted: string }
 export interface QueueDeleted { deleted: string; cancelled_messages: number }
 export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url" | "payload" | "headers"> {
   message_id: string;

@@ -89,16 +89,31 @@ describe("InfraiClient", () => {
       [() => c.deliveries.list({ state: "failed", status_code: 500 }), "scheduling.deliveries.list", "?state=failed&status_code=500"],
       [() => c.deliveries.replay({ state: "failed", host: "x.example.com" }), "scheduling.deliveries.replay"],
       [() => c.deliveries.replayStatus("rpl_1"), "scheduling.replays.get"],
+      [() => c.flows.put("acme", { rate_limit: { count: 10, period_seconds: 1 } }), "scheduling.flows.put"],
+      [() => c.flows.get("acme"), "scheduling.flows.get"],
+      [() => c.flows.list(), "scheduling.flows.list"],
+      [() => c.flows.delete("acme"), "scheduling.flows.delete"],
+      [() => c.endpoints.list(), "scheduling.endpoints.list"],
+      [() => c.endpoints.release("ep_1"), "scheduling.endpoints.release"],
     ];
     for (const [call, op, query = ""] of calls) {
       await call();
       const r = fake.requests.at(-1);
       const { method, path } = ROUTES[op];
       const expected = path.replace(/\{\w+\}/, (m) => ({ "{cron_id}": "cron_1", "{name}": "q", "{message_id}": "msg_1",
-        "{delivery_id}": "dlv_1", "{key_id}": "key_1", "{replay_id}": "rpl_1" })[m]);
+        "{delivery_id}": "dlv_1", "{key_id}": "key_1", "{replay_id}": "rpl_1", "{key}": "acme", "{endpoint_id}": "ep_1" })[m]);
       assert.equal(`${r.method} ${r.path}`, `${method} ${expected}${query}`, op);
       assert.equal("idempotency-key" in r.headers, method === "POST", op);
     }
+  });
+
+  it("sends flow control and breaker fields by the API's names", async () => {
+    await client.job.queue.update("q", { rate_limit: { count: 10, period_seconds: 1 }, parallelism: 1, circuit_breaker: null });
+    assert.deepEqual(fake.requests.at(-1).body, { rate_limit: { count: 10, period_seconds: 1 }, parallelism: 1, circuit_breaker: null });
+    await client.job.webhook.send("https://x.example.com", {}, { flow_key: "acme" });
+    assert.equal(fake.requests.at(-1).body.flow_key, "acme");
+    await client.flows.put("acme", { parallelism: null });
+    assert.deepEqual(fake.requests.at(-1).body, { parallelism: null });
   });
 
   it("surfaces the server's error unchanged", async () => {

@@ -81,6 +81,8 @@ class Infrai:
         self.webhook = Webhook(self)
         self.auth = Auth(self)
         self.deliveries = Deliveries(self)
+        self.flows = Flows(self)
+        self.endpoints = Endpoints(self)
 
     @property
     def base_url(self) -> str:
@@ -158,7 +160,8 @@ class Cron(_Resource):
     def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
                retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
-               retry: Optional[int] = None, catch_up_window_seconds: Optional[int] = None) -> dict:
+               flow_key: Optional[str] = None, retry: Optional[int] = None,
+               catch_up_window_seconds: Optional[int] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
         (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
         `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
@@ -173,6 +176,8 @@ class Cron(_Resource):
             body["payload"] = payload
         if catch_up_window_seconds is not None:
             body["catch_up_window_seconds"] = catch_up_window_seconds
+        if flow_key is not None:
+            body["flow_key"] = flow_key
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
@@ -183,15 +188,16 @@ class Cron(_Resource):
 
     def update(self, cron_id: str, *, schedule: str = _UNSET, url: str = _UNSET, queue: str = _UNSET,
                name: str = _UNSET, timezone: str = _UNSET, retries: int = _UNSET, timeout_seconds: int = _UNSET,
-               payload: Any = _UNSET, enabled: bool = _UNSET, cron_expr: str = _UNSET, task: str = _UNSET,
-               retry: int = _UNSET, catch_up_window_seconds: int = _UNSET) -> dict:
+               payload: Any = _UNSET, enabled: bool = _UNSET, flow_key: Optional[str] = _UNSET,
+               cron_expr: str = _UNSET, task: str = _UNSET, retry: int = _UNSET,
+               catch_up_window_seconds: int = _UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
         `schedule`, `url`/`queue` and `retries`."""
         body = _drop_unset({"schedule": _renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
                             "queue": queue, "name": name, "timezone": timezone,
                             "retries": _renamed(retries, retry, "retry", "retries"),
                             "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
-                            "catch_up_window_seconds": catch_up_window_seconds})
+                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds})
         if task is not _UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
@@ -240,19 +246,31 @@ class Queue(_Resource):
 
     def create(self, name: str, url: Optional[str] = None, *, retries: Optional[int] = None,
                timeout_seconds: Optional[int] = None, paused: Optional[bool] = None,
-               retry: Optional[int] = None) -> dict:
+               rate_limit: Optional[Mapping[str, int]] = None, parallelism: Optional[int] = None,
+               circuit_breaker: Optional[Mapping[str, int]] = None, retry: Optional[int] = None) -> dict:
         """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held.
-        `retry` is an older spelling of `retries`."""
+        `rate_limit={"count": 10, "period_seconds": 1}` and `parallelism` limit its sends
+        (`parallelism=1`: FIFO). `retry` is an older spelling of `retries`."""
         retries = _renamed(retries, retry, "retry", "retries")
         body = {k: v for k, v in {"url": url, "retries": retries, "timeout_seconds": timeout_seconds,
-                                  "paused": paused}.items() if v is not None}
+                                  "paused": paused, "rate_limit": dict(rate_limit) if rate_limit else None,
+                                  "parallelism": parallelism,
+                                  "circuit_breaker": dict(circuit_breaker) if circuit_breaker else None}.items()
+                if v is not None}
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def update(self, name: str, *, url: Optional[str] = _UNSET, retries: int = _UNSET,
-               timeout_seconds: int = _UNSET, paused: bool = _UNSET, retry: int = _UNSET) -> dict:
-        """Change only what is given; `url=None` detaches the endpoint (messages are held)."""
+               timeout_seconds: int = _UNSET, paused: bool = _UNSET,
+               rate_limit: Optional[Mapping[str, int]] = _UNSET, parallelism: Optional[int] = _UNSET,
+               circuit_breaker: Optional[Mapping[str, int]] = _UNSET, retry: int = _UNSET) -> dict:
+        """Change only what is given; `url=None` detaches the endpoint (messages are held);
+        `rate_limit=None` / `parallelism=None` lift a limit."""
         body = _drop_unset({"url": url, "retries": _renamed(retries, retry, "retry", "retries"),
-                            "timeout_seconds": timeout_seconds, "paused": paused})
+                            "timeout_seconds": timeout_seconds, "paused": paused,
+                            "rate_limit": dict(rate_limit) if rate_limit not in (None, _UNSET) else rate_limit,
+                            "parallelism": parallelism,
+                            "circuit_breaker": (dict(circuit_breaker) if circuit_breaker not in (None, _UNSET)
+                                                else circuit_breaker)})
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def get(self, name: str) -> dict:
@@ -285,12 +303,12 @@ class Webhook(_Resource):
     def send(self, url: str, payload: Any, *, headers: Optional[Mapping[str, str]] = None,
              retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
              delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
-             retry: Optional[int] = None) -> dict:
+             flow_key: Optional[str] = None, retry: Optional[int] = None) -> dict:
         """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
         body = {"url": url, "payload": payload}
         options = {"headers": dict(headers) if headers is not None else None,
                    "retries": _renamed(retries, retry, "retry", "retries"),
-                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds}
+                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds, "flow_key": flow_key}
         body.update({k: v for k, v in options.items() if v is not None})
         return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
 
@@ -311,6 +329,39 @@ class Webhook(_Resource):
     def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
         """A new secret; for 24 h deliveries carry both signatures."""
         return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)
+
+
+class Endpoints(_Resource):
+    """Target endpoints that have failed, with their circuit breakers: `infra.endpoints`."""
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.endpoints.list", params={"limit": limit, "cursor": cursor})
+
+    def release(self, endpoint_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        """Close its breaker by hand; what it held goes, in publish order."""
+        return self._call("scheduling.endpoints.release", {"endpoint_id": endpoint_id},
+                          idempotency_key=idempotency_key)
+
+
+class Flows(_Resource):
+    """Named flows: one rate limit / parallelism shared by every webhook send and cron job that
+    names it in `flow_key`: `infra.flows`."""
+
+    def put(self, key: str, *, rate_limit: Optional[Mapping[str, int]] = _UNSET,
+            parallelism: Optional[int] = _UNSET) -> dict:
+        """Create the flow or change what is given (None lifts a limit)."""
+        body = _drop_unset({"rate_limit": dict(rate_limit) if rate_limit not in (None, _UNSET) else rate_limit,
+                            "parallelism": parallelism})
+        return self._call("scheduling.flows.put", {"key": key}, body=body)
+
+    def get(self, key: str) -> dict:
+        return self._call("scheduling.flows.get", {"key": key})
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.flows.list", params={"limit": limit, "cursor": cursor})
+
+    def delete(self, key: str) -> dict:
+        return self._call("scheduling.flows.delete", {"key": key})
 
 
 class Deliveries(_Resource):

@@ -38,6 +38,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.deliveries.list": ("GET", "/v1/scheduling/deliveries"),
     "scheduling.deliveries.replay": ("POST", "/v1/scheduling/deliveries/replay"),
     "scheduling.replays.get": ("GET", "/v1/scheduling/replays/{replay_id}"),
+    "scheduling.endpoints.list": ("GET", "/v1/scheduling/endpoints"),
+    "scheduling.endpoints.release": ("POST", "/v1/scheduling/endpoints/{endpoint_id}/release"),
+    "scheduling.flows.list": ("GET", "/v1/scheduling/flows"),
+    "scheduling.flows.put": ("PUT", "/v1/scheduling/flows/{key}"),
+    "scheduling.flows.get": ("GET", "/v1/scheduling/flows/{key}"),
+    "scheduling.flows.delete": ("DELETE", "/v1/scheduling/flows/{key}"),
 }
 
 # Operations that need no API key.

@@ -1,0 +1,30 @@
+from chalice import Blueprint
+
+from ..services import flows
+from .http import caller_project, json_body, query, route
+
+bp = Blueprint(__name__)
+BASE = "/v1/scheduling/flows"
+
+
+@route(bp, BASE, ["GET"])
+def list_flows():
+    req = bp.current_request
+    return flows.list_(caller_project(req), query(req))
+
+
+@route(bp, f"{BASE}/{{key}}", ["PUT"])
+def put_flow(key):
+    req = bp.current_request
+    project = caller_project(req)
+    return flows.put(project, key, json_body(req))
+
+
+@route(bp, f"{BASE}/{{key}}", ["GET"])
+def get_flow(key):
+    return flows.get(caller_project(bp.current_request), key)
+
+
+@route(bp, f"{BASE}/{{key}}", ["DELETE"])
+def delete_flow(key):
+    return flows.delete(caller_project(bp.current_request), key)

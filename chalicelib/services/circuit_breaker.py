@@ -1,0 +1,171 @@
+"""Circuit breaker per endpoint (a target URL without its query), for queue deliveries, with
+its state in one DynamoDB item per endpoint (keys.endpoint); rules in core/breaker.py.
+
+- closed: consecutive failures are counted (`fails`, since `first_fail_at`); a success resets
+  them. The item is written only when an attempt fails (or succeeds after failures), so a
+  healthy endpoint costs no write; it is read once per deliver batch.
+- open: tripped. Deliveries to it are *held* (attempts._hold, `held_by` the endpoint), not
+  failed, not dropped. The item carries a due marker (kind PROBE) at `probe_at`: the
+  reconciler then releases the oldest held message as the probe, and an attempt that finds the
+  probe due claims it with one conditional write (half-open: one probe per `probe_seconds`).
+- disabled: failing for DISABLE_AFTER (5 days): no probes; held until released by hand.
+- The first success (or a release by hand) closes it and marks it RELEASE in the same write;
+  releasing its queues' held messages, in publish order, then removes the marker, so a crash
+  half-way is finished by the reconciler. A message held just as it closed keeps its own
+  re-check marker (the reconciler releases it once the endpoint no longer holds)."""
+import logging
+
+from ..aws import keys, store
+from ..core import breaker, clock, due
+from . import events
+
+log = logging.getLogger(__name__)
+
+
+class Breaker:
+    """The endpoint one delivery goes to, its settings, and its state as read for the batch."""
+
+    def __init__(self, project_id: str, url: str, cfg: dict, item: dict | None, queue: str):
+        self.project_id, self.endpoint, self.cfg, self.queue = project_id, breaker.endpoint_of(url), cfg, queue
+        self.id = breaker.endpoint_id(project_id, self.endpoint)
+        self.pk, self.sk = keys.endpoint(self.id)
+        self.item = item
+
+
+def endpoint_keys(project_id: str, url: str) -> tuple[str, str]:
+    return keys.endpoint(breaker.endpoint_id(project_id, breaker.endpoint_of(url)))
+
+
+def of(record: dict, queue: dict | None, items: dict) -> Breaker | None:
+    """The breaker a queue delivery goes through (None: not a queue message, or turned off)."""
+    cfg = breaker.settings(queue) if queue and queue.get("url") else None
+    if cfg is None:
+        return None
+    return Breaker(record["project_id"], queue["url"], cfg, items.get(endpoint_keys(record["project_id"], queue["url"])),
+                   queue["name"])
+
+
+def allows(b: Breaker) -> bool:
+    """Whether an attempt may go to the endpoint now: closed, or open with its probe due (and
+    this attempt the one that claimed it)."""
+    item = b.item
+    if not item or item.get("state", breaker.CLOSED) == breaker.CLOSED:
+        return True
+    now = clock.now()
+    if item["state"] == breaker.DISABLED or now < item.get("probe_at", 0):
+        # read for the batch: before holding on its word, make sure it has not closed since
+        b.item = store.get(b.pk, b.sk)
+        return b.item is None or b.item.get("state", breaker.CLOSED) == breaker.CLOSED
+    try:
+        store.update(b.pk, b.sk, {"probe_at": now + item.get("probe_seconds", b.cfg["probe_seconds"])},
+                     condition="#st = :open AND probe_at = :old", names={"#st": "state"},
+                     values={":open": breaker.OPEN, ":old": item["probe_at"]})
+        return True
+    except store.ConditionFailed:
+        return False
+
+
+def holds(endpoint_id: str) -> bool:
+    """Whether the endpoint is holding its deliveries now (open or disabled)."""
+    item = store.get(*keys.endpoint(endpoint_id))
+    return bool(item and item.get("state") in (breaker.OPEN, breaker.DISABLED))
+
+
+def note_queue(b: Breaker) -> None:
+    """The endpoint learns that this queue has messages it holds (once per queue)."""
+    if b.queue in (b.item or {}).get("queues", ()):
+        return
+    store.update_expression(b.pk, b.sk, "ADD queues :q", condition="attribute_exists(pk)", values={":q": {b.queue}})
+    b.item = {**b.item, "queues": set(b.item.get("queues") or ()) | {b.queue}}
+
+
+def observe(b: Breaker, ok: bool, error: str | None = None) -> dict | None:
+    """An attempt's outcome. Returns the endpoint if this success closed it: its held messages
+    are owed a release (the caller releases them, then calls `released`)."""
+    now = clock.now()
+    item = b.item
+    if ok:
+        if not item or (item.get("fails", 0) == 0 and item.get("state") == breaker.CLOSED):
+            return None
+        return close(item, now)
+    new = store.update_expression(
+        b.pk, b.sk, "SET #st = if_not_exists(#st, :closed), first_fail_at = if_not_exists(first_fail_at, :now), "
+                    "last_fail_at = :now, endpoint_id = :id, project_id = :p, #url = :url, gsi1pk = :g1, "
+                    "gsi1sk = :id, last_error = :err ADD fails :one, queues :q",
+        names={"#st": "state", "#url": "url"},
+        values={":closed": breaker.CLOSED, ":now": now, ":id": b.id, ":p": b.project_id, ":url": b.endpoint,
+                ":g1": keys.endpoints_of(b.project_id), ":err": (error or "")[:200], ":one": 1, ":q": {b.queue}})
+    if new["state"] == breaker.CLOSED and breaker.trips(new["fails"], new["first_fail_at"], now, b.cfg):
+        _open(b, new, now)
+    elif new["state"] == breaker.OPEN and now - new["first_fail_at"] >= breaker.DISABLE_AFTER:
+        try:
+            store.update(b.pk, b.sk, {"state": breaker.DISABLED, "disabled_at": now, **due.unmark()},
+                         condition="#st = :open", names={"#st": "state"}, values={":open": breaker.OPEN})
+            log.warning("endpoint disabled after failing for 5 days", extra={"endpoint_id": b.id})
+        except store.ConditionFailed:
+            pass
+    return None
+
+
+def _open(b: Breaker, item: dict, now: float) -> None:
+    probe_at = now + b.cfg["probe_seconds"]
+    try:
+        store.update(b.pk, b.sk, {"state": breaker.OPEN, "opened_at": now, "probe_at": probe_at,
+                                  "probe_seconds": b.cfg["probe_seconds"], **due.mark(b.pk, probe_at, due.PROBE)},
+                     condition="#st = :closed", names={"#st": "state"}, values={":closed": breaker.CLOSED})
+    except store.ConditionFailed:
+        return
+    log.warning("endpoint held by its circuit breaker", extra={"endpoint_id": b.id, "fails": item["fails"]})
+    events.emit(b.project_id, "endpoint.held", {"endpoint_id": b.id, "url": b.endpoint, "failures": item["fails"],
+                                                "failing_since": clock.rfc3339(item["first_fail_at"]),
+                                                "last_error": item.get("last_error")}, now=now)
+
+
+def close(item: dict, now: float | None = None, by_hand: bool = False) -> dict | None:
+    """Closed, failures reset; an endpoint that was holding is marked RELEASE (its held messages
+    are owed) and returned. None if it changed meanwhile or held nothing."""
+    now = clock.now() if now is None else now
+    was_holding = item.get("state") in (breaker.OPEN, breaker.DISABLED)
+    sets = {"state": breaker.CLOSED, "fails": 0, "first_fail_at": None, "opened_at": None, "probe_at": None,
+            "disabled_at": None, **(due.mark(item["pk"], now + due.SYNC_GRACE, due.RELEASE) if was_holding
+                                    else due.unmark())}
+    try:
+        new = store.update(item["pk"], item["sk"], sets, condition="#st = :st", names={"#st": "state"},
+                           values={":st": item.get("state", breaker.CLOSED)})
+    except store.ConditionFailed:
+        return None
+    if not was_holding:
+        return None
+    events.emit(item["project_id"], "endpoint.released", {"endpoint_id": item["endpoint_id"], "url": item["url"],
+                                                          "by_hand": by_hand}, now=now)
+    return new
+
+
+def released(item: dict) -> None:
+    """Its held messages are all released: drop the RELEASE marker (if no newer one was set)."""
+    try:
+        store.update(item["pk"], item["sk"], due.unmark(), condition="gsi3sk = :sk",
+                     values={":sk": item.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+
+
+def probed(item: dict, now: float) -> None:
+    """The reconciler released a probe: look again one probe period later."""
+    try:
+        store.update(item["pk"], item["sk"], due.mark(item["pk"], now + item.get("probe_seconds", 300), due.PROBE),
+                     condition="#st = :open AND gsi3sk = :sk", names={"#st": "state"},
+                     values={":open": breaker.OPEN, ":sk": item["gsi3sk"]})
+    except store.ConditionFailed:
+        pass
+
+
+def view(item: dict, held: int) -> dict:
+    return {"endpoint_id": item["endpoint_id"], "url": item["url"], "state": item.get("state", breaker.CLOSED),
+            "consecutive_failures": item.get("fails", 0),
+            "failing_since": clock.rfc3339(item.get("first_fail_at")),
+            "last_failure_at": clock.rfc3339(item.get("last_fail_at")),
+            "last_error": item.get("last_error") or None,
+            "held_since": clock.rfc3339(item.get("opened_at")),
+            "next_probe_at": clock.rfc3339(item.get("probe_at")) if item.get("state") == breaker.OPEN else None,
+            "queues": sorted(item.get("queues") or []), "counts": {"held": held}}

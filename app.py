@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import auth, cron, deliveries, errors, health, queues, webhooks
+from chalicelib.api import auth, cron, deliveries, errors, events, health, queues, webhooks
 from chalicelib.api import openapi
 from chalicelib.core import due
 from chalicelib.services import idempotency
@@ -17,6 +17,7 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(cron.bp)
 app.register_blueprint(queues.bp)
 app.register_blueprint(deliveries.bp)
+app.register_blueprint(events.bp)
 app.register_blueprint(openapi.bp)
 
 

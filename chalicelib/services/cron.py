@@ -8,14 +8,15 @@ import logging
 from datetime import datetime, timezone
 
 from ..aws import keys, scheduler, store
-from ..core import clock, due, ids, schedules, validation
+from ..core import clock, due, ids, retry_policy, schedules, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import idempotency, queues, quotas, request_ids, webhooks
 
 log = logging.getLogger(__name__)
 
+OPTIONAL = ("retry_schedule", "callback_url", "failure_callback_url")   # null: the default (none)
 FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
-          "enabled", "idempotency_key")
+          "enabled", *OPTIONAL, "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
@@ -46,6 +47,11 @@ def _check(body: dict, current: dict | None = None) -> dict:
         out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 300, 1, MAX_TIMEOUT)
     if given("enabled"):
         out["enabled"] = validation.boolean(body, "enabled", True)
+    if given("retry_schedule"):
+        out["retry_schedule"] = retry_policy.check(body.get("retry_schedule"))
+    for field in webhooks.CALLBACK_FIELDS:
+        if given(field):
+            out[field] = webhooks.callbacks(body)[field]
     return out
 
 
@@ -189,7 +195,7 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 
 def _public_fields(record: dict) -> dict:
     return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
-                                        "retries", "timeout_seconds", "enabled")}
+                                        "retries", "timeout_seconds", "enabled", *OPTIONAL)}
 
 
 def _change(old: dict, fields: dict) -> dict:
@@ -230,6 +236,7 @@ def view(record: dict, runs: int = 0) -> dict:
         "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
     }
     out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
+    out.update({k: record.get(k) for k in OPTIONAL})
     if runs:
         out["next_runs"] = [clock.rfc3339(t.timestamp()) for t in upcoming]
     return out

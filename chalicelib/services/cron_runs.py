@@ -51,7 +51,9 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
         delivery = deliveries.new_record(
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
             retries=record["retries"], timeout_seconds=record["timeout_seconds"], meta_headers=meta,
-            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id)
+            source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id,
+            retry_schedule=record.get("retry_schedule"), callback_url=record.get("callback_url"),
+            failure_callback_url=record.get("failure_callback_url"))
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:

@@ -11,7 +11,7 @@ import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import clock, due, validation
+from ..core import clock, due, retry_policy, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, quotas, webhooks
 
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
-PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused")
+PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", *webhooks.CALLBACK_FIELDS, "idempotency_key")
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", "retry_schedule")
 PENDING = ("held", "queued", "retrying")
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 
@@ -85,6 +85,8 @@ def put(project_id: str, name: str, body: dict) -> dict:
         changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, webhooks.MAX_TIMEOUT)
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
+    if "retry_schedule" in body:   # null: back to the default (core/retry_policy.py)
+        changes["retry_schedule"] = retry_policy.check(body["retry_schedule"])
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now
@@ -231,6 +233,7 @@ def cancel_message(msg: dict) -> bool:
 def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
+           "retry_schedule": queue.get("retry_schedule"),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:
         out["counts"] = message_counts(queue)

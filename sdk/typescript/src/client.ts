@@ -5,7 +5,7 @@ import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, Health, IdempotencyOptions, JsonObject, Me,
+  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, EventsConfig, EventsOptions, Health, IdempotencyOptions, JsonObject, Me,
   MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
@@ -79,6 +79,7 @@ export class InfraiClient {
   readonly baseUrl: string;
   readonly job: { cron: CronApi; queue: QueueApi; webhook: WebhookApi };
   readonly deliveries: DeliveriesApi;
+  readonly events: EventsApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -102,6 +103,7 @@ export class InfraiClient {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.job = { cron: new CronApi(this), queue: new QueueApi(this), webhook: new WebhookApi(this) };
     this.deliveries = new DeliveriesApi(this);
+    this.events = new EventsApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -297,8 +299,9 @@ export class CronApi extends Api {
 /** client.job.queue */
 export class QueueApi extends Api {
   publish(queue: string, payload: JsonObject, opts: PublishOptions = {}): Promise<PublishResult> {
-    const body = pick({ queue, payload, delay_seconds: opts.delay_seconds });
-    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: opts.idempotency_key });
+    const { idempotency_key, ...options } = opts;
+    const body = pick({ queue, payload, ...options });
+    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: idempotency_key });
   }
   /** Up to 100 messages; a bad one is reported in its slot of `results`. */
   publishBatch(messages: BatchMessage[], opts: IdempotencyOptions = {}): Promise<BatchResult> {
@@ -372,6 +375,20 @@ export class DeliveriesApi extends Api {
   }
   replayStatus(replayId: string): Promise<Replay> {
     return this.client.call("scheduling.replays.get", { params: { replay_id: replayId } });
+  }
+}
+
+/** client.events: where the project's operational events are POSTed (signed, like webhooks). */
+export class EventsApi extends Api {
+  set(opts: EventsOptions): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.put", { body: { url: opts.url } });
+  }
+  get(): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.get");
+  }
+  /** No more events (those already made are still delivered). */
+  delete(): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.delete");
   }
 }
 

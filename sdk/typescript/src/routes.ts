@@ -35,6 +35,9 @@ export const ROUTES = {
   "scheduling.deliveries.list": { method: "GET", path: "/v1/scheduling/deliveries" },
   "scheduling.deliveries.replay": { method: "POST", path: "/v1/scheduling/deliveries/replay" },
   "scheduling.replays.get": { method: "GET", path: "/v1/scheduling/replays/{replay_id}" },
+  "scheduling.events.put": { method: "PUT", path: "/v1/scheduling/events" },
+  "scheduling.events.get": { method: "GET", path: "/v1/scheduling/events" },
+  "scheduling.events.delete": { method: "DELETE", path: "/v1/scheduling/events" },
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

@@ -9,6 +9,10 @@ export interface PageOptions { limit?: number; cursor?: string }
 /** POSTs without fields of their own take only an idempotency key (the SDK makes one per call otherwise). */
 export interface IdempotencyOptions { idempotency_key?: string }
 
+/** How long to wait before each retry: "svix" (default), "exponential" (min(86400, e^(2.5n)) s) or
+ *  1 to 30 gaps in whole seconds, at most 7 days in all; null: the default. */
+export type RetrySchedule = "svix" | "exponential" | number[] | null;
+
 export interface ApiErrorBody { error: { code: string; message: string; field?: string; [extra: string]: unknown } }
 
 // ---- cron
@@ -28,6 +32,9 @@ export interface CronOptions {
   retries?: number;
   timeout_seconds?: number;
   enabled?: boolean;
+  retry_schedule?: RetrySchedule;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
   idempotency_key?: string;
 }
 export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;
@@ -46,6 +53,9 @@ export interface CronRecord {
   timeout_seconds: number;
   payload: unknown;
   aws_schedule_expressions: string[];
+  retry_schedule: RetrySchedule;
+  callback_url: string | null;
+  failure_callback_url: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -84,10 +94,16 @@ export interface DeliveryRecord {
   timeout_seconds: number;
   attempt_count: number;
   attempts: Attempt[];
+  /** present only when set */
+  retry_schedule?: RetrySchedule;
+  callback_url?: string;
+  failure_callback_url?: string;
 }
+/** what made a delivery: a send, a queue message, a cron run, a callback, an operational event */
+export type DeliveryKind = "webhook" | "queue" | "cron" | "callback" | "event";
 export interface DeliveryFilters {
   state?: DeliveryState;
-  kind?: "webhook" | "queue" | "cron";
+  kind?: DeliveryKind;
   queue?: string;
   cron_id?: string;
   host?: string;
@@ -98,7 +114,7 @@ export interface DeliveryFilters {
   until?: string;
 }
 export interface DeliverySummary extends Omit<DeliveryRecord, "attempts"> {
-  kind: "webhook" | "queue" | "cron";
+  kind: DeliveryKind;
   queue: string | null;
   cron_id: string | null;
   host: string | null;
@@ -124,13 +140,21 @@ export interface WebhookOptions {
   retries?: number;
   timeout_seconds?: number;
   delay_seconds?: number;
+  retry_schedule?: RetrySchedule;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
   idempotency_key?: string;
 }
 export interface WebhookSecret { secret: string }
 export interface RotatedSecret { secret: string; previous_secret_expires_at: Timestamp | null }
 
 // ---- queues
-export interface PublishOptions { delay_seconds?: number; idempotency_key?: string }
+export interface PublishOptions {
+  delay_seconds?: number;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
+  idempotency_key?: string;
+}
 export interface PublishResult {
   message_id: string;
   queue: string;
@@ -138,13 +162,25 @@ export interface PublishResult {
   deliver_at: Timestamp;
   created_at: Timestamp;
 }
-export interface BatchMessage { queue: string; payload: JsonObject; delay_seconds?: number }
+export interface BatchMessage {
+  queue: string;
+  payload: JsonObject;
+  delay_seconds?: number;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
+}
 export interface BatchResult {
   results: Array<PublishResult | { error: ApiErrorBody["error"] }>;
   accepted: number;
   rejected: number;
 }
-export interface QueueOptions { url?: string | null; retries?: number; timeout_seconds?: number; paused?: boolean }
+export interface QueueOptions {
+  url?: string | null;
+  retries?: number;
+  timeout_seconds?: number;
+  paused?: boolean;
+  retry_schedule?: RetrySchedule;
+}
 export interface QueueCounts { held: number; queued: number; retrying: number; failed: number }
 export interface QueueRecord {
   name: string;
@@ -152,6 +188,7 @@ export interface QueueRecord {
   retries: number;
   timeout_seconds: number;
   paused: boolean;
+  retry_schedule: RetrySchedule;
   created_at: Timestamp;
   updated_at: Timestamp;
   counts?: QueueCounts;
@@ -162,6 +199,30 @@ export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url
   queue: string | null;
 }
 export interface MessageListOptions extends PageOptions { state?: DeliveryState }
+
+// ---- operational events (client.events) and callbacks
+export type EventType = "delivery.failed" | "endpoint.held" | "endpoint.released" | "cron.run_skipped" | "replay.finished";
+export interface EventsOptions { url: string }
+export interface EventsConfig { url: string | null; event_types: EventType[]; updated_at: Timestamp | null }
+/** The body of an operational event or a callback, as POSTed (Standard Webhooks style). */
+export interface EventBody<D = JsonObject> { type: EventType | "delivery.succeeded"; timestamp: Timestamp; data: D }
+/** `data` of a callback and of a delivery.failed event. */
+export interface DeliveryOutcome {
+  delivery_id: string;
+  webhook_id: string;
+  message_id?: string;
+  kind: DeliveryKind;
+  state: "succeeded" | "failed";
+  url: string | null;
+  queue: string | null;
+  cron_id: string | null;
+  scheduled_at?: Timestamp;
+  attempt_count: number;
+  retries: number;
+  created_at: Timestamp;
+  ended_at: Timestamp;
+  last_attempt: Attempt | null;
+}
 
 // ---- auth
 /** A plan's limits; null = no limit. */

@@ -1,4 +1,5 @@
-"""The client: `Infrai(api_key=None, base_url=None)` with `.cron`, `.queue`, `.webhook`, `.auth`.
+"""The client: `Infrai(api_key=None, base_url=None)` with `.cron`, `.queue`, `.webhook`, `.auth`,
+`.deliveries`, `.events`.
 Results are the API's JSON as plain dicts."""
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def new_idempotency_key() -> str:
 
 def _drop_unset(fields: Mapping[str, Any]) -> dict:
     return {k: v for k, v in fields.items() if v is not _UNSET}
+
+
+def _given(**fields: Any) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _target(task: str) -> dict:
@@ -71,6 +76,7 @@ class Infrai:
         self.webhook = Webhook(self)
         self.auth = Auth(self)
         self.deliveries = Deliveries(self)
+        self.events = Events(self)
 
     @property
     def base_url(self) -> str:
@@ -148,9 +154,12 @@ class Cron(_Resource):
     def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
                retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
-               retry: Optional[int] = None) -> dict:
+               retry: Optional[int] = None, retry_schedule: Any = None, callback_url: Optional[str] = None,
+               failure_callback_url: Optional[str] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
-        (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it."""
+        (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
+        `retry_schedule`: "svix" (default), "exponential" or a list of gaps in seconds; the
+        callback URLs are called when a run's delivery succeeds / fails for good."""
         retries = _renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
@@ -159,6 +168,8 @@ class Cron(_Resource):
             body["enabled"] = enabled
         if payload is not None:
             body["payload"] = payload
+        body.update(_given(retry_schedule=retry_schedule, callback_url=callback_url,
+                           failure_callback_url=failure_callback_url))
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
@@ -170,13 +181,16 @@ class Cron(_Resource):
     def update(self, cron_id: str, *, schedule: str = _UNSET, url: str = _UNSET, queue: str = _UNSET,
                name: str = _UNSET, timezone: str = _UNSET, retries: int = _UNSET, timeout_seconds: int = _UNSET,
                payload: Any = _UNSET, enabled: bool = _UNSET, cron_expr: str = _UNSET, task: str = _UNSET,
-               retry: int = _UNSET) -> dict:
+               retry: int = _UNSET, retry_schedule: Any = _UNSET, callback_url: Optional[str] = _UNSET,
+               failure_callback_url: Optional[str] = _UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
         `schedule`, `url`/`queue` and `retries`."""
         body = _drop_unset({"schedule": _renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
                             "queue": queue, "name": name, "timezone": timezone,
                             "retries": _renamed(retries, retry, "retry", "retries"),
-                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled})
+                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
+                            "retry_schedule": retry_schedule, "callback_url": callback_url,
+                            "failure_callback_url": failure_callback_url})
         if task is not _UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
@@ -202,33 +216,39 @@ class Queue(_Resource):
     """Queues and their messages: `infra.queue`."""
 
     def publish(self, queue: str, payload: Any, *, delay_seconds: Optional[int] = None,
-                idempotency_key: Optional[str] = None) -> dict:
+                idempotency_key: Optional[str] = None, callback_url: Optional[str] = None,
+                failure_callback_url: Optional[str] = None) -> dict:
+        """`callback_url` / `failure_callback_url`: called (signed POST) when the message is
+        delivered / fails for good."""
         body = {"queue": queue, "payload": payload}
-        if delay_seconds is not None:
-            body["delay_seconds"] = delay_seconds
+        body.update(_given(delay_seconds=delay_seconds, callback_url=callback_url,
+                           failure_callback_url=failure_callback_url))
         return self._call("scheduling.queue.publish", body=body, idempotency_key=idempotency_key)
 
     def publish_batch(self, messages: Iterable[Mapping[str, Any]], *,
                       idempotency_key: Optional[str] = None) -> dict:
-        """Up to 100 `{"queue", "payload", "delay_seconds"?}`; a bad one is reported in its slot."""
+        """Up to 100 `{"queue", "payload", "delay_seconds"?, "callback_url"?, "failure_callback_url"?}`;
+        a bad one is reported in its slot."""
         return self._call("scheduling.queue.publish_batch", body={"messages": [dict(m) for m in messages]},
                           idempotency_key=idempotency_key)
 
     def create(self, name: str, url: Optional[str] = None, *, retries: Optional[int] = None,
                timeout_seconds: Optional[int] = None, paused: Optional[bool] = None,
-               retry: Optional[int] = None) -> dict:
+               retry: Optional[int] = None, retry_schedule: Any = None) -> dict:
         """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held.
         `retry` is an older spelling of `retries`."""
         retries = _renamed(retries, retry, "retry", "retries")
         body = {k: v for k, v in {"url": url, "retries": retries, "timeout_seconds": timeout_seconds,
-                                  "paused": paused}.items() if v is not None}
+                                  "paused": paused, "retry_schedule": retry_schedule}.items() if v is not None}
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def update(self, name: str, *, url: Optional[str] = _UNSET, retries: int = _UNSET,
-               timeout_seconds: int = _UNSET, paused: bool = _UNSET, retry: int = _UNSET) -> dict:
-        """Change only what is given; `url=None` detaches the endpoint (messages are held)."""
+               timeout_seconds: int = _UNSET, paused: bool = _UNSET, retry: int = _UNSET,
+               retry_schedule: Any = _UNSET) -> dict:
+        """Change only what is given; `url=None` detaches the endpoint (messages are held);
+        `retry_schedule=None` goes back to the default schedule."""
         body = _drop_unset({"url": url, "retries": _renamed(retries, retry, "retry", "retries"),
-                            "timeout_seconds": timeout_seconds, "paused": paused})
+                            "timeout_seconds": timeout_seconds, "paused": paused, "retry_schedule": retry_schedule})
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def get(self, name: str) -> dict:
@@ -261,12 +281,15 @@ class Webhook(_Resource):
     def send(self, url: str, payload: Any, *, headers: Optional[Mapping[str, str]] = None,
              retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
              delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
-             retry: Optional[int] = None) -> dict:
+             retry: Optional[int] = None, retry_schedule: Any = None, callback_url: Optional[str] = None,
+             failure_callback_url: Optional[str] = None) -> dict:
         """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
         body = {"url": url, "payload": payload}
         options = {"headers": dict(headers) if headers is not None else None,
                    "retries": _renamed(retries, retry, "retry", "retries"),
-                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds}
+                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds,
+                   "retry_schedule": retry_schedule, "callback_url": callback_url,
+                   "failure_callback_url": failure_callback_url}
         body.update({k: v for k, v in options.items() if v is not None})
         return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
 
@@ -315,6 +338,22 @@ class Deliveries(_Resource):
 
     def replay_status(self, replay_id: str) -> dict:
         return self._call("scheduling.replays.get", {"replay_id": replay_id})
+
+
+class Events(_Resource):
+    """The project's operational events (delivery.failed, endpoint.held, endpoint.released,
+    cron.run_skipped, replay.finished), POSTed signed to one URL: `infra.events`."""
+
+    def set(self, url: str) -> dict:
+        return self._call("scheduling.events.put", body={"url": url})
+
+    def get(self) -> dict:
+        """`{"url": ... or None, "event_types": [...], "updated_at": ...}`"""
+        return self._call("scheduling.events.get")
+
+    def delete(self) -> dict:
+        """No more events (those already made are still delivered)."""
+        return self._call("scheduling.events.delete")
 
 
 class Auth(_Resource):

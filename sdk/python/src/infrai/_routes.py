@@ -37,6 +37,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.deliveries.list": ("GET", "/v1/scheduling/deliveries"),
     "scheduling.deliveries.replay": ("POST", "/v1/scheduling/deliveries/replay"),
     "scheduling.replays.get": ("GET", "/v1/scheduling/replays/{replay_id}"),
+    "scheduling.events.put": ("PUT", "/v1/scheduling/events"),
+    "scheduling.events.get": ("GET", "/v1/scheduling/events"),
+    "scheduling.events.delete": ("DELETE", "/v1/scheduling/events"),
 }
 
 # Operations that need no API key.

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock, due
-from chalicelib.services import (cron, cron_runs, deliveries, messages, projects, queues,
+from chalicelib.services import (cron, cron_runs, deliveries, events, messages, projects, queues,
                                  reconciler, webhooks)
 from tests.receiver import Receiver
 
@@ -108,11 +108,18 @@ def _job(pid, url, **extra):
                              **extra}, None)
 
 
-def _one_message_in_flight(pid, url, w, status):
+def _one_message_in_flight(pid, url, w, status, **extra):
     w["receiver"].script("/dlv", [status])
-    webhooks.send(pid, {"url": w["receiver"].url("/dlv"), "payload": {"d": 1}, "retries": 1 if status == 500 else 0},
-                  None)
+    webhooks.send(pid, {"url": w["receiver"].url("/dlv"), "payload": {"d": 1}, "retries": 1 if status == 500 else 0,
+                        **extra}, None)
     return {}
+
+
+def _told(pid, url, w, status):
+    """A delivery about to end with callbacks owed and the project's events URL set (issue 15)."""
+    events.put_config(pid, {"url": w["receiver"].url("/events")})
+    return _one_message_in_flight(pid, url, w, status, callback_url=w["receiver"].url("/cb"),
+                                  failure_callback_url=w["receiver"].url("/fail-cb"))
 
 
 OPS = {
@@ -149,6 +156,9 @@ OPS = {
     "deliver: retry": (lambda p, u, w: _one_message_in_flight(p, u, w, 500), lambda p, c, w: _deliver_once(w)),
     "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),
                                    lambda p, c, w: _deliver_once(w)),
+    "deliver: success with a callback": (lambda p, u, w: _told(p, u, w, 200), lambda p, c, w: _deliver_once(w)),
+    "deliver: failed with a callback and an event": (lambda p, u, w: _told(p, u, w, 410),
+                                                     lambda p, c, w: _deliver_once(w)),
     "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
     "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
 }
@@ -207,6 +217,18 @@ def _items(project_id):
     return [i for i in everything if i.get("project_id") == project_id]
 
 
+def _notices_made(d, items, where):
+    """An ended delivery's callback and delivery.failed event exist, once each (issue 15)."""
+    wanted = d.get("callback_url") if d["state"] == "succeeded" else (
+        d.get("failure_callback_url") if d["state"] == "failed" else None)
+    about = [i for i in items if i["sk"] == "DLV" and (i.get("source") or {}).get("delivery_id") == d["delivery_id"]]
+    assert len(about) == (1 if wanted and d["kind"] not in ("callback", "event") else 0), where + ": callbacks"
+    told = [i for i in items if i["sk"] == "DLV" and i["kind"] == "event"
+            and json.loads(i["payload"])["data"].get("delivery_id") == d["delivery_id"]]
+    owed = d["state"] == "failed" and d["kind"] != "event" and events.target(d["project_id"])
+    assert len(told) == (1 if owed else 0), where + ": delivery.failed events"
+
+
 def _schedules():
     sched, group = clients.scheduler(), config.schedule_group()
     return {s["Name"]: sched.get_schedule(Name=s["Name"], GroupName=group)
@@ -226,6 +248,7 @@ def _check(project_id, w, label):
             assert d.get("dead_lettered") and d["attempts"], where + " without its notice or attempts"
         else:
             assert d["state"] == "cancelled", where + ": stranded"
+        _notices_made(d, items, where)
     jobs = {i["cron_id"]: i for i in items if i["sk"] == "CRON"}
     schedules = _schedules()
     for job in jobs.values():

@@ -314,7 +314,7 @@ class Webhook(_Resource):
 
 class Deliveries(_Resource):
     """Every delivery of the project, whatever made it: `infra.deliveries`. Filters: `state`,
-    `kind` (webhook, queue, cron), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
+    `kind` (webhook, queue, cron, callback, event), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
     `since`, `until` (RFC 3339 strings)."""
 
     def list(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,

@@ -88,6 +88,13 @@ def test_request_bounds_are_the_validators():
     assert s["CronCreate"]["properties"]["idempotency_key"]["maxLength"] == validation.MAX_IDEMPOTENCY_KEY
     from chalicelib.services import deliveries
     assert set(deliveries.STATES) <= set(s["Delivery"]["properties"]["state"]["enum"])
+    from chalicelib.core import retry_policy
+    from chalicelib.services import delivery_list, events
+    _, presets, gaps = s["RetrySchedule"]["oneOf"]
+    assert tuple(presets["enum"]) == retry_policy.PRESETS and gaps["maxItems"] == retry_policy.MAX_GAPS
+    assert gaps["items"]["maximum"] == retry_policy.MAX_TOTAL
+    assert tuple(s["EventsConfig"]["properties"]["event_types"]["items"]["enum"]) == events.TYPES
+    assert tuple(s["DeliverySummary"]["properties"]["kind"]["enum"]) == delivery_list.KINDS
 
 
 def test_the_document_is_served_without_a_key():

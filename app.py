@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, flows, health, queues, webhooks
+from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
 from chalicelib.api import openapi
 from chalicelib.core import due
 from chalicelib.services import idempotency
@@ -19,6 +19,7 @@ app.register_blueprint(queues.bp)
 app.register_blueprint(deliveries.bp)
 app.register_blueprint(flows.bp)
 app.register_blueprint(endpoints.bp)
+app.register_blueprint(events.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(console.bp)   # the web console's files (not API operations)
 

@@ -6,6 +6,11 @@ def project(project_id: str) -> tuple[str, str]:
     return f"PROJ#{project_id}", "PROJ"
 
 
+def events_config(project_id: str) -> tuple[str, str]:
+    """The project's operational-events endpoint (PUT /v1/scheduling/events)."""
+    return f"PROJ#{project_id}", "EVENTS"
+
+
 def api_key(key_hash: str) -> tuple[str, str]:
     return f"KEY#{key_hash}", "KEY"
 

@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import config, observability, sender
 from ..aws import dispatch, keys, store
 from ..core import clock, due, retry_policy, signing
-from . import (circuit_breaker, cron_runs, deliveries, delivery_index, endpoints, flow_control, projects, queues,
-               quotas, replays)
+from . import (circuit_breaker, cron_runs, deliveries, delivery_index, endpoints, flow_control, notices, projects,
+               queues, quotas, replays)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _poisoned(record: dict, n: int) -> str:
     failed = deliveries.fail(record, n, f"poison: the deliver function failed on this message "
                                         f"{record.get('crashes', 0)} times; see its logs, then retry the delivery")
     if failed:
-        deliveries.dead_letter(failed)
+        notices.finish(failed)
         return "poison"
     return "done"
 
@@ -284,7 +284,8 @@ def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
     if result.status == retry_policy.GONE or result.refused or n >= record["attempt_budget"]:
         return "failed", None
     retry_number = n - (record["attempt_budget"] - record["retries"] - 1)
-    delay = retry_policy.next_delay(retry_number, result.retry_after, config.retry_schedule())
+    delay = retry_policy.next_delay(retry_number, result.retry_after, config.retry_schedule(),
+                                    chosen=record.get("retry_schedule"))
     return "retrying", clock.now() + delay
 
 
@@ -305,10 +306,13 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
             "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
-    elif state == "failed":   # its dead-letter notice is still owed
+    elif state == "failed" or notices.owes_callback_on_success(record):
+        # its notices (dead-letter notice, callback, event) are still owed: notices.finish
         sets.update(due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK))
     else:
         sets.update(due.unmark())
+    if url and not record.get("url"):
+        sets["target_url"] = url   # a queue message's endpoint, for its callback and events
     sets["attempts"] = deliveries.bounded_attempts({**record, **sets}, record.get("attempts", []) + [attempt])
     sets.update(delivery_index.fields({**record, **sets}, url))
     try:
@@ -326,11 +330,11 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
 def _follow_up(record: dict, fresh: bool = True) -> str:
     """What an attempt just recorded implies outside DynamoDB: the next attempt's work (only
     by the writer of the record: a redelivery leaves it to the marker, so no copy is doubled),
-    or a failed delivery's dead-letter notice (harmless if sent twice)."""
+    or an ended delivery's notices (its callback, event, dead-letter notice: notices.py)."""
     state, n = record["state"], record["attempt_count"]
     if fresh and state == "retrying" and record.get("enqueued", 0) >= n + 1:
         at = record["next_attempt_at"]
         dispatch.enqueue(deliveries.work(record["delivery_id"], n + 1, at), at - clock.now())
-    elif state == "failed" and not record.get("dead_lettered"):
-        deliveries.dead_letter(record)
+    elif state in ("succeeded", "failed") and notices.owed(record):
+        notices.finish(record)
     return state

@@ -59,7 +59,9 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
             retries=record["retries"], timeout_seconds=record["timeout_seconds"], meta_headers=meta,
             source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id,
-            flow_key=record.get("flow_key"))
+            flow_key=record.get("flow_key"),
+            retry_schedule=record.get("retry_schedule"), callback_url=record.get("callback_url"),
+            failure_callback_url=record.get("failure_callback_url"))
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:

@@ -31,7 +31,10 @@ def work(delivery_id: str, attempt: int, not_before: float) -> dict:
 
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
-               source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None) -> dict:
+               source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
+               callback_url=None, failure_callback_url=None) -> dict:
+    """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
+    callback URLs: left out of the record when None (the defaults)."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -49,6 +52,8 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
+        "retry_schedule": retry_schedule, "callback_url": callback_url,
+        "failure_callback_url": failure_callback_url,
     })
 
 
@@ -239,13 +244,19 @@ def view(record: dict) -> dict:
         if record["state"] in ACTIVE else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
         "attempt_count": record["attempt_count"],
-        "attempts": [_attempt_view(a) for a in record.get("attempts", [])],
+        "attempts": [attempt_view(a) for a in record.get("attempts", [])],
         "deferred": {"limit": record["deferred"], "until": clock.rfc3339(record["next_attempt_at"])}
         if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
     }
     if record.get("flow_key"):
         out["flow_key"] = record["flow_key"]
+    for field in OPTIONAL_VIEW_FIELDS:   # shown only when set: the defaults say nothing
+        if record.get(field) is not None:
+            out[field] = record[field]
     return out
+
+
+OPTIONAL_VIEW_FIELDS = ("retry_schedule", "callback_url", "failure_callback_url")
 
 
 def content(record: dict) -> dict:
@@ -261,6 +272,6 @@ def content(record: dict) -> dict:
     return {"payload": payload, "headers": headers}
 
 
-def _attempt_view(a: dict) -> dict:
+def attempt_view(a: dict) -> dict:
     return {"attempt": a["n"], "at": clock.rfc3339(a["at"]), "status_code": a.get("status"),
             "duration_ms": a["ms"], "error": a.get("error"), "response_excerpt": a.get("excerpt", "")}

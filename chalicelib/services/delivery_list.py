@@ -10,7 +10,7 @@ from ..core.errors import InvalidInput
 from . import deliveries
 from .delivery_index import NO_RESPONSE, fields, host_in, kind_of
 
-KINDS = ("webhook", "queue", "cron")
+KINDS = ("webhook", "queue", "cron", "callback", "event")
 FILTERS = ("state", "kind", "queue", "cron_id", "host", "status_code", "since", "until")
 # Most selective first: the first filter given picks the index; the rest are checked per record.
 INDEX_OF = {"cron_id": "ix_cron", "queue": "ix_queue", "host": "ix_host", "status_code": "ix_status",

@@ -2,7 +2,7 @@
 from ..aws import store
 from ..core import clock, validation
 from ..core.errors import Conflict, InfraiError, InvalidInput
-from . import deliveries, idempotency, queues, quotas, request_ids
+from . import deliveries, idempotency, queues, quotas, request_ids, webhooks
 
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
@@ -15,7 +15,7 @@ def _check(body) -> dict:
     validation.reject_unknown(body, queues.PUBLISH_FIELDS)
     name = validation.string(body, "queue", max_len=80)
     return {"queue": queues.check_name(name), "payload": validation.payload(body),
-            "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)}
+            "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY), **webhooks.callbacks(body)}
 
 
 def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None) -> dict:
@@ -24,7 +24,9 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
         project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
         retries=queue["retries"], timeout_seconds=queue["timeout_seconds"], delay_seconds=fields["delay"],
         state="held" if held else "queued", id_prefix="msg", delivery_id=message_id,
-        meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]})
+        meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
+        retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
+        failure_callback_url=fields.get("failure_callback_url"))
 
 
 def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
@@ -93,7 +95,9 @@ def cron_message(job: dict, message_id: str, meta: dict) -> dict:
     """The message a run of a queue-targeted cron job publishes (its id derived from the run),
     for cron_runs to write together with the run."""
     queue = queues.ensure(job["project_id"], job["queue"])
-    fields = {"queue": job["queue"], "payload": job["payload"], "delay": 0}
+    fields = {"queue": job["queue"], "payload": job["payload"], "delay": 0,
+              "callback_url": job.get("callback_url"), "failure_callback_url": job.get("failure_callback_url"),
+              "retry_schedule": job.get("retry_schedule")}   # the job's own, else its queue's
     return _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
                    source={"queue": job["queue"], "cron_id": job["cron_id"]})
 

@@ -11,7 +11,7 @@ import logging
 import re
 
 from ..aws import dispatch, keys, store
-from ..core import breaker, clock, due, flow_limits, validation
+from ..core import breaker, clock, due, flow_limits, retry_policy, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import deliveries, delivery_index, quotas, webhooks
 
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
-PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker")
+PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", *webhooks.CALLBACK_FIELDS, "idempotency_key")
+QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker", "retry_schedule")
 PENDING = ("held", "queued", "waiting", "retrying")
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 
@@ -89,6 +89,8 @@ def put(project_id: str, name: str, body: dict) -> dict:
     if "circuit_breaker" in body:              # services/circuit_breaker.py; null turns it off
         cfg = breaker.check(body["circuit_breaker"])
         changes.update({"circuit_breaker": cfg, "breaker_off": None if cfg else True})
+    if "retry_schedule" in body:   # null: back to the default (core/retry_policy.py)
+        changes["retry_schedule"] = retry_policy.check(body["retry_schedule"])
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now
@@ -247,6 +249,7 @@ def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
            **flow_limits.view(queue), "circuit_breaker": breaker.settings(queue),
+           "retry_schedule": queue.get("retry_schedule"),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:
         out["counts"] = message_counts(queue)

@@ -9,7 +9,9 @@ finishes what each record still owes:
   SQS's reach), or whose attempt should have happened by now (a send that failed, a function
   that died): its work is sent (again), the wait before the next check doubling each time;
   after due.MAX_REPAIRS repairs it is failed, visibly and replayably (poison);
-- a failed delivery whose dead-letter notice was not sent;
+- an ended delivery whose notices (dead-letter notice, callback, delivery.failed event) were
+  not all made (services/notices.py);
+- a finished bulk replay whose replay.finished event was not emitted;
 - a message written held whose queue accepts by now (a publish that raced a PUT);
 - a queue whose release of held messages did not finish;
 - an open circuit breaker whose probe is due (one held message goes), or a closed one whose
@@ -26,7 +28,7 @@ from collections import Counter
 from .. import observability
 from ..aws import dispatch, store
 from ..core import clock, due
-from . import circuit_breaker, cron, cron_catchup, deliveries, endpoints, queues
+from . import circuit_breaker, cron, cron_catchup, deliveries, endpoints, notices, queues, replays
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,9 @@ def _finish(item: dict | None, now: float) -> str:
         return "deleted" if cron.converge(item) is None else "synced"
     if sk == "WATCH":
         return cron_catchup.check(item, now)
+    if sk == replays.SORT_KEY:
+        replays.announce(item)
+        return "announced"
     _unmark(item)
     return "unmarked"
 
@@ -85,7 +90,7 @@ def finish_delivery(record: dict, now: float) -> str:
             failed = deliveries.fail(record, n, f"stranded: attempt {n} was queued {repairs} times and never "
                                                 "completed; see the deliver function's logs, then retry the delivery")
             if failed:
-                deliveries.dead_letter(failed)
+                notices.finish(failed)
             return "poison"
         if at - now > due.SQS_LEAD:   # not yet within SQS's reach: look again when it is
             sets, send = due.mark(pk, at - due.SQS_LEAD, due.SEND), False
@@ -102,9 +107,9 @@ def finish_delivery(record: dict, now: float) -> str:
         if send:
             dispatch.enqueue(deliveries.work(record["delivery_id"], n, at), at - now)
         return ("sent" if kind == due.SEND else "repaired") if send else "waiting"
-    if state == "failed" and not record.get("dead_lettered"):
-        deliveries.dead_letter(record)
-        return "dead-lettered"
+    if state in ("succeeded", "failed") and notices.owed(record):
+        notices.finish(record)   # its callback, its event, its dead-letter notice
+        return "dead-lettered" if state == "failed" else "notified"
     _unmark(record)
     return "unmarked"
 

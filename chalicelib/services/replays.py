@@ -19,12 +19,16 @@ Crash-safe and never twice:
   so each marker is counted once, whoever (a redelivered or duplicate step) finishes it.
 - markers are written only if absent: a late duplicate of a matching step cannot reset one.
 Each replayed delivery counts against the plan's deliveries per day; at the limit the job
-stops (state `stopped`, with the error), and the rest stay failed."""
+stops (state `stopped`, with the error), and the rest stay failed.
+
+When a job ends, the write that ends it carries a due marker (core/due.py) until its
+`replay.finished` event is emitted (`announce`): a step that dies in between leaves the event to
+the reconciler, and the event's id is derived from the job's end, so it is posted once."""
 from ..aws import dispatch, keys, store
-from ..core import clock, ids, validation
+from ..core import clock, due, ids, validation
 from ..core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from .. import observability
-from . import deliveries, delivery_list, idempotency, quotas
+from . import deliveries, delivery_list, events, idempotency, quotas
 from .errors import ServiceUnavailable
 
 MATCH_PAGE = 100
@@ -33,8 +37,11 @@ KEEP_SECONDS = 30 * 24 * 3600       # jobs and their markers expire (TTL) a mont
 BODY_FIELDS = (*delivery_list.FILTERS, "idempotency_key")
 
 
+SORT_KEY = "REPLAY"
+
+
 def _key(replay_id: str) -> tuple[str, str]:
-    return f"REPLAY#{replay_id}", "REPLAY"
+    return f"REPLAY#{replay_id}", SORT_KEY
 
 
 def start(project_id: str, body: dict, idem_key: str | None) -> dict:
@@ -103,6 +110,8 @@ def continue_replay(task: dict) -> str:
         return "replay stale"
     changes = _match_page(job) if job["state"] == "matching" else _replay_page(job)
     changes.update({"step": step + 1, "updated_at": clock.now()})
+    if changes.get("state") in ("completed", "stopped"):   # its replay.finished event is owed
+        changes.update(due.mark(job["pk"], clock.now() + due.CHECK_MARGIN, due.CHECK))
     try:
         job = store.update(job["pk"], job["sk"], changes, condition="step = :s", values={":s": step})
     except store.ConditionFailed:
@@ -112,7 +121,22 @@ def continue_replay(task: dict) -> str:
     else:
         observability.event("replay_finished", replay_id=job["replay_id"], project_id=job["project_id"],
                             state=job["state"], matched=job["matched"], queued=job["queued"], skipped=job["skipped"])
+        announce(job)
     return "replay step"
+
+
+def announce(job: dict) -> None:
+    """The `replay.finished` event of an ended job, then its marker dropped. Safe to repeat."""
+    if job.get("state") in ("completed", "stopped"):
+        out = view(job)
+        events.emit(job["project_id"], "replay.finished",
+                    {k: out[k] for k in ("replay_id", "state", "filters", "matched", "queued", "skipped",
+                                         "error", "created_at", "finished_at")}, now=job["finished_at"])
+    if "gsi3sk" in job:
+        try:
+            store.update(job["pk"], job["sk"], due.unmark(), condition="gsi3sk = :sk", values={":sk": job["gsi3sk"]})
+        except store.ConditionFailed:
+            pass
 
 
 def _filters(job: dict) -> dict:

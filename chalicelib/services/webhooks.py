@@ -1,12 +1,13 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
 from .. import config, sender
-from ..core import validation
+from ..core import retry_policy, validation
 from ..core.errors import InvalidInput
 from . import deliveries, flows, idempotency, projects, quotas, request_ids
 
 KIND = "webhook"
+CALLBACK_FIELDS = ("callback_url", "failure_callback_url")
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
-               "flow_key", "idempotency_key")
+               "flow_key", "retry_schedule", *CALLBACK_FIELDS, "idempotency_key")
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300
 MAX_DELAY = 365 * 24 * 3600
@@ -18,6 +19,11 @@ def check_url(body: dict, field="url") -> str:
     return url
 
 
+def callbacks(body: dict) -> dict:
+    """`callback_url` and `failure_callback_url`, each checked like a target (None when absent)."""
+    return {f: check_url(body, f) if body.get(f) is not None else None for f in CALLBACK_FIELDS}
+
+
 def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     validation.reject_unknown(body, SEND_FIELDS)
     url = check_url(body)
@@ -27,6 +33,8 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
     flow_key = flows.require(project_id, body)   # a shared limit (services/flow_control.py)
+    schedule = retry_policy.check(body.get("retry_schedule"))
+    calls = callbacks(body)
 
     def create():
         quotas.check_payload(project_id, payload)
@@ -35,7 +43,7 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
         record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                        retries=retries, timeout_seconds=timeout,
                                        delay_seconds=delay, headers=headers, delivery_id=delivery_id,
-                                       flow_key=flow_key)
+                                       flow_key=flow_key, retry_schedule=schedule, **calls)
         return deliveries.view(deliveries.submit(record))
 
     return idempotency.once(project_id, "webhook.send", idem_key, body, create)

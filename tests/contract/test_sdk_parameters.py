@@ -49,7 +49,7 @@ def operations() -> dict:
 def python_methods():
     from infrai import Infrai
     client = Infrai(api_key="ifr_pk_proj_" + "a" * 40, base_url="http://127.0.0.1:9", credentials_file="/nonexistent")
-    for group in ("cron", "queue", "webhook", "auth", "deliveries", "flows", "endpoints"):
+    for group in ("cron", "queue", "webhook", "auth", "deliveries", "flows", "endpoints", "events"):
         resource = getattr(client, group)
         for name, fn in inspect.getmembers(resource, inspect.ismethod):
             if name.startswith("_"):
@@ -158,6 +158,7 @@ TS_METHODS = {
                                    ["PageOptions", "DeliveryFilters"], set()),
     "scheduling.deliveries.replay": ("replay(filters: DeliveryFilters & { idempotency_key?: string } = {})",
                                      ["DeliveryFilters"], {"idempotency_key"}),
+    "scheduling.events.put": ("set(opts: EventsOptions)", ["EventsOptions"], set()),
 }
 # body-less POSTs: the only field is the idempotency key
 TS_IDEMPOTENT = {

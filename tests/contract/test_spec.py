@@ -104,6 +104,13 @@ def test_request_bounds_are_the_validators():
     cb = s["QueuePut"]["properties"]["circuit_breaker"]["properties"]
     assert {k: (v["minimum"], v["maximum"]) for k, v in cb.items()} == breaker.BOUNDS
     assert {k: v["default"] for k, v in cb.items()} == breaker.DEFAULTS
+    from chalicelib.core import retry_policy
+    from chalicelib.services import delivery_list, events
+    _, presets, gaps = s["RetrySchedule"]["oneOf"]
+    assert tuple(presets["enum"]) == retry_policy.PRESETS and gaps["maxItems"] == retry_policy.MAX_GAPS
+    assert gaps["items"]["maximum"] == retry_policy.MAX_TOTAL
+    assert tuple(s["EventsConfig"]["properties"]["event_types"]["items"]["enum"]) == events.TYPES
+    assert tuple(s["DeliverySummary"]["properties"]["kind"]["enum"]) == delivery_list.KINDS
 
 
 def test_the_document_is_served_without_a_key():

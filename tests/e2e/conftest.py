@@ -51,6 +51,12 @@ class Client:
     def get(self, path, **kw):
         return _checked("GET", path, self.session.get(self.base + path, timeout=30, **kw))
 
+    def put(self, path, body=None, **kw):
+        return _checked("PUT", path, self.session.put(self.base + path, json=body, timeout=30, **kw))
+
+    def delete(self, path, **kw):
+        return _checked("DELETE", path, self.session.delete(self.base + path, timeout=30, **kw))
+
     def wait_state(self, delivery_id, states, timeout=30, path="/v1/scheduling/webhook/deliveries/"):
         deadline = time.time() + timeout
         while True:

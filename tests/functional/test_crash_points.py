@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock, due
-from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, messages, projects, queues, quotas,
+from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, events, messages, projects, queues, quotas,
                                  reconciler, webhooks)
 from tests.receiver import Receiver
 
@@ -108,10 +108,10 @@ def _job(pid, url, **extra):
                              **extra}, None)
 
 
-def _one_message_in_flight(pid, url, w, status):
+def _one_message_in_flight(pid, url, w, status, **extra):
     w["receiver"].script("/dlv", [status])
-    webhooks.send(pid, {"url": w["receiver"].url("/dlv"), "payload": {"d": 1}, "retries": 1 if status == 500 else 0},
-                  None)
+    webhooks.send(pid, {"url": w["receiver"].url("/dlv"), "payload": {"d": 1}, "retries": 1 if status == 500 else 0,
+                        **extra}, None)
     return {}
 
 
@@ -144,6 +144,13 @@ def _over_attempts_limit(pid, url, w):
     w["monkeypatch"].setenv("INFRAI_PLAN_LIMITS", json.dumps({"unlimited": {"attempts_per_day": 1}}))
     assert quotas.take_attempt(pid) is None
     return _one_message_in_flight(pid, url, w, 200)
+
+
+def _told(pid, url, w, status):
+    """A delivery about to end with callbacks owed and the project's events URL set (issue 15)."""
+    events.put_config(pid, {"url": w["receiver"].url("/events")})
+    return _one_message_in_flight(pid, url, w, status, callback_url=w["receiver"].url("/cb"),
+                                  failure_callback_url=w["receiver"].url("/fail-cb"))
 
 
 OPS = {
@@ -183,6 +190,9 @@ OPS = {
     "deliver: retries exhausted": (lambda p, u, w: _one_message_in_flight(p, u, w, 410),
                                    lambda p, c, w: _deliver_once(w)),
     "deliver: attempt deferred by the attempts limit": (_over_attempts_limit, lambda p, c, w: _deliver_once(w)),
+    "deliver: success with a callback": (lambda p, u, w: _told(p, u, w, 200), lambda p, c, w: _deliver_once(w)),
+    "deliver: failed with a callback and an event": (lambda p, u, w: _told(p, u, w, 410),
+                                                     lambda p, c, w: _deliver_once(w)),
     "deliver: cron firing": (lambda p, u, w: {**_job(p, u), "fire": True}, lambda p, c, w: _deliver_once(w)),
     "deliver: over its rate (one waits)": (
         lambda p, u, w: _limited_queue(p, u, w, rate_limit={"count": 1, "period_seconds": 3600}),
@@ -247,6 +257,18 @@ def _items(project_id):
     return [i for i in everything if i.get("project_id") == project_id]
 
 
+def _notices_made(d, items, where):
+    """An ended delivery's callback and delivery.failed event exist, once each (issue 15)."""
+    wanted = d.get("callback_url") if d["state"] == "succeeded" else (
+        d.get("failure_callback_url") if d["state"] == "failed" else None)
+    about = [i for i in items if i["sk"] == "DLV" and (i.get("source") or {}).get("delivery_id") == d["delivery_id"]]
+    assert len(about) == (1 if wanted and d["kind"] not in ("callback", "event") else 0), where + ": callbacks"
+    told = [i for i in items if i["sk"] == "DLV" and i["kind"] == "event"
+            and json.loads(i["payload"])["data"].get("delivery_id") == d["delivery_id"]]
+    owed = d["state"] == "failed" and d["kind"] != "event" and events.target(d["project_id"])
+    assert len(told) == (1 if owed else 0), where + ": delivery.failed events"
+
+
 def _schedules():
     sched, group = clients.scheduler(), config.schedule_group()
     return {s["Name"]: sched.get_schedule(Name=s["Name"], GroupName=group)
@@ -266,6 +288,7 @@ def _check(project_id, w, label):
             assert d.get("dead_lettered") and d["attempts"], where + " without its notice or attempts"
         else:
             assert d["state"] == "cancelled", where + ": stranded"
+        _notices_made(d, items, where)
     jobs = {i["cron_id"]: i for i in items if i["sk"] == "CRON"}
     schedules = _schedules()
     for job in jobs.values():

@@ -85,6 +85,9 @@ def test_every_method_hits_its_route(client, fake):
         (lambda: c.deliveries.replay(state="failed", since="2026-12-01T00:00:00Z", queue=None), "POST",
          "/v1/scheduling/deliveries/replay"),
         (lambda: c.deliveries.replay_status("rpl_1"), "GET", "/v1/scheduling/replays/rpl_1"),
+        (lambda: c.events.set("https://ops.example.com/events"), "PUT", "/v1/scheduling/events"),
+        (lambda: c.events.get(), "GET", "/v1/scheduling/events"),
+        (lambda: c.events.delete(), "DELETE", "/v1/scheduling/events"),
     ]
     for call, method, path in calls:
         call()
@@ -94,7 +97,28 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[2][3] == {"schedule": "0 10 * * *", "enabled": False}
     assert fake.requests[12][3] == {"url": None}
     assert fake.requests[20][3] == {"url": "https://x.example.com", "payload": {}, "retries": 5}
-    assert fake.requests[-2][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
+    assert fake.requests[-5][3] == {"state": "failed", "since": "2026-12-01T00:00:00Z"}
+    assert fake.requests[-3][3] == {"url": "https://ops.example.com/events"}
+
+
+def test_callbacks_and_retry_schedules_are_sent_by_their_api_names(client, fake):
+    c = client
+    c.webhook.send("https://x.example.com", {}, retry_schedule=[1, 5], callback_url="https://cb.example.com/ok",
+                   failure_callback_url="https://cb.example.com/fail")
+    c.queue.publish("q", {"a": 1}, callback_url="https://cb.example.com/ok")
+    c.queue.create("q", "https://x.example.com", retry_schedule="exponential")
+    c.queue.update("q", retry_schedule=None)
+    c.cron.create("0 9 * * *", "q", failure_callback_url="https://cb.example.com/fail", retry_schedule="svix")
+    c.cron.update("cron_1", callback_url=None)
+    bodies = [r[3] for r in fake.requests]
+    assert bodies[0] == {"url": "https://x.example.com", "payload": {}, "retry_schedule": [1, 5],
+                         "callback_url": "https://cb.example.com/ok", "failure_callback_url": "https://cb.example.com/fail"}
+    assert bodies[1] == {"queue": "q", "payload": {"a": 1}, "callback_url": "https://cb.example.com/ok"}
+    assert bodies[2] == {"url": "https://x.example.com", "retry_schedule": "exponential"}
+    assert bodies[3] == {"retry_schedule": None}                    # back to the default
+    assert bodies[4]["failure_callback_url"] == "https://cb.example.com/fail" and bodies[4]["retry_schedule"] == "svix"
+    assert "callback_url" not in bodies[4]
+    assert bodies[5] == {"callback_url": None}
 
 
 def test_flow_control_and_breaker_fields_by_the_apis_names(client, fake):

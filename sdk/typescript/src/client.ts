@@ -5,7 +5,7 @@ import { PUBLIC_OPERATIONS, ROUTES, type OperationId } from "./routes.js";
 import { env, nodeBuiltin, randomUUID } from "./runtime.js";
 import type {
   Activation, BackfillOptions, BackfillResult, BatchMessage, BatchResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate,
-  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, EndpointRecord, FlowDeleted, FlowOptions, FlowRecord, Health, IdempotencyOptions, JsonObject, Me,
+  DeliveryFilters, DeliveryRecord, DeliveryState, DeliverySummary, EndpointRecord, EventsConfig, EventsOptions, FlowDeleted, FlowOptions, FlowRecord, Health, IdempotencyOptions, JsonObject, Me,
   MessageListOptions, MessageRecord, NewApiKey, Page, Replay,
   PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, RevokedKey,
   RotatedSecret, WebhookOptions, WebhookSecret,
@@ -81,6 +81,7 @@ export class InfraiClient {
   readonly deliveries: DeliveriesApi;
   readonly flows: FlowsApi;
   readonly endpoints: EndpointsApi;
+  readonly events: EventsApi;
   readonly auth: AuthApi;
   #apiKey: string | undefined;
   #maxRetries: number;
@@ -106,6 +107,7 @@ export class InfraiClient {
     this.deliveries = new DeliveriesApi(this);
     this.flows = new FlowsApi(this);
     this.endpoints = new EndpointsApi(this);
+    this.events = new EventsApi(this);
     this.auth = new AuthApi(this);
   }
 
@@ -306,8 +308,9 @@ export class CronApi extends Api {
 /** client.job.queue */
 export class QueueApi extends Api {
   publish(queue: string, payload: JsonObject, opts: PublishOptions = {}): Promise<PublishResult> {
-    const body = pick({ queue, payload, delay_seconds: opts.delay_seconds });
-    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: opts.idempotency_key });
+    const { idempotency_key, ...options } = opts;
+    const body = pick({ queue, payload, ...options });
+    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: idempotency_key });
   }
   /** Up to 100 messages; a bad one is reported in its slot of `results`. */
   publishBatch(messages: BatchMessage[], opts: IdempotencyOptions = {}): Promise<BatchResult> {
@@ -410,6 +413,20 @@ export class EndpointsApi extends Api {
   /** Close its breaker by hand; what it held goes, in publish order. */
   release(endpointId: string, opts: IdempotencyOptions = {}): Promise<EndpointRecord> {
     return this.client.call("scheduling.endpoints.release", { params: { endpoint_id: endpointId }, idempotencyKey: opts.idempotency_key });
+  }
+}
+
+/** client.events: where the project's operational events are POSTed (signed, like webhooks). */
+export class EventsApi extends Api {
+  set(opts: EventsOptions): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.put", { body: { url: opts.url } });
+  }
+  get(): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.get");
+  }
+  /** No more events (those already made are still delivered). */
+  delete(): Promise<EventsConfig> {
+    return this.client.call("scheduling.events.delete");
   }
 }
 

@@ -1,4 +1,4 @@
-export { InfraiClient, CronApi, QueueApi, WebhookApi, AuthApi, DeliveriesApi, FlowsApi, EndpointsApi, DEFAULT_BASE_URL, VERSION, defaultName } from "./client.js";
+export { InfraiClient, CronApi, QueueApi, WebhookApi, AuthApi, DeliveriesApi, FlowsApi, EndpointsApi, EventsApi, DEFAULT_BASE_URL, VERSION, defaultName } from "./client.js";
 export type { ClientOptions } from "./client.js";
 export { ROUTES, PUBLIC_OPERATIONS } from "./routes.js";
 export type { OperationId, HttpMethod } from "./routes.js";

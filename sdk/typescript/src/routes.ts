@@ -42,6 +42,9 @@ export const ROUTES = {
   "scheduling.flows.put": { method: "PUT", path: "/v1/scheduling/flows/{key}" },
   "scheduling.flows.get": { method: "GET", path: "/v1/scheduling/flows/{key}" },
   "scheduling.flows.delete": { method: "DELETE", path: "/v1/scheduling/flows/{key}" },
+  "scheduling.events.put": { method: "PUT", path: "/v1/scheduling/events" },
+  "scheduling.events.get": { method: "GET", path: "/v1/scheduling/events" },
+  "scheduling.events.delete": { method: "DELETE", path: "/v1/scheduling/events" },
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

@@ -9,6 +9,10 @@ export interface PageOptions { limit?: number; cursor?: string }
 /** POSTs without fields of their own take only an idempotency key (the SDK makes one per call otherwise). */
 export interface IdempotencyOptions { idempotency_key?: string }
 
+/** How long to wait before each retry: "svix" (default), "exponential" (min(86400, e^(2.5n)) s) or
+ *  1 to 30 gaps in whole seconds, at most 7 days in all; null: the default. */
+export type RetrySchedule = "svix" | "exponential" | number[] | null;
+
 export interface ApiErrorBody { error: { code: string; message: string; field?: string; [extra: string]: unknown } }
 
 // ---- cron
@@ -32,6 +36,9 @@ export interface CronOptions {
   catch_up_window_seconds?: number;
   /** a named flow (client.flows.put) whose limits the job's runs share; url targets only */
   flow_key?: string | null;
+  retry_schedule?: RetrySchedule;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
   idempotency_key?: string;
 }
 export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;
@@ -52,6 +59,9 @@ export interface CronRecord {
   payload: unknown;
   aws_schedule_expressions: string[];
   flow_key: string | null;
+  retry_schedule: RetrySchedule;
+  callback_url: string | null;
+  failure_callback_url: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -118,10 +128,16 @@ export interface DeliveryRecord {
   /** single-delivery reads only: the headers every attempt carries (webhook-timestamp,
    *  webhook-signature and infrai-attempt are made per attempt and not stored) */
   headers?: Record<string, string>;
+  /** present only when set */
+  retry_schedule?: RetrySchedule;
+  callback_url?: string;
+  failure_callback_url?: string;
 }
+/** what made a delivery: a send, a queue message, a cron run, a callback, an operational event */
+export type DeliveryKind = "webhook" | "queue" | "cron" | "callback" | "event";
 export interface DeliveryFilters {
   state?: DeliveryState;
-  kind?: "webhook" | "queue" | "cron";
+  kind?: DeliveryKind;
   queue?: string;
   cron_id?: string;
   host?: string;
@@ -132,7 +148,7 @@ export interface DeliveryFilters {
   until?: string;
 }
 export interface DeliverySummary extends Omit<DeliveryRecord, "attempts" | "payload" | "headers"> {
-  kind: "webhook" | "queue" | "cron";
+  kind: DeliveryKind;
   queue: string | null;
   cron_id: string | null;
   host: string | null;
@@ -160,13 +176,21 @@ export interface WebhookOptions {
   delay_seconds?: number;
   /** a named flow (client.flows.put) whose limits this send shares */
   flow_key?: string | null;
+  retry_schedule?: RetrySchedule;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
   idempotency_key?: string;
 }
 export interface WebhookSecret { secret: string }
 export interface RotatedSecret { secret: string; previous_secret_expires_at: Timestamp | null }
 
 // ---- queues
-export interface PublishOptions { delay_seconds?: number; idempotency_key?: string }
+export interface PublishOptions {
+  delay_seconds?: number;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
+  idempotency_key?: string;
+}
 export interface PublishResult {
   message_id: string;
   queue: string;
@@ -174,7 +198,13 @@ export interface PublishResult {
   deliver_at: Timestamp;
   created_at: Timestamp;
 }
-export interface BatchMessage { queue: string; payload: JsonObject; delay_seconds?: number }
+export interface BatchMessage {
+  queue: string;
+  payload: JsonObject;
+  delay_seconds?: number;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
+}
 export interface BatchResult {
   results: Array<PublishResult | { error: ApiErrorBody["error"] }>;
   accepted: number;
@@ -187,6 +217,7 @@ export interface QueueOptions {
   retries?: number;
   timeout_seconds?: number;
   paused?: boolean;
+  retry_schedule?: RetrySchedule;
   /** null lifts the limit */
   rate_limit?: RateLimit | null;
   /** attempts in flight at once (1: FIFO); null lifts the limit */
@@ -220,6 +251,7 @@ export interface QueueRecord {
   rate_limit: RateLimit | null;
   parallelism: number | null;
   circuit_breaker: CircuitBreaker | null;
+  retry_schedule: RetrySchedule;
   created_at: Timestamp;
   updated_at: Timestamp;
   counts?: QueueCounts;
@@ -245,6 +277,30 @@ export interface MessageRecord extends Omit<DeliveryRecord, "delivery_id" | "url
   queue: string | null;
 }
 export interface MessageListOptions extends PageOptions { state?: DeliveryState }
+
+// ---- operational events (client.events) and callbacks
+export type EventType = "delivery.failed" | "endpoint.held" | "endpoint.released" | "cron.run_skipped" | "replay.finished";
+export interface EventsOptions { url: string }
+export interface EventsConfig { url: string | null; event_types: EventType[]; updated_at: Timestamp | null }
+/** The body of an operational event or a callback, as POSTed (Standard Webhooks style). */
+export interface EventBody<D = JsonObject> { type: EventType | "delivery.succeeded"; timestamp: Timestamp; data: D }
+/** `data` of a callback and of a delivery.failed event. */
+export interface DeliveryOutcome {
+  delivery_id: string;
+  webhook_id: string;
+  message_id?: string;
+  kind: DeliveryKind;
+  state: "succeeded" | "failed";
+  url: string | null;
+  queue: string | null;
+  cron_id: string | null;
+  scheduled_at?: Timestamp;
+  attempt_count: number;
+  retries: number;
+  created_at: Timestamp;
+  ended_at: Timestamp;
+  last_attempt: Attempt | null;
+}
 
 // ---- auth
 /** A plan's limits; null = no limit. */

@@ -95,6 +95,9 @@ describe("InfraiClient", () => {
       [() => c.flows.delete("acme"), "scheduling.flows.delete"],
       [() => c.endpoints.list(), "scheduling.endpoints.list"],
       [() => c.endpoints.release("ep_1"), "scheduling.endpoints.release"],
+      [() => c.events.set({ url: "https://ops.example.com/events" }), "scheduling.events.put"],
+      [() => c.events.get(), "scheduling.events.get"],
+      [() => c.events.delete(), "scheduling.events.delete"],
     ];
     for (const [call, op, query = ""] of calls) {
       await call();
@@ -114,6 +117,22 @@ describe("InfraiClient", () => {
     assert.equal(fake.requests.at(-1).body.flow_key, "acme");
     await client.flows.put("acme", { parallelism: null });
     assert.deepEqual(fake.requests.at(-1).body, { parallelism: null });
+  });
+
+  it("sends callbacks and retry schedules by their API names", async () => {
+    await client.job.webhook.send("https://x.example.com", {}, {
+      retry_schedule: [1, 5], callback_url: "https://cb.example.com/ok", failure_callback_url: "https://cb.example.com/fail",
+    });
+    await client.job.queue.publish("q", { a: 1 }, { callback_url: "https://cb.example.com/ok", idempotency_key: "k1" });
+    await client.job.queue.update("q", { retry_schedule: null });
+    await client.job.cron.create({ schedule: "0 9 * * *", queue: "q", retry_schedule: "exponential" });
+    const [send, publish, put, cron] = fake.requests;
+    assert.deepEqual(send.body, { url: "https://x.example.com", payload: {}, retry_schedule: [1, 5],
+      callback_url: "https://cb.example.com/ok", failure_callback_url: "https://cb.example.com/fail" });
+    assert.deepEqual(publish.body, { queue: "q", payload: { a: 1 }, callback_url: "https://cb.example.com/ok" });
+    assert.equal(publish.headers["idempotency-key"], "k1");
+    assert.deepEqual(put.body, { retry_schedule: null });
+    assert.equal(cron.body.retry_schedule, "exponential");
   });
 
   it("surfaces the server's error unchanged", async () => {

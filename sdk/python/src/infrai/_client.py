@@ -1,4 +1,5 @@
-"""The client: `Infrai(api_key=None, base_url=None)` with `.cron`, `.queue`, `.webhook`, `.auth`.
+"""The client: `Infrai(api_key=None, base_url=None)` with `.cron`, `.queue`, `.webhook`, `.auth`,
+`.deliveries`, `.events`.
 Results are the API's JSON as plain dicts."""
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def new_idempotency_key() -> str:
 
 def _drop_unset(fields: Mapping[str, Any]) -> dict:
     return {k: v for k, v in fields.items() if v is not _UNSET}
+
+
+def _given(**fields: Any) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _target(task: str) -> dict:
@@ -83,6 +88,7 @@ class Infrai:
         self.deliveries = Deliveries(self)
         self.flows = Flows(self)
         self.endpoints = Endpoints(self)
+        self.events = Events(self)
 
     @property
     def base_url(self) -> str:
@@ -161,11 +167,14 @@ class Cron(_Resource):
                retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
                flow_key: Optional[str] = None, retry: Optional[int] = None,
-               catch_up_window_seconds: Optional[int] = None) -> dict:
+               catch_up_window_seconds: Optional[int] = None, retry_schedule: Any = None,
+               callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
         (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
         `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
-        on resume or recovery (default 0: skipped)."""
+        on resume or recovery (default 0: skipped). `retry_schedule`: "svix" (default),
+        "exponential" or a list of gaps in seconds; the callback URLs are called when a run's
+        delivery succeeds / fails for good."""
         retries = _renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
@@ -178,6 +187,8 @@ class Cron(_Resource):
             body["catch_up_window_seconds"] = catch_up_window_seconds
         if flow_key is not None:
             body["flow_key"] = flow_key
+        body.update(_given(retry_schedule=retry_schedule, callback_url=callback_url,
+                           failure_callback_url=failure_callback_url))
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
@@ -190,14 +201,17 @@ class Cron(_Resource):
                name: str = _UNSET, timezone: str = _UNSET, retries: int = _UNSET, timeout_seconds: int = _UNSET,
                payload: Any = _UNSET, enabled: bool = _UNSET, flow_key: Optional[str] = _UNSET,
                cron_expr: str = _UNSET, task: str = _UNSET, retry: int = _UNSET,
-               catch_up_window_seconds: int = _UNSET) -> dict:
+               catch_up_window_seconds: int = _UNSET, retry_schedule: Any = _UNSET,
+               callback_url: Optional[str] = _UNSET, failure_callback_url: Optional[str] = _UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
         `schedule`, `url`/`queue` and `retries`."""
         body = _drop_unset({"schedule": _renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
                             "queue": queue, "name": name, "timezone": timezone,
                             "retries": _renamed(retries, retry, "retry", "retries"),
                             "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
-                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds})
+                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds,
+                            "retry_schedule": retry_schedule, "callback_url": callback_url,
+                            "failure_callback_url": failure_callback_url})
         if task is not _UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
@@ -232,22 +246,27 @@ class Queue(_Resource):
     """Queues and their messages: `infra.queue`."""
 
     def publish(self, queue: str, payload: Any, *, delay_seconds: Optional[int] = None,
-                idempotency_key: Optional[str] = None) -> dict:
+                idempotency_key: Optional[str] = None, callback_url: Optional[str] = None,
+                failure_callback_url: Optional[str] = None) -> dict:
+        """`callback_url` / `failure_callback_url`: called (signed POST) when the message is
+        delivered / fails for good."""
         body = {"queue": queue, "payload": payload}
-        if delay_seconds is not None:
-            body["delay_seconds"] = delay_seconds
+        body.update(_given(delay_seconds=delay_seconds, callback_url=callback_url,
+                           failure_callback_url=failure_callback_url))
         return self._call("scheduling.queue.publish", body=body, idempotency_key=idempotency_key)
 
     def publish_batch(self, messages: Iterable[Mapping[str, Any]], *,
                       idempotency_key: Optional[str] = None) -> dict:
-        """Up to 100 `{"queue", "payload", "delay_seconds"?}`; a bad one is reported in its slot."""
+        """Up to 100 `{"queue", "payload", "delay_seconds"?, "callback_url"?, "failure_callback_url"?}`;
+        a bad one is reported in its slot."""
         return self._call("scheduling.queue.publish_batch", body={"messages": [dict(m) for m in messages]},
                           idempotency_key=idempotency_key)
 
     def create(self, name: str, url: Optional[str] = None, *, retries: Optional[int] = None,
                timeout_seconds: Optional[int] = None, paused: Optional[bool] = None,
                rate_limit: Optional[Mapping[str, int]] = None, parallelism: Optional[int] = None,
-               circuit_breaker: Optional[Mapping[str, int]] = None, retry: Optional[int] = None) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = None, retry: Optional[int] = None,
+               retry_schedule: Any = None) -> dict:
         """Create (or change) a queue; with `url` its messages are POSTed there, without it they are held.
         `rate_limit={"count": 10, "period_seconds": 1}` and `parallelism` limit its sends
         (`parallelism=1`: FIFO). `retry` is an older spelling of `retries`."""
@@ -255,22 +274,26 @@ class Queue(_Resource):
         body = {k: v for k, v in {"url": url, "retries": retries, "timeout_seconds": timeout_seconds,
                                   "paused": paused, "rate_limit": dict(rate_limit) if rate_limit else None,
                                   "parallelism": parallelism,
-                                  "circuit_breaker": dict(circuit_breaker) if circuit_breaker else None}.items()
+                                  "circuit_breaker": dict(circuit_breaker) if circuit_breaker else None,
+                                  "retry_schedule": retry_schedule}.items()
                 if v is not None}
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def update(self, name: str, *, url: Optional[str] = _UNSET, retries: int = _UNSET,
                timeout_seconds: int = _UNSET, paused: bool = _UNSET,
                rate_limit: Optional[Mapping[str, int]] = _UNSET, parallelism: Optional[int] = _UNSET,
-               circuit_breaker: Optional[Mapping[str, int]] = _UNSET, retry: int = _UNSET) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = _UNSET, retry: int = _UNSET,
+               retry_schedule: Any = _UNSET) -> dict:
         """Change only what is given; `url=None` detaches the endpoint (messages are held);
-        `rate_limit=None` / `parallelism=None` lift a limit."""
+        `rate_limit=None` / `parallelism=None` lift a limit; `retry_schedule=None` goes back to
+        the default schedule."""
         body = _drop_unset({"url": url, "retries": _renamed(retries, retry, "retry", "retries"),
                             "timeout_seconds": timeout_seconds, "paused": paused,
                             "rate_limit": dict(rate_limit) if rate_limit not in (None, _UNSET) else rate_limit,
                             "parallelism": parallelism,
                             "circuit_breaker": (dict(circuit_breaker) if circuit_breaker not in (None, _UNSET)
-                                                else circuit_breaker)})
+                                                else circuit_breaker),
+                            "retry_schedule": retry_schedule})
         return self._call("scheduling.queue.put", {"name": name}, body=body)
 
     def get(self, name: str) -> dict:
@@ -303,12 +326,15 @@ class Webhook(_Resource):
     def send(self, url: str, payload: Any, *, headers: Optional[Mapping[str, str]] = None,
              retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
              delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
-             flow_key: Optional[str] = None, retry: Optional[int] = None) -> dict:
+             flow_key: Optional[str] = None, retry: Optional[int] = None, retry_schedule: Any = None,
+             callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None) -> dict:
         """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
         body = {"url": url, "payload": payload}
         options = {"headers": dict(headers) if headers is not None else None,
                    "retries": _renamed(retries, retry, "retry", "retries"),
-                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds, "flow_key": flow_key}
+                   "timeout_seconds": timeout_seconds, "delay_seconds": delay_seconds, "flow_key": flow_key,
+                   "retry_schedule": retry_schedule, "callback_url": callback_url,
+                   "failure_callback_url": failure_callback_url}
         body.update({k: v for k, v in options.items() if v is not None})
         return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
 
@@ -366,7 +392,7 @@ class Flows(_Resource):
 
 class Deliveries(_Resource):
     """Every delivery of the project, whatever made it: `infra.deliveries`. Filters: `state`,
-    `kind` (webhook, queue, cron), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
+    `kind` (webhook, queue, cron, callback, event), `queue`, `cron_id`, `host`, `status_code` (int, or "none"),
     `since`, `until` (RFC 3339 strings)."""
 
     def list(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,
@@ -390,6 +416,22 @@ class Deliveries(_Resource):
 
     def replay_status(self, replay_id: str) -> dict:
         return self._call("scheduling.replays.get", {"replay_id": replay_id})
+
+
+class Events(_Resource):
+    """The project's operational events (delivery.failed, endpoint.held, endpoint.released,
+    cron.run_skipped, replay.finished), POSTed signed to one URL: `infra.events`."""
+
+    def set(self, url: str) -> dict:
+        return self._call("scheduling.events.put", body={"url": url})
+
+    def get(self) -> dict:
+        """`{"url": ... or None, "event_types": [...], "updated_at": ...}`"""
+        return self._call("scheduling.events.get")
+
+    def delete(self) -> dict:
+        """No more events (those already made are still delivered)."""
+        return self._call("scheduling.events.delete")
 
 
 class Auth(_Resource):

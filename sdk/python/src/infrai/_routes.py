@@ -44,6 +44,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.flows.put": ("PUT", "/v1/scheduling/flows/{key}"),
     "scheduling.flows.get": ("GET", "/v1/scheduling/flows/{key}"),
     "scheduling.flows.delete": ("DELETE", "/v1/scheduling/flows/{key}"),
+    "scheduling.events.put": ("PUT", "/v1/scheduling/events"),
+    "scheduling.events.get": ("GET", "/v1/scheduling/events"),
+    "scheduling.events.delete": ("DELETE", "/v1/scheduling/events"),
 }
 
 # Operations that need no API key.

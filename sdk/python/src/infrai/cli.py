@@ -108,7 +108,7 @@ def whoami(ctx: Ctx) -> None:
 def delivery_filters(fn: Callable) -> Callable:
     for opt in reversed([
         click.option("--state", type=click.Choice(STATES)),
-        click.option("--kind", type=click.Choice(["webhook", "queue", "cron"])),
+        click.option("--kind", type=click.Choice(["webhook", "queue", "cron", "callback", "event"])),
         click.option("--queue"), click.option("--cron-id"), click.option("--host"),
         click.option("--status-code", help="HTTP status of the last attempt, or 'none'."),
         click.option("--since", help="Created at or after (RFC 3339)."),

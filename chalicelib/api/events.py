@@ -1,0 +1,25 @@
+"""The project's operational-events endpoint (chalicelib/services/events.py)."""
+from chalice import Blueprint
+
+from ..services import events
+from .http import caller_project, json_body, route
+
+bp = Blueprint(__name__)
+BASE = "/v1/scheduling/events"
+
+
+@route(bp, BASE, ["PUT"])
+def put_events():
+    req = bp.current_request
+    project = caller_project(req)
+    return events.put_config(project, json_body(req))
+
+
+@route(bp, BASE, ["GET"])
+def get_events():
+    return events.get_config(caller_project(bp.current_request))
+
+
+@route(bp, BASE, ["DELETE"])
+def delete_events():
+    return events.delete_config(caller_project(bp.current_request))

@@ -120,6 +120,7 @@ def test_a_dead_endpoint_holds_its_messages_and_releases_them_all_after_it_recov
         api, project, receiver, offset, monkeypatch):
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")   # retries due at once
     pid = project["project_id"]
+    assert api.call("PUT", "/v1/scheduling/events", {"url": receiver.url("/ops")}).status_code == 200
     path = "/dead?token=abc"
     receiver.script(path, [500])
     url = receiver.url(path)
@@ -147,6 +148,8 @@ def test_a_dead_endpoint_holds_its_messages_and_releases_them_all_after_it_recov
     done = [deliveries.get(pid, i) for i in ids + later]
     assert {d["state"] for d in done} == {"succeeded"}, [d["state"] for d in done]
     assert api.call("GET", "/v1/scheduling/endpoints").data["items"][0]["state"] == "closed"
+    told = [(a.json["type"], a.json["data"]["endpoint_id"]) for a in receiver.at("/ops") if a.verified]
+    assert told == [("endpoint.held", ep["endpoint_id"]), ("endpoint.released", ep["endpoint_id"])], told
     offset[0] = 30 * 86400
     assert reconciler.run() == {}, "nothing owed"
 

@@ -265,15 +265,19 @@ def from_raw(item: dict) -> dict:
 def count(index: str, pk_value: str, where: dict | None = None) -> int:
     """How many items an index partition holds (paginated COUNT query), optionally only those
     whose fields equal `where`."""
-    names, values = {"#pk": f"{index}pk"}, {":pk": pk_value}
-    total, kwargs = 0, {"TableName": config.table_name(), "IndexName": index, "Select": "COUNT",
-                        "KeyConditionExpression": "#pk = :pk"}
+    return _count({"IndexName": index, "KeyConditionExpression": "#pk = :pk"},
+                  {"#pk": f"{index}pk"}, {":pk": pk_value}, where)
+
+
+def _count(kwargs: dict, names: dict, values: dict, where: dict | None) -> int:
+    """A paginated COUNT query: `kwargs` holds its key condition, `where` the fields to match."""
+    kwargs = {"TableName": config.table_name(), "Select": "COUNT", **kwargs}
+    for i, (field, value) in enumerate((where or {}).items()):
+        names[f"#w{i}"], values[f":w{i}"] = field, value
     if where:
-        for i, (field, value) in enumerate(where.items()):
-            names[f"#w{i}"], values[f":w{i}"] = field, value
         kwargs["FilterExpression"] = " AND ".join(f"#w{i} = :w{i}" for i in range(len(where)))
-    kwargs["ExpressionAttributeNames"] = names
-    kwargs["ExpressionAttributeValues"] = _to_ddb(values)
+    kwargs["ExpressionAttributeNames"], kwargs["ExpressionAttributeValues"] = names, _to_ddb(values)
+    total = 0
     while True:
         resp = clients.dynamodb().query(**kwargs)
         total += resp["Count"]
@@ -379,18 +383,5 @@ def keys_up_to(index: str, pk_value: str, sk_max: str, limit: int) -> list[tuple
 def count_between(pk_value: str, lo: str, hi: str, where: dict | None = None) -> int:
     """How many items of a table partition have a sort key in [lo, hi] (paginated COUNT query,
     reading only that range), optionally only those whose fields equal `where`."""
-    names, values = {"#pk": "pk", "#sk": "sk"}, {":pk": pk_value, ":lo": lo, ":hi": hi}
-    kwargs = {"TableName": config.table_name(), "Select": "COUNT", "ConsistentRead": True,
-              "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi"}
-    for i, (field, value) in enumerate((where or {}).items()):
-        names[f"#w{i}"], values[f":w{i}"] = field, value
-    if where:
-        kwargs["FilterExpression"] = " AND ".join(f"#w{i} = :w{i}" for i in range(len(where)))
-    kwargs["ExpressionAttributeNames"], kwargs["ExpressionAttributeValues"] = names, _to_ddb(values)
-    total = 0
-    while True:
-        resp = clients.dynamodb().query(**kwargs)
-        total += resp["Count"]
-        if "LastEvaluatedKey" not in resp:
-            return total
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return _count({"ConsistentRead": True, "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi"},
+                  {"#pk": "pk", "#sk": "sk"}, {":pk": pk_value, ":lo": lo, ":hi": hi}, where)

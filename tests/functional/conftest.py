@@ -1,9 +1,11 @@
 """Functional tests: the Chalice app through chalice.test.Client, AWS through moto (in process)."""
 import json
-import os
+import time
 
 import pytest
 from moto import mock_aws
+
+from chalicelib.core import clock
 
 from tests import schema_check
 
@@ -59,6 +61,41 @@ class Api:
 @pytest.fixture
 def api(client, project):
     return Api(client, project["api_key"])
+
+
+T0 = 1_800_000_000.0   # an injected clock's start (2027-01-15)
+
+
+@pytest.fixture
+def fake_time():
+    """An injected clock; the limiter's short waits move it instead of sleeping."""
+    t = [T0]
+    clock.set_clock(lambda: t[0])
+    clock.set_sleeper(lambda s: t.__setitem__(0, t[0] + s))
+    yield t
+    clock.set_clock(None)
+    clock.set_sleeper(None)
+
+
+@pytest.fixture
+def offset():
+    """Real time plus a jump the test makes (moto's SQS delays run on real time)."""
+    o = [0.0]
+    clock.set_clock(lambda: time.time() + o[0])
+    yield o
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def receiver(project):
+    """A real HTTP receiver on 127.0.0.1, verifying signatures with the project's secret."""
+    from chalicelib.services import projects
+
+    from tests.receiver import Receiver
+    r = Receiver()
+    r.secret = projects.current_secret(project["project_id"])
+    yield r
+    r.stop()
 
 
 def dispatch_messages():

@@ -17,15 +17,6 @@ LIST = "/v1/scheduling/deliveries"
 
 
 @pytest.fixture
-def receiver(project):
-    from tests.receiver import Receiver
-    r = Receiver()
-    r.secret = projects.current_secret(project["project_id"])
-    yield r
-    r.stop()
-
-
-@pytest.fixture
 def fast(monkeypatch):
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")   # the stage's default: retries due at once
 

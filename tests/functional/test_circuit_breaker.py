@@ -2,44 +2,16 @@
 or dropped; one probe per period; the first success releases them; 5 days of failure needs a
 release by hand. The state machine runs on an injected clock; the deliver path on moto with a
 real receiver."""
-import time
-
 import pytest
 
 from chalicelib.aws import store
-from chalicelib.core import breaker, clock, due
-from chalicelib.services import circuit_breaker, deliveries, endpoints, projects, queues, reconciler
-from tests.receiver import Receiver
+from chalicelib.core import breaker, due
+from chalicelib.services import circuit_breaker, deliveries, endpoints, queues, reconciler
 
-from .conftest import drain
+from .conftest import T0, drain
 
 Q = "/v1/scheduling/queue"
-T0 = 1_800_000_000.0
 CFG = {"failures": 3, "min_seconds": 10, "probe_seconds": 60}
-
-
-@pytest.fixture
-def fake_time():
-    t = [T0]
-    clock.set_clock(lambda: t[0])
-    yield t
-    clock.set_clock(None)
-
-
-@pytest.fixture
-def offset():
-    o = [0.0]
-    clock.set_clock(lambda: time.time() + o[0])
-    yield o
-    clock.set_clock(None)
-
-
-@pytest.fixture
-def receiver(project):
-    r = Receiver()
-    r.secret = projects.current_secret(project["project_id"])
-    yield r
-    r.stop()
 
 
 @pytest.mark.parametrize("value,field", [

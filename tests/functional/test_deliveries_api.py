@@ -8,7 +8,6 @@ import pytest
 
 from chalicelib.aws import clients, dispatch
 from chalicelib.services import attempts, deliveries, projects, replays
-from tests.receiver import Receiver
 
 LIST = "/v1/scheduling/deliveries"
 REPLAY = "/v1/scheduling/deliveries/replay"
@@ -16,14 +15,6 @@ REPLAY = "/v1/scheduling/deliveries/replay"
 
 class Crash(BaseException):
     """Kills an operation the way a dying Lambda does: no `except Exception` catches it."""
-
-
-@pytest.fixture
-def receiver(project):
-    r = Receiver()
-    r.secret = projects.current_secret(project["project_id"])
-    yield r
-    r.stop()
 
 
 def take_messages():

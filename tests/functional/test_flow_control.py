@@ -9,43 +9,12 @@ import time
 import pytest
 
 from chalicelib.aws import keys
-from chalicelib.core import clock
-from chalicelib.services import attempts, deliveries, flow_control, messages, projects, queues, reconciler
-from tests.receiver import Receiver
+from chalicelib.services import attempts, deliveries, flow_control, messages, queues, reconciler
 
-from .conftest import drain
+from .conftest import T0, drain
 
 Q = "/v1/scheduling/queue"
 F = "/v1/scheduling/flows"
-T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def fake_time():
-    """An injected clock; the limiter's short waits move it instead of sleeping."""
-    t = [T0]
-    clock.set_clock(lambda: t[0])
-    clock.set_sleeper(lambda s: t.__setitem__(0, t[0] + s))
-    yield t
-    clock.set_clock(None)
-    clock.set_sleeper(None)
-
-
-@pytest.fixture
-def offset():
-    """Real time plus a jump the test makes (moto's SQS delays run on real time)."""
-    o = [0.0]
-    clock.set_clock(lambda: time.time() + o[0])
-    yield o
-    clock.set_clock(None)
-
-
-@pytest.fixture
-def receiver(project):
-    r = Receiver()
-    r.secret = projects.current_secret(project["project_id"])
-    yield r
-    r.stop()
 
 
 def _flow(rate=None, parallelism=None, queue="q"):

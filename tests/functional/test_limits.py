@@ -272,15 +272,6 @@ def test_a_target_the_ssrf_guard_refuses_fails_at_once(aws, project, monkeypatch
 
 # ---------------------------------------------------------------- attempts per day
 
-@pytest.fixture
-def receiver(project):
-    from tests.receiver import Receiver
-    r = Receiver()
-    r.secret = projects.current_secret(project["project_id"])
-    yield r
-    r.stop()
-
-
 def test_attempts_over_the_daily_limit_wait_for_the_next_day_and_are_then_made(api, receiver, monkeypatch):
     """Retries and replays make attempts that deliveries per day does not count: a project on the
     trial plan could send without bound by replaying a failing delivery. Over the attempts limit

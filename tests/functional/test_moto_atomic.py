@@ -5,7 +5,8 @@ import pytest
 from chalicelib.aws import store
 
 
-def test_a_cancelled_transaction_puts_back_every_item_it_touched(aws):
+def test_a_cancelled_transaction_puts_back_every_item_it_touched(aws, monkeypatch):
+    monkeypatch.delenv("INFRAI_OPS_LOG", raising=False)   # this test's writes are not the service's (IAM check)
     store.put({"pk": "T", "sk": "kept", "n": 1})
     store.put({"pk": "T", "sk": "gone", "n": 1})
     store.put({"pk": "T", "sk": "guard", "n": 1})

@@ -4,7 +4,14 @@ import { api } from "./api.js";
 import { badge, field, guarded, h, when } from "./dom.js";
 
 const BASE = "/v1/scheduling/queue";
-const COUNTS = ["held", "queued", "retrying", "failed"];
+const COUNTS = ["held", "queued", "waiting", "retrying", "failed"];
+const PENDING = new Set(["held", "queued", "waiting", "retrying"]);
+
+// Still on its way: the counts say so, or a message shown is not final yet. Both are read, as
+// neither alone is enough: the counts and the list are separate reads, and a message delivered
+// between them would otherwise stop the page following with a stale "queued" on screen.
+const onItsWay = (q, items) => Boolean(q.url && !q.paused &&
+  ((q.counts && COUNTS.some((c) => PENDING.has(c) && q.counts[c] > 0)) || items.some((m) => PENDING.has(m.state))));
 
 const countCells = (q) => COUNTS.map((c) => h("td", { class: `num count-${c}` }, q.counts ? q.counts[c] : "—"));
 
@@ -61,7 +68,7 @@ export async function detail(ctx, name) {
 
   // While messages are on their way, counts and messages follow (once a second, while shown)
   (async () => {
-    let busy = q.url && !q.paused && q.counts && (q.counts.held + q.counts.queued + q.counts.retrying) > 0;
+    let busy = onItsWay(q, msgs.items);
     while (busy && ctx.alive()) {
       await new Promise((r) => setTimeout(r, 1000));
       if (!ctx.alive()) return;
@@ -69,8 +76,7 @@ export async function detail(ctx, name) {
       if (!fresh || !ctx.alive()) return;
       counts.replaceChildren(countsList(fresh[0]));
       messages.replaceChildren(messagesTable(fresh[1].items));
-      const c = fresh[0].counts;
-      busy = c && (c.held + c.queued + c.retrying) > 0;
+      busy = onItsWay(fresh[0], fresh[1].items);
     }
   })();
 

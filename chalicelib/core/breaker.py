@@ -36,11 +36,27 @@ def check(value) -> dict | None:
     return out
 
 
-def settings(queue: dict) -> dict | None:
-    """A queue's breaker settings: its own, the defaults if it never set any, None if turned off."""
-    if queue.get("breaker_off"):
+def fields(body: dict) -> dict:
+    """`circuit_breaker` as given on a queue, a webhook send or a cron job, as the fields its
+    record keeps: none when absent (the defaults apply), else its settings, or `breaker_off`
+    when null."""
+    if "circuit_breaker" not in body:
+        return {}
+    cfg = check(body["circuit_breaker"])
+    return {"circuit_breaker": cfg, "breaker_off": None if cfg else True}
+
+
+def settings(holder: dict) -> dict | None:
+    """The breaker settings of a queue, a cron job or a delivery: its own, the defaults if it
+    never set any, None if turned off."""
+    if holder.get("breaker_off"):
         return None
-    return queue.get("circuit_breaker") or dict(DEFAULTS)
+    return holder.get("circuit_breaker") or dict(DEFAULTS)
+
+
+def is_set(holder: dict) -> bool:
+    """Whether a record chose its breaker (own settings, or off) rather than the defaults."""
+    return bool(holder.get("circuit_breaker") or holder.get("breaker_off"))
 
 
 def endpoint_of(url: str) -> str:

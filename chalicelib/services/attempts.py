@@ -93,7 +93,8 @@ def _to_work(body: str, message_id: str | None):
     if isinstance(msg, dict) and cron_runs.is_firing(msg):
         return cron_runs.fire(str(msg["cron"]), str(msg["at"]), message_id=message_id)[1] or "fired"
     if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
-        return queues.continue_release(msg["release"])
+        task = msg["release"]
+        return endpoints.continue_release(task) if "e" in task else queues.continue_release(task)
     if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
         return replays.continue_replay(msg["replay"])
     try:
@@ -144,7 +145,9 @@ class _Context:
                  if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
         self.queues = {pq: queues.find(*pq) for pq in names}
         wanted = flow_control.named_flows_of(records)
-        eps = sorted({circuit_breaker.endpoint_keys(p, q["url"]) for (p, _), q in self.queues.items() if q and q.get("url")})
+        eps = sorted({circuit_breaker.endpoint_keys(p, q["url"]) for (p, _), q in self.queues.items() if q and q.get("url")}
+                     | {circuit_breaker.endpoint_keys(r["project_id"], r["url"]) for r in records
+                        if r["state"] not in deliveries.TERMINAL and circuit_breaker.target(r, None)})
         found = store.get_many(wanted + eps) if wanted or eps else {}
         self.flows = {k: v for k, v in found.items() if k in set(wanted)}
         self.endpoints = {k: v for k, v in found.items() if k in set(eps)}
@@ -180,7 +183,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         url, timeout = queue["url"], queue["timeout_seconds"]
     fuse = circuit_breaker.of(record, queue, context.endpoints)
     if fuse and not circuit_breaker.allows(fuse):   # its endpoint's breaker is open: held, not failed
-        circuit_breaker.note_queue(fuse)   # first, so closing the breaker releases this queue too
+        circuit_breaker.note_source(fuse)   # first, so closing the breaker releases this source too
         return _hold(record, n, held_by=fuse.id)
     flow = flow_control.of(record, queue, context.flows)
     if flow is None:
@@ -232,8 +235,8 @@ def _claim_hop(record: dict, n: int, message_id: str) -> bool:
 
 
 def _hold(record: dict, n: int, held_by: str | None = None) -> str:
-    """The queue lost its endpoint or was paused, or its endpoint's circuit breaker is open
-    (`held_by`): keep the message, visibly, until released. Marked for one re-check: its queue
+    """The queue lost its endpoint or was paused, or the delivery's endpoint's circuit breaker
+    is open (`held_by`): keep the message, visibly, until released. Marked for one re-check: its queue
     (or endpoint) may accept again before a release could see it."""
     try:
         store.update(record["pk"], record["sk"], {

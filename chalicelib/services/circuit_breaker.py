@@ -1,5 +1,7 @@
-"""Circuit breaker per endpoint (a target URL without its query), for queue deliveries, with
-its state in one DynamoDB item per endpoint (keys.endpoint); rules in core/breaker.py.
+"""Circuit breaker per endpoint (a target URL without its query), for every delivery to a
+user's target — queue messages, webhook sends and cron runs (not callbacks or operational
+events: they go to the project's own URLs and are never held) — with its state in one DynamoDB
+item per endpoint (keys.endpoint); rules in core/breaker.py.
 
 - closed: consecutive failures are counted (`fails`, since `first_fail_at`); a success resets
   them. The item is written only when an attempt fails (or succeeds after failures), so a
@@ -10,8 +12,12 @@ its state in one DynamoDB item per endpoint (keys.endpoint); rules in core/break
   probe due claims it with one conditional write (half-open: one probe per `probe_seconds`).
 - disabled: failing for DISABLE_AFTER (5 days): no probes; held until released by hand.
 - The first success (or a release by hand) closes it and marks it RELEASE in the same write;
-  releasing its queues' held messages, in publish order, then removes the marker, so a crash
-  half-way is finished by the reconciler. A message held just as it closed keeps its own
+  releasing what it holds (its queues' held messages, and its own among the project's held
+  webhook sends and cron runs), in publish order, then removes the marker, so a crash half-way
+  is finished by the reconciler.
+- The item names its sources, so that closing it knows where its held messages are: `queues`
+  (queue names) and `kinds` (KINDS: the held partitions it shares with other endpoints, where
+  its own are those `held_by` it). A message held just as it closed keeps its own
   re-check marker (the reconciler releases it once the endpoint no longer holds)."""
 import logging
 
@@ -22,11 +28,17 @@ from . import events
 log = logging.getLogger(__name__)
 
 
-class Breaker:
-    """The endpoint one delivery goes to, its settings, and its state as read for the batch."""
+KINDS = ("webhook", "cron")   # deliveries to a URL of their own (a queue message goes to its queue's)
 
-    def __init__(self, project_id: str, url: str, cfg: dict, item: dict | None, queue: str):
-        self.project_id, self.endpoint, self.cfg, self.queue = project_id, breaker.endpoint_of(url), cfg, queue
+
+class Breaker:
+    """The endpoint one delivery goes to, its settings, its state as read for the batch, and
+    where the delivery comes from (`attr`: "queues" with the queue's name, or "kinds" with the
+    delivery's kind)."""
+
+    def __init__(self, project_id: str, url: str, cfg: dict, item: dict | None, attr: str, source: str):
+        self.project_id, self.endpoint, self.cfg = project_id, breaker.endpoint_of(url), cfg
+        self.attr, self.source = attr, source
         self.id = breaker.endpoint_id(project_id, self.endpoint)
         self.pk, self.sk = keys.endpoint(self.id)
         self.item = item
@@ -36,13 +48,24 @@ def endpoint_keys(project_id: str, url: str) -> tuple[str, str]:
     return keys.endpoint(breaker.endpoint_id(project_id, breaker.endpoint_of(url)))
 
 
+def target(record: dict, queue: dict | None) -> tuple[str, dict] | None:
+    """The URL a delivery goes to and the breaker settings it goes through there; None when no
+    breaker applies (turned off, a queue without an endpoint, a callback or an event)."""
+    if record["kind"].startswith("queue:"):
+        cfg = breaker.settings(queue) if queue and queue.get("url") else None
+        return (queue["url"], cfg) if cfg else None
+    cfg = breaker.settings(record) if record["kind"] in KINDS and record.get("url") else None
+    return (record["url"], cfg) if cfg else None
+
+
 def of(record: dict, queue: dict | None, items: dict) -> Breaker | None:
-    """The breaker a queue delivery goes through (None: not a queue message, or turned off)."""
-    cfg = breaker.settings(queue) if queue and queue.get("url") else None
-    if cfg is None:
+    """The breaker a delivery goes through (None: none applies)."""
+    found = target(record, queue)
+    if found is None:
         return None
-    return Breaker(record["project_id"], queue["url"], cfg, items.get(endpoint_keys(record["project_id"], queue["url"])),
-                   queue["name"])
+    url, cfg = found
+    attr, source = ("queues", queue["name"]) if record["kind"].startswith("queue:") else ("kinds", record["kind"])
+    return Breaker(record["project_id"], url, cfg, items.get(endpoint_keys(record["project_id"], url)), attr, source)
 
 
 def allows(b: Breaker) -> bool:
@@ -71,12 +94,13 @@ def holds(endpoint_id: str) -> bool:
     return bool(item and item.get("state") in (breaker.OPEN, breaker.DISABLED))
 
 
-def note_queue(b: Breaker) -> None:
-    """The endpoint learns that this queue has messages it holds (once per queue)."""
-    if b.queue in (b.item or {}).get("queues", ()):
+def note_source(b: Breaker) -> None:
+    """The endpoint learns where a message it holds comes from (once per queue or kind)."""
+    if b.source in (b.item or {}).get(b.attr, ()):
         return
-    store.update_expression(b.pk, b.sk, "ADD queues :q", condition="attribute_exists(pk)", values={":q": {b.queue}})
-    b.item = {**b.item, "queues": set(b.item.get("queues") or ()) | {b.queue}}
+    store.update_expression(b.pk, b.sk, "ADD #src :s", condition="attribute_exists(pk)", names={"#src": b.attr},
+                            values={":s": {b.source}})
+    b.item = {**b.item, b.attr: set(b.item.get(b.attr) or ()) | {b.source}}
 
 
 def observe(b: Breaker, ok: bool, error: str | None = None) -> dict | None:
@@ -91,10 +115,10 @@ def observe(b: Breaker, ok: bool, error: str | None = None) -> dict | None:
     new = store.update_expression(
         b.pk, b.sk, "SET #st = if_not_exists(#st, :closed), first_fail_at = if_not_exists(first_fail_at, :now), "
                     "last_fail_at = :now, endpoint_id = :id, project_id = :p, #url = :url, gsi1pk = :g1, "
-                    "gsi1sk = :id, last_error = :err ADD fails :one, queues :q",
-        names={"#st": "state", "#url": "url"},
+                    "gsi1sk = :id, last_error = :err ADD fails :one, #src :s",
+        names={"#st": "state", "#url": "url", "#src": b.attr},
         values={":closed": breaker.CLOSED, ":now": now, ":id": b.id, ":p": b.project_id, ":url": b.endpoint,
-                ":g1": keys.endpoints_of(b.project_id), ":err": (error or "")[:200], ":one": 1, ":q": {b.queue}})
+                ":g1": keys.endpoints_of(b.project_id), ":err": (error or "")[:200], ":one": 1, ":s": {b.source}})
     if new["state"] == breaker.CLOSED and breaker.trips(new["fails"], new["first_fail_at"], now, b.cfg):
         _open(b, new, now)
     elif new["state"] == breaker.OPEN and now - new["first_fail_at"] >= breaker.DISABLE_AFTER:
@@ -161,6 +185,7 @@ def probed(item: dict, now: float) -> None:
 
 
 def view(item: dict, held: int) -> dict:
+    """`queues`: the queues sending to it; `sources`: the other kinds (webhook, cron) that have."""
     return {"endpoint_id": item["endpoint_id"], "url": item["url"], "state": item.get("state", breaker.CLOSED),
             "consecutive_failures": item.get("fails", 0),
             "failing_since": clock.rfc3339(item.get("first_fail_at")),
@@ -168,4 +193,5 @@ def view(item: dict, held: int) -> dict:
             "last_error": item.get("last_error") or None,
             "held_since": clock.rfc3339(item.get("opened_at")),
             "next_probe_at": clock.rfc3339(item.get("probe_at")) if item.get("state") == breaker.OPEN else None,
-            "queues": sorted(item.get("queues") or []), "counts": {"held": held}}
+            "queues": sorted(item.get("queues") or []), "sources": sorted(item.get("kinds") or []),
+            "counts": {"held": held}}

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timezone
 
 from ..aws import keys, scheduler, store
-from ..core import clock, due, flow_limits, ids, retry_policy, schedules, validation
+from ..core import breaker, clock, due, flow_limits, ids, retry_policy, schedules, validation
 from ..core.errors import Conflict, InvalidInput, NotFound
 from . import flows, idempotency, queues, quotas, request_ids, webhooks
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 OPTIONAL = ("retry_schedule", "callback_url", "failure_callback_url")   # null: the default (none)
 FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
-          "enabled", "catch_up_window_seconds", "flow_key", *OPTIONAL, "idempotency_key")
+          "enabled", "catch_up_window_seconds", "flow_key", "circuit_breaker", *OPTIONAL, "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
@@ -55,6 +55,11 @@ def _check(body: dict, current: dict | None = None) -> dict:
     if out.get("flow_key") and out.get("queue"):
         raise InvalidInput("'flow_key' applies to a job that targets a url; a queue's limits are its own "
                            "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism).", field="flow_key")
+    if "circuit_breaker" in body:
+        out.update(breaker.fields(body))
+    if breaker.is_set(out) and out.get("queue"):
+        raise InvalidInput("'circuit_breaker' applies to a job that targets a url; a queue's breaker is its "
+                           "own (PUT /v1/scheduling/queue/{name} with circuit_breaker).", field="circuit_breaker")
     if given("retry_schedule"):
         out["retry_schedule"] = retry_policy.check(body.get("retry_schedule"))
     for field in webhooks.CALLBACK_FIELDS:
@@ -243,7 +248,7 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 def _public_fields(record: dict) -> dict:
     return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
                                         "retries", "timeout_seconds", "enabled", "catch_up_window_seconds",
-                                        "flow_key", *OPTIONAL)}
+                                        "flow_key", "circuit_breaker", "breaker_off", *OPTIONAL)}
 
 
 def _change(old: dict, fields: dict) -> dict:
@@ -286,6 +291,8 @@ def view(record: dict, runs: int = 0) -> dict:
     }
     out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
     out["flow_key"] = record.get("flow_key")
+    if record.get("url"):   # a job feeding a queue goes through its queue's breaker
+        out["circuit_breaker"] = breaker.settings(record)
     out.update({k: record.get(k) for k in OPTIONAL})
     if runs:
         out["next_runs"] = [clock.rfc3339(t.timestamp()) for t in upcoming]

@@ -61,7 +61,8 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             source={"cron_id": cron_id, "scheduled_at": at}, delivery_id=delivery_id,
             flow_key=record.get("flow_key"),
             retry_schedule=record.get("retry_schedule"), callback_url=record.get("callback_url"),
-            failure_callback_url=record.get("failure_callback_url"))
+            failure_callback_url=record.get("failure_callback_url"),
+            breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")})
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:

@@ -9,6 +9,7 @@ import logging
 from contextlib import nullcontext
 
 from ..aws import dispatch, keys, store
+from ..core import breaker as breaker_rules
 from ..core import clock, due, ids
 from ..core.errors import Conflict, NotFound
 from . import delivery_index, quotas
@@ -32,9 +33,10 @@ def work(delivery_id: str, attempt: int, not_before: float) -> dict:
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
                source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
-               callback_url=None, failure_callback_url=None) -> dict:
+               callback_url=None, failure_callback_url=None, breaker=None) -> dict:
     """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
-    callback URLs: left out of the record when None (the defaults)."""
+    callback URLs: left out of the record when None (the defaults); `breaker`: the
+    circuit_breaker fields it chose (core/breaker.fields), none for the defaults."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -53,7 +55,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
         "retry_schedule": retry_schedule, "callback_url": callback_url,
-        "failure_callback_url": failure_callback_url,
+        "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
     })
 
 
@@ -253,6 +255,8 @@ def view(record: dict) -> dict:
     for field in OPTIONAL_VIEW_FIELDS:   # shown only when set: the defaults say nothing
         if record.get(field) is not None:
             out[field] = record[field]
+    if breaker_rules.is_set(record):
+        out["circuit_breaker"] = breaker_rules.settings(record)
     return out
 
 

@@ -86,9 +86,7 @@ def put(project_id: str, name: str, body: dict) -> dict:
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
     changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/flow_control.py)
-    if "circuit_breaker" in body:              # services/circuit_breaker.py; null turns it off
-        cfg = breaker.check(body["circuit_breaker"])
-        changes.update({"circuit_breaker": cfg, "breaker_off": None if cfg else True})
+    changes.update(breaker.fields(body))      # services/circuit_breaker.py; null turns it off
     if "retry_schedule" in body:   # null: back to the default (core/retry_policy.py)
         changes["retry_schedule"] = retry_policy.check(body["retry_schedule"])
     current = ensure(project_id, name)   # only once every field has passed
@@ -124,14 +122,14 @@ def release_held(project_id: str, name: str) -> tuple[int, bool]:
     is released by its own re-check marker."""
     items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"),
                                    limit=RELEASE_PAGE, cursor=None, newest_first=False)
-    released = [r for r in (_unhold(msg) for msg in items) if r]
+    released = [r for r in (unhold(msg) for msg in items) if r]
     send_released(released)
     if more:
         dispatch.enqueue({"release": {"p": project_id, "q": name}})
     return len(released), bool(more)
 
 
-def _unhold(msg: dict) -> dict | None:
+def unhold(msg: dict) -> dict | None:
     """One held message back to queued (marked, so it is sent even if we die next); None if it
     was cancelled or released meanwhile."""
     now = clock.now()
@@ -164,7 +162,7 @@ def release_oldest(project_id: str, name: str) -> bool:
     """Release the queue's oldest held message alone (an open circuit breaker's probe)."""
     items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind(name), "held"), limit=1,
                                 cursor=None, newest_first=False)
-    released = [r for r in (_unhold(msg) for msg in items) if r]
+    released = [r for r in (unhold(msg) for msg in items) if r]
     send_released(released)
     return bool(released)
 
@@ -172,9 +170,11 @@ def release_oldest(project_id: str, name: str) -> bool:
 def recheck_held(msg: dict, blocked: bool = False) -> str:
     """A held message's re-check marker fell due: release it if its queue accepts now (and no
     circuit breaker holds it: `blocked`), else it stays held (a later PUT that lets the queue
-    send, or its breaker closing, releases it) and loses its marker."""
-    if msg["state"] == "held" and not blocked and accepts(find(msg["project_id"], msg["source"]["queue"])):
-        released = _unhold(msg)
+    send, or its breaker closing, releases it) and loses its marker. A webhook send or a cron run
+    held by its endpoint's breaker has no queue: only `blocked` keeps it."""
+    on_queue = msg["kind"].startswith("queue:")
+    if msg["state"] == "held" and not blocked and (not on_queue or accepts(find(msg["project_id"], msg["source"]["queue"]))):
+        released = unhold(msg)
         if released:
             send_released([released])
             return "released"

@@ -1,13 +1,13 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
 from .. import config, sender
-from ..core import retry_policy, validation
+from ..core import breaker, retry_policy, validation
 from ..core.errors import InvalidInput
 from . import deliveries, flows, idempotency, projects, quotas, request_ids
 
 KIND = "webhook"
 CALLBACK_FIELDS = ("callback_url", "failure_callback_url")
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
-               "flow_key", "retry_schedule", *CALLBACK_FIELDS, "idempotency_key")
+               "flow_key", "retry_schedule", "circuit_breaker", *CALLBACK_FIELDS, "idempotency_key")
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300
 MAX_DELAY = 365 * 24 * 3600
@@ -34,6 +34,7 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
     flow_key = flows.require(project_id, body)   # a shared limit (services/flow_control.py)
     schedule = retry_policy.check(body.get("retry_schedule"))
+    fuse = breaker.fields(body)   # its endpoint's circuit breaker: the defaults, its own, or off
     calls = callbacks(body)
 
     def create():
@@ -43,7 +44,7 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
         record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                        retries=retries, timeout_seconds=timeout,
                                        delay_seconds=delay, headers=headers, delivery_id=delivery_id,
-                                       flow_key=flow_key, retry_schedule=schedule, **calls)
+                                       flow_key=flow_key, retry_schedule=schedule, breaker=fuse, **calls)
         return deliveries.view(deliveries.submit(record))
 
     return idempotency.once(project_id, "webhook.send", idem_key, body, create)

@@ -52,7 +52,7 @@ def _fresh(b):
 
 
 def test_the_state_machine_trips_probes_and_closes(aws, fake_time):
-    b = circuit_breaker.Breaker("proj_t", "https://h.example.com/in?k=1", CFG, None, "q")
+    b = circuit_breaker.Breaker("proj_t", "https://h.example.com/in?k=1", CFG, None, "queues", "q")
     for _ in range(3):   # three failures within 10 s: not yet (they must span min_seconds)
         circuit_breaker.observe(_fresh(b), False, "HTTP 500")
         fake_time[0] += 2
@@ -74,7 +74,7 @@ def test_the_state_machine_trips_probes_and_closes(aws, fake_time):
 
 
 def test_after_five_days_of_failure_it_stays_held_until_released_by_hand(aws, fake_time):
-    b = circuit_breaker.Breaker("proj_t", "https://h.example.com/in", CFG, None, "q")
+    b = circuit_breaker.Breaker("proj_t", "https://h.example.com/in", CFG, None, "queues", "q")
     for step in range(4):
         fake_time[0] = T0 + step * 5
         circuit_breaker.observe(_fresh(b), False)
@@ -146,3 +146,110 @@ def test_an_endpoint_is_released_by_hand(api, project, receiver, monkeypatch):
     assert api.call("POST", "/v1/scheduling/endpoints/ep_nope/release").status_code == 404
     assert endpoints.held_count(endpoints.load(pid, ep["endpoint_id"])) == 0
     assert queues.get(pid, "h")["counts"]["held"] == 0
+
+
+W = "/v1/scheduling/webhook/send"
+TRIP = {"failures": 3, "min_seconds": 0, "probe_seconds": 60}
+
+
+def test_webhook_sends_and_cron_runs_to_a_dead_endpoint_are_held_then_all_delivered_once(
+        api, project, receiver, offset, monkeypatch):
+    """The breaker is per endpoint, whatever sends to it: a webhook send, a cron run and a queue
+    message to one URL (their queries differ) share it; another endpoint's held sends stay held."""
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    pid = project["project_id"]
+    shared = ("/shared", "/shared?from=cron", "/shared?from=queue")   # one endpoint: the query is not part of it
+    for path in shared:
+        receiver.script(path, [500])
+    receiver.script("/other", [500])
+    at_shared = lambda: [a for p in shared for a in receiver.at(p)]   # noqa: E731
+    first = [api.call("POST", W, {"url": receiver.url("/shared"), "payload": {"i": i}, "retries": 10,
+                                  "circuit_breaker": TRIP}).data["delivery_id"] for i in range(3)]
+    elsewhere = [api.call("POST", W, {"url": receiver.url("/other"), "payload": {"o": i}, "retries": 10,
+                                      "circuit_breaker": {**TRIP, "failures": 1}}).data["delivery_id"] for i in range(2)]
+    drain()
+    sent = len(at_shared())
+    job = api.call("POST", "/v1/scheduling/cron", {"name": "nightly", "schedule": "0 3 * * *",
+                                                   "url": receiver.url("/shared?from=cron"), "payload": {"c": 1}}).data
+    assert job["circuit_breaker"] == {"failures": 20, "min_seconds": 300, "probe_seconds": 300}
+    api.call("PUT", f"{Q}/shared", {"url": receiver.url("/shared?from=queue")})
+    later = [api.call("POST", W, {"url": receiver.url("/shared"), "payload": {"i": i}}).data["delivery_id"] for i in range(3, 5)]
+    run = api.call("POST", f"/v1/scheduling/cron/{job['cron_id']}/trigger").data["delivery_id"]
+    msg = api.call("POST", f"{Q}/publish", {"queue": "shared", "payload": {"q": 1}}).data["message_id"]
+    drain()
+    assert len(at_shared()) == sent, "nothing more is sent to an open endpoint, whoever sends"
+    for i in later + [run, msg]:
+        d = deliveries.get(pid, i)
+        assert d["state"] == "held" and d["attempt_count"] == 0, d
+    assert {deliveries.get(pid, i)["state"] for i in first} == {"held"}, "held, not failed, not retried"
+    eps = {e["url"]: e for e in api.call("GET", "/v1/scheduling/endpoints").data["items"]}
+    ep = eps[receiver.url("/shared")]
+    assert ep["state"] == "open" and ep["sources"] == ["cron", "webhook"] and ep["queues"] == ["shared"]
+    assert ep["counts"]["held"] == 7, ep     # 3 first sends + 2 later + the cron run + the queue message
+    assert eps[receiver.url("/other")]["counts"]["held"] == 2
+    shown = api.call("GET", f"/v1/scheduling/webhook/deliveries/{first[0]}").data   # a delivery shows the breaker it chose
+    assert shown["circuit_breaker"] == TRIP and "circuit_breaker" not in api.call(
+        "GET", f"/v1/scheduling/webhook/deliveries/{later[0]}").data
+
+    for path in shared:
+        receiver.script(path, [200])   # it recovers; the next probe finds out
+    offset[0] = 61
+    for _ in range(6):
+        reconciler.run()
+        drain()
+    assert {deliveries.get(pid, i)["state"] for i in first + later + [run, msg]} == {"succeeded"}
+    arrivals = sorted(at_shared(), key=lambda a: a.at)[sent:]
+    assert len(arrivals) == 7 and len({a.headers["webhook-id"] for a in arrivals}) == 7, "each once"
+    assert all(a.verified for a in arrivals)
+    assert {deliveries.get(pid, i)["state"] for i in elsewhere} == {"held"}, "another endpoint's stay held"
+    assert eps[receiver.url("/other")]["state"] == "open"
+
+
+def test_a_send_or_job_can_set_or_turn_off_its_breaker_and_bad_settings_change_nothing(api, project, receiver):
+    bad = api.call("POST", W, {"url": "https://h.example.com/x", "payload": {}, "circuit_breaker": {"failures": 0}})
+    assert bad.status_code == 400 and bad.data["error"]["field"] == "circuit_breaker.failures"
+    assert api.call("GET", "/v1/scheduling/webhook/deliveries").data["items"] == [], "nothing was sent"
+    on_queue = api.call("POST", "/v1/scheduling/cron", {"name": "q", "schedule": "0 3 * * *", "queue": "jobs",
+                                                        "circuit_breaker": TRIP})
+    assert on_queue.status_code == 400 and on_queue.data["error"]["field"] == "circuit_breaker"
+    assert api.call("GET", "/v1/scheduling/cron").data["items"] == []
+    job = api.call("POST", "/v1/scheduling/cron", {"name": "j", "schedule": "0 3 * * *",
+                                                   "url": "https://h.example.com/j", "circuit_breaker": None}).data
+    assert job["circuit_breaker"] is None
+    patched = api.call("PATCH", f"/v1/scheduling/cron/{job['cron_id']}", {"circuit_breaker": {"failures": 5}}).data
+    assert patched["circuit_breaker"] == {"failures": 5, "min_seconds": 300, "probe_seconds": 300}
+    assert api.call("PATCH", f"/v1/scheduling/cron/{job['cron_id']}", {"name": "k"}).data["circuit_breaker"][
+        "failures"] == 5, "a PATCH of another field keeps it"
+
+
+def test_a_send_with_its_breaker_off_is_never_held(api, project, receiver, monkeypatch):
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    pid = project["project_id"]
+    receiver.script("/off", [500])
+    tripping = [api.call("POST", W, {"url": receiver.url("/off"), "payload": {"i": i}, "retries": 3,
+                                     "circuit_breaker": {**TRIP, "failures": 1}}).data["delivery_id"] for i in range(2)]
+    drain()
+    own = api.call("POST", W, {"url": receiver.url("/off"), "payload": {"own": 1}, "retries": 2,
+                               "circuit_breaker": None}).data["delivery_id"]
+    drain()
+    d = deliveries.get(pid, own)
+    assert d["state"] == "failed" and d["attempt_count"] == 3, "its own retries, the open breaker ignored"
+    assert "held" in {deliveries.get(pid, i)["state"] for i in tripping}
+
+
+def test_a_large_release_of_held_sends_continues_through_release_tasks(api, project, receiver, offset, monkeypatch):
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    monkeypatch.setattr(queues, "RELEASE_PAGE", 2)
+    monkeypatch.setattr(endpoints, "RELEASE_PAGES", 1)
+    pid = project["project_id"]
+    receiver.script("/many", [500])
+    ids = [api.call("POST", W, {"url": receiver.url("/many"), "payload": {"i": i}, "retries": 10,
+                                "circuit_breaker": {**TRIP, "failures": 1}}).data["delivery_id"] for i in range(7)]
+    drain()
+    [ep] = api.call("GET", "/v1/scheduling/endpoints").data["items"]
+    assert ep["state"] == "open"
+    receiver.script("/many", [200])
+    released = api.call("POST", f"/v1/scheduling/endpoints/{ep['endpoint_id']}/release")
+    assert released.status_code == 200
+    drain()
+    assert {deliveries.get(pid, i)["state"] for i in ids} == {"succeeded"}

@@ -23,9 +23,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
-from chalicelib.core import clock, due
-from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, events, messages, projects, queues, quotas,
-                                 reconciler, webhooks)
+from chalicelib.core import breaker, clock, due
+from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, endpoints, events, messages, projects,
+                                 queues, quotas, reconciler, webhooks)
 from tests.receiver import Receiver
 
 from .conftest import come_back, drain, receive_work, run_round
@@ -139,6 +139,41 @@ def _tripping_queue(pid, url, w):
     return {}
 
 
+def _tripping_webhook(pid, url, w):
+    """A webhook send whose failure trips its endpoint's circuit breaker; the endpoint recovers."""
+    w["receiver"].script("/wcb", [500, 200])
+    webhooks.send(pid, {"url": w["receiver"].url("/wcb"), "payload": {"i": 0}, "retries": 3,
+                        "circuit_breaker": {"failures": 1, "min_seconds": 0, "probe_seconds": 60}}, None)
+    return {}
+
+
+def _held_webhooks(pid, url, w):
+    """Two webhook sends held by their endpoint's open breaker; the endpoint has recovered."""
+    target = w["receiver"].url("/wh")
+    w["receiver"].script("/wh", [500])
+    for i in range(2):
+        webhooks.send(pid, {"url": target, "payload": {"i": i}, "retries": 3,
+                            "circuit_breaker": {"failures": 1, "min_seconds": 0, "probe_seconds": 3600}}, None)
+        drain()
+    w["receiver"].script("/wh", [200])
+    assert {d["state"] for d in deliveries.list_page(pid, "webhook", state=None, limit=10, cursor=None)[0]} == {"held"}
+    return {"endpoint": breaker.endpoint_id(pid, breaker.endpoint_of(target))}
+
+
+def _missed_run(pid, url, w, resume: bool):
+    """A job with a catch-up window that was paused over its one scheduled time (it recurs a year
+    later, so nothing is owed a month on). Resumed (unless `resume`: then the resume is the operation)."""
+    from datetime import datetime, timezone
+    at = datetime.fromtimestamp(clock.now() + 600, tz=timezone.utc)
+    job = cron.create(pid, {"name": "m", "schedule": f"{at.minute} {at.hour} {at.day} {at.month} *", "url": url,
+                            "catch_up_window_seconds": 3600}, None)
+    cron.set_enabled(pid, job["cron_id"], False)
+    w["offset"][0] += 900                       # the scheduled time passed while it was paused
+    if not resume:
+        cron.set_enabled(pid, job["cron_id"], True)
+    return job
+
+
 def _over_attempts_limit(pid, url, w):
     """A message in flight whose project has used the day's attempts: its attempt is deferred."""
     w["monkeypatch"].setenv("INFRAI_PLAN_LIMITS", json.dumps({"unlimited": {"attempts_per_day": 1}}))
@@ -182,6 +217,10 @@ OPS = {
     "cron resume": (lambda p, u, w: _job(p, u, enabled=False),
                     lambda p, c, w: cron.set_enabled(p, c["cron_id"], True)),
     "cron delete": (lambda p, u, w: _job(p, u), lambda p, c, w: cron.delete(p, c["cron_id"])),
+    "cron resume with a catch-up window": (lambda p, u, w: _missed_run(p, u, w, resume=True),
+                                           lambda p, c, w: cron.set_enabled(p, c["cron_id"], True)),
+    "reconcile: catch-up of a missed run": (lambda p, u, w: _missed_run(p, u, w, resume=False),
+                                            lambda p, c, w: reconciler.run(now=clock.now() + 60)),
     "cron trigger": (lambda p, u, w: _job(p, u), lambda p, c, w: cron_runs.trigger(p, c["cron_id"], None)),
     "cron backfill": (lambda p, u, w: _job(p, u), lambda p, c, w: cron_catchup.backfill(p, c["cron_id"], {
         "since": clock.rfc3339(clock.now() - 900), "until": clock.rfc3339(clock.now())})),
@@ -200,6 +239,9 @@ OPS = {
     "deliver: FIFO (one waits)": (lambda p, u, w: _limited_queue(p, u, w, parallelism=1),
                                   lambda p, c, w: _deliver_once(w)),
     "deliver: circuit breaker trips": (_tripping_queue, lambda p, c, w: _deliver_once(w)),
+    "deliver: circuit breaker trips on a webhook send": (_tripping_webhook, lambda p, c, w: _deliver_once(w)),
+    "endpoint released by hand (held webhook sends)": (_held_webhooks,
+                                                       lambda p, c, w: endpoints.release(p, c["endpoint"])),
     "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
 }
 
@@ -282,7 +324,8 @@ def _check(project_id, w, label):
         where = f"{label}: {d['delivery_id']} is {d['state']}"
         if d["state"] == "succeeded":
             assert d["delivery_id"] in seen, where
-        elif d["state"] == "held":
+        elif d["state"] == "held":   # only a queue's own holding may last: every endpoint here recovers
+            assert d["kind"].startswith("queue:"), where + ": held by an endpoint that recovered"
             assert not queues.accepts(queues.find(project_id, d["source"]["queue"])), where + " on a queue that accepts"
         elif d["state"] == "failed":
             assert d.get("dead_lettered") and d["attempts"], where + " without its notice or attempts"

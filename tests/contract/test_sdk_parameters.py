@@ -3,8 +3,8 @@ operation's request body, query or path (by the same name), and every field the 
 SDK parameter. The only other names allowed are the seed's own spellings, listed in SEED_NAMES.
 
 Python: read from the methods' signatures (the operation each calls is read from its source).
-TypeScript: read from the option interfaces in sdk/typescript/src/types.ts and the methods of
-sdk/typescript/src/client.ts that take them."""
+TypeScript: read from the option interfaces in sdk/typescript/src/types.ts and the methods of the
+resource files (sdk/typescript/src/cron.ts, queue.ts, …) that take them."""
 import inspect
 import re
 from pathlib import Path
@@ -131,7 +131,12 @@ def ts_interfaces() -> dict:
     return out
 
 
-# operation -> (client.ts method signature that must appear, the interfaces it takes, positional body fields)
+def ts_sources() -> str:
+    """Every source file of the TypeScript SDK: the methods live in one file per resource."""
+    return "\n".join(p.read_text() for p in sorted(TS_SRC.glob("*.ts")))
+
+
+# operation -> (the method signature that must appear in a resource file, the interfaces it takes, positional body fields)
 TS_METHODS = {
     "scheduling.cron.create": ("create(opts: CronOptions)", ["CronOptions"], set()),
     "scheduling.cron.update": ("update(cronId: string, changes: CronUpdate)", ["CronUpdate"], set()),
@@ -182,13 +187,13 @@ def test_every_typescript_operation_with_fields_is_checked():
 
 @pytest.mark.parametrize("op", sorted(TS_METHODS) + sorted(TS_IDEMPOTENT))
 def test_typescript_options_are_the_api_fields(op):
-    client = (TS_SRC / "client.ts").read_text()
+    source = ts_sources()
     interfaces = ts_interfaces()
     interfaces["CronUpdate"] = interfaces["CronOptions"] - {"idempotency_key"}
     assert 'export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;' in (TS_SRC / "types.ts").read_text()
     signature, names, positional = TS_METHODS.get(op) or (TS_IDEMPOTENT[op], ["IdempotencyOptions"], set())
-    bodies = [client[m.start():client.find("\n  }", m.start())] for m in re.finditer(re.escape(signature), client)]
-    assert any(f'"{op}"' in body for body in bodies), f"client.ts has no method {signature} that calls {op}"
+    bodies = [source[m.start():source.find("\n  }", m.start())] for m in re.finditer(re.escape(signature), source)]
+    assert any(f'"{op}"' in body for body in bodies), f"the TypeScript SDK has no method {signature} that calls {op}"
     got = set(positional).union(*(interfaces[n] for n in names))
     spec = ops = operations()[op]
     wanted = set(spec["body"] | spec["query"])

@@ -147,7 +147,8 @@ def test_the_python_sdk_routes_are_the_spec():
 
 def test_the_python_sdk_calls_only_operations_of_its_table():
     source = "\n".join(p.read_text() for p in (ROOT / "sdk/python/src/infrai").glob("*.py"))
-    used = set(re.findall(r'_call\(\s*"([\w.]+)"', source))
+    # resources call `self._call("op", ...)`, activation its connection's `.call("auth.activate", ...)`
+    used = set(re.findall(r'\b_?call\(\s*"([\w.]+)"', source))
     assert used and used <= set(spec_operations()), used - set(spec_operations())
     assert used == set(spec_operations()), set(spec_operations()) - used
 
@@ -166,6 +167,6 @@ def test_the_typescript_sdk_routes_are_the_spec():
 
 
 def test_the_typescript_sdk_calls_only_operations_of_its_table():
-    source = (ROOT / "sdk/typescript/src/client.ts").read_text()
+    source = "\n".join(p.read_text() for p in (ROOT / "sdk/typescript/src").glob("*.ts"))
     used = set(re.findall(r'call(?:<\w+>)?\(\s*"([\w.]+)"', source))
     assert used == set(spec_operations()), set(spec_operations()) ^ used

@@ -1,5 +1,14 @@
-export { InfraiClient, CronApi, QueueApi, WebhookApi, AuthApi, DeliveriesApi, FlowsApi, EndpointsApi, EventsApi, DEFAULT_BASE_URL, VERSION, defaultName } from "./client.js";
-export type { ClientOptions } from "./client.js";
+export { InfraiClient } from "./client.js";
+export { DEFAULT_BASE_URL, VERSION } from "./connection.js";
+export type { ClientOptions } from "./connection.js";
+export { CronApi, defaultName } from "./cron.js";
+export { QueueApi } from "./queue.js";
+export { WebhookApi } from "./webhook.js";
+export { AuthApi } from "./auth.js";
+export { DeliveriesApi } from "./deliveries.js";
+export { FlowsApi } from "./flows.js";
+export { EndpointsApi } from "./endpoints.js";
+export { EventsApi } from "./events.js";
 export { ROUTES, PUBLIC_OPERATIONS } from "./routes.js";
 export type { OperationId, HttpMethod } from "./routes.js";
 export * from "./errors.js";

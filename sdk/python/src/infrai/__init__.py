@@ -11,12 +11,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from . import webhooks  # noqa: E402
-from ._client import Infrai  # noqa: E402
-from ._routes import ROUTES  # noqa: E402
-from .errors import (BadRequest, Conflict, ConnectionFailed, Forbidden, IdempotencyKeyReused,  # noqa: E402
+from . import webhooks
+from ._client import Infrai
+from ._routes import ROUTES
+from ._version import __version__
+from .errors import (BadRequest, Conflict, ConnectionFailed, Forbidden, IdempotencyKeyReused,
                      InfraiError, MissingApiKey, NotFound, PayloadTooLarge, RateLimited, ServerError,
                      Unauthorized, WebhookVerificationError)
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 import requests
 
-from . import __version__
+from ._version import __version__
 from .errors import ConnectionFailed, InfraiError, error_for_status
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

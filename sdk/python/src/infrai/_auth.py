@@ -1,0 +1,47 @@
+"""The project and its keys: `infra.auth`, and `infra.activate()` (a new project, its key saved)."""
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Optional
+
+from . import _config
+from ._connection import Connection
+from ._resource import Resource
+
+
+def activate(connection: Connection, force: bool = False) -> dict:
+    """`infra.activate()`: see Infrai.activate. The connection uses the new key from now on,
+    unless the key it has came from an argument or the environment (they win; a warning says so)."""
+    path = connection.credentials_file or _config.credentials_path()
+    existing = _config.read_credentials(path)
+    if existing.get("api_key") and not force:
+        print(f"infrai: already activated (project {existing.get('project_id', '?')}); key in {path}. "
+              "Use infra.activate(force=True) for a new project.", file=sys.stderr)
+        return {**existing, "created": False}
+    result = connection.call("auth.activate", body={})
+    saved = {"api_key": result["api_key"], "project_id": result.get("project_id"),
+             "key_id": result.get("key_id"), "plan": result.get("plan"), "base_url": connection.base_url}
+    _config.write_credentials(saved, path)
+    if connection.key_source in ("argument", "environment"):
+        # stacklevel 3: the caller of infra.activate(), not Infrai.activate
+        warnings.warn(f"infrai: the new key was saved to {path}, but this client keeps using the key from "
+                      f"the {connection.key_source}.", stacklevel=3)
+    else:
+        connection.use_key(result["api_key"], "credentials")
+    print(f"infrai: activated project {result.get('project_id')} ({result.get('plan')} plan); "
+          f"key saved to {path}", file=sys.stderr)
+    return {**result, "created": True}
+
+
+class Auth(Resource):
+    """The project and its keys: `infra.auth` (activation is `infra.activate()`)."""
+
+    def me(self) -> dict:
+        return self._call("auth.me")
+
+    def create_key(self, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("auth.keys.create", body={}, idempotency_key=idempotency_key)
+
+    def revoke_key(self, key_id: str) -> dict:
+        return self._call("auth.keys.revoke", {"key_id": key_id})

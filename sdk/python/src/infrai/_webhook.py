@@ -1,0 +1,42 @@
+"""Outbound webhooks and the secret that signs them: `infra.webhook`."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from ._resource import Resource, given, renamed
+
+
+class Webhook(Resource):
+    """Outbound webhooks: `infra.webhook`."""
+
+    def send(self, url: str, payload: Any, *, headers: Optional[Mapping[str, str]] = None,
+             retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
+             delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
+             flow_key: Optional[str] = None, retry: Optional[int] = None, retry_schedule: Any = None,
+             callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None) -> dict:
+        """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
+        body = {"url": url, "payload": payload}
+        body.update(given(headers=dict(headers) if headers is not None else None,
+                          retries=renamed(retries, retry, "retry", "retries"),
+                          timeout_seconds=timeout_seconds, delay_seconds=delay_seconds, flow_key=flow_key,
+                          retry_schedule=retry_schedule, callback_url=callback_url,
+                          failure_callback_url=failure_callback_url))
+        return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
+
+    def get(self, delivery_id: str) -> dict:
+        return self._call("scheduling.webhook.get", {"delivery_id": delivery_id})
+
+    def list(self, *, state: Optional[str] = None, limit: Optional[int] = None,
+             cursor: Optional[str] = None) -> dict:
+        return self._call("scheduling.webhook.list", params={"state": state, "limit": limit, "cursor": cursor})
+
+    def retry(self, delivery_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        return self._call("scheduling.webhook.retry", {"delivery_id": delivery_id}, idempotency_key=idempotency_key)
+
+    def secret(self) -> dict:
+        """`{"secret": "whsec_…"}`: what receivers verify signatures with."""
+        return self._call("scheduling.webhook.secret")
+
+    def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
+        """A new secret; for 24 h deliveries carry both signatures."""
+        return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)

@@ -1,0 +1,28 @@
+/** The project and its keys: `client.auth`. */
+import { Api, type Caller } from "./resource.js";
+import type { Activation, IdempotencyOptions, Me, NewApiKey, RevokedKey } from "./types.js";
+
+/** What activate() needs besides calls: to make the new key the one used from now on. */
+export interface KeyHolder extends Caller {
+  useKey(apiKey: string): void;
+}
+
+/** client.auth */
+export class AuthApi extends Api<KeyHolder> {
+  /** A new anonymous trial project (on the local stack: the stack's own project); this client
+   *  uses its key from now on. */
+  async activate(): Promise<Activation> {
+    const result = await this.client.call<Activation>("auth.activate", { body: {} });
+    this.client.useKey(result.api_key);
+    return result;
+  }
+  me(): Promise<Me> {
+    return this.client.call("auth.me");
+  }
+  createKey(opts: IdempotencyOptions = {}): Promise<NewApiKey> {
+    return this.client.call("auth.keys.create", { body: {}, idempotencyKey: opts.idempotency_key });
+  }
+  revokeKey(keyId: string): Promise<RevokedKey> {
+    return this.client.call("auth.keys.revoke", { params: { key_id: keyId } });
+  }
+}

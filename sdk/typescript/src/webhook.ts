@@ -1,0 +1,28 @@
+/** Outbound webhooks and the secret that signs them: `client.job.webhook` (verifying them: webhooks.ts). */
+import { Api, pick } from "./resource.js";
+import type { DeliveryRecord, DeliveryState, IdempotencyOptions, JsonObject, Page, PageOptions, RotatedSecret, WebhookOptions, WebhookSecret } from "./types.js";
+
+/** client.job.webhook */
+export class WebhookApi extends Api {
+  send(url: string, payload: JsonObject, opts: WebhookOptions = {}): Promise<DeliveryRecord> {
+    const { idempotency_key, ...options } = opts;
+    return this.client.call("scheduling.webhook.send", { body: pick({ url, payload, ...options }), idempotencyKey: idempotency_key });
+  }
+  get(deliveryId: string): Promise<DeliveryRecord> {
+    return this.client.call("scheduling.webhook.get", { params: { delivery_id: deliveryId } });
+  }
+  list(opts: PageOptions & { state?: DeliveryState } = {}): Promise<Page<DeliveryRecord>> {
+    return this.client.call("scheduling.webhook.list", { query: { ...opts } });
+  }
+  retry(deliveryId: string, opts: IdempotencyOptions = {}): Promise<DeliveryRecord> {
+    return this.client.call("scheduling.webhook.retry", { params: { delivery_id: deliveryId }, idempotencyKey: opts.idempotency_key });
+  }
+  /** `{ secret: "whsec_…" }`: what receivers verify signatures with. */
+  secret(): Promise<WebhookSecret> {
+    return this.client.call("scheduling.webhook.secret");
+  }
+  /** A new secret; for 24 h deliveries carry both signatures. */
+  rotateSecret(opts: IdempotencyOptions = {}): Promise<RotatedSecret> {
+    return this.client.call("scheduling.webhook.rotate_secret", { idempotencyKey: opts.idempotency_key });
+  }
+}

@@ -36,6 +36,8 @@ export interface CronOptions {
   catch_up_window_seconds?: number;
   /** a named flow (client.flows.put) whose limits the job's runs share; url targets only */
   flow_key?: string | null;
+  /** its runs' endpoint's circuit breaker (default on: 20 failures over 300 s, a probe every 300 s); null turns it off; url targets only */
+  circuit_breaker?: Partial<CircuitBreaker> | null;
   retry_schedule?: RetrySchedule;
   callback_url?: string | null;
   failure_callback_url?: string | null;
@@ -59,6 +61,8 @@ export interface CronRecord {
   payload: unknown;
   aws_schedule_expressions: string[];
   flow_key: string | null;
+  /** url targets: the breaker its runs go through (null: turned off) */
+  circuit_breaker?: CircuitBreaker | null;
   retry_schedule: RetrySchedule;
   callback_url: string | null;
   failure_callback_url: string | null;
@@ -130,6 +134,7 @@ export interface DeliveryRecord {
   headers?: Record<string, string>;
   /** present only when set */
   retry_schedule?: RetrySchedule;
+  circuit_breaker?: CircuitBreaker | null;
   callback_url?: string;
   failure_callback_url?: string;
 }
@@ -176,6 +181,8 @@ export interface WebhookOptions {
   delay_seconds?: number;
   /** a named flow (client.flows.put) whose limits this send shares */
   flow_key?: string | null;
+  /** its endpoint's circuit breaker (default on: 20 failures over 300 s, a probe every 300 s); null turns it off for this send */
+  circuit_breaker?: Partial<CircuitBreaker> | null;
   retry_schedule?: RetrySchedule;
   callback_url?: string | null;
   failure_callback_url?: string | null;
@@ -239,6 +246,8 @@ export interface EndpointRecord {
   held_since: Timestamp | null;
   next_probe_at: Timestamp | null;
   queues: string[];
+  /** besides queues, what else has sent to it: webhook sends, cron runs */
+  sources: ("webhook" | "cron")[];
   counts: { held: number };
 }
 export interface QueueCounts { held: number; queued: number; waiting: number; retrying: number; failed: number }

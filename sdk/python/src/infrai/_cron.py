@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone as tz
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
-from ._resource import UNSET, Resource, drop_unset, given, renamed
+from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed
 
 
 def _target(task: str) -> dict:
@@ -42,13 +42,15 @@ class Cron(Resource):
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
                flow_key: Optional[str] = None, retry: Optional[int] = None,
                catch_up_window_seconds: Optional[int] = None, retry_schedule: Any = None,
-               callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None) -> dict:
+               callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None,
+               circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
         (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
         `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
         on resume or recovery (default 0: skipped). `retry_schedule`: "svix" (default),
         "exponential" or a list of gaps in seconds; the callback URLs are called when a run's
-        delivery succeeds / fails for good."""
+        delivery succeeds / fails for good. `circuit_breaker` (url targets): its runs' endpoint's
+        breaker settings (default on); None turns it off."""
         retries = renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
@@ -56,6 +58,7 @@ class Cron(Resource):
         body.update(given(enabled=enabled, payload=payload, catch_up_window_seconds=catch_up_window_seconds,
                           flow_key=flow_key, retry_schedule=retry_schedule, callback_url=callback_url,
                           failure_callback_url=failure_callback_url))
+        body.update(drop_unset({"circuit_breaker": as_dict(circuit_breaker)}))
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
@@ -69,7 +72,8 @@ class Cron(Resource):
                payload: Any = UNSET, enabled: bool = UNSET, flow_key: Optional[str] = UNSET,
                cron_expr: str = UNSET, task: str = UNSET, retry: int = UNSET,
                catch_up_window_seconds: int = UNSET, retry_schedule: Any = UNSET,
-               callback_url: Optional[str] = UNSET, failure_callback_url: Optional[str] = UNSET) -> dict:
+               callback_url: Optional[str] = UNSET, failure_callback_url: Optional[str] = UNSET,
+               circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
         `schedule`, `url`/`queue` and `retries`."""
         body = drop_unset({"schedule": renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
@@ -78,7 +82,8 @@ class Cron(Resource):
                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds,
                            "retry_schedule": retry_schedule, "callback_url": callback_url,
-                           "failure_callback_url": failure_callback_url})
+                           "failure_callback_url": failure_callback_url,
+                           "circuit_breaker": as_dict(circuit_breaker)})
         if task is not UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from ._resource import Resource, given, renamed
+from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed
 
 
 class Webhook(Resource):
@@ -13,14 +13,17 @@ class Webhook(Resource):
              retries: Optional[int] = None, timeout_seconds: Optional[int] = None,
              delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
              flow_key: Optional[str] = None, retry: Optional[int] = None, retry_schedule: Any = None,
-             callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None) -> dict:
-        """The body's fields, by the API's names (`retry` is an older spelling of `retries`)."""
+             callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None,
+             circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
+        """The body's fields, by the API's names (`retry` is an older spelling of `retries`).
+        `circuit_breaker`: its endpoint's breaker settings (default on); None turns it off."""
         body = {"url": url, "payload": payload}
         body.update(given(headers=dict(headers) if headers is not None else None,
                           retries=renamed(retries, retry, "retry", "retries"),
                           timeout_seconds=timeout_seconds, delay_seconds=delay_seconds, flow_key=flow_key,
                           retry_schedule=retry_schedule, callback_url=callback_url,
                           failure_callback_url=failure_callback_url))
+        body.update(drop_unset({"circuit_breaker": as_dict(circuit_breaker)}))
         return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
 
     def get(self, delivery_id: str) -> dict:

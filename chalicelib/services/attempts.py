@@ -191,6 +191,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
     verdict = flow_control.admit(flow, record, timeout)
     if verdict is not None:   # over its flow's limit: it waits, not as an attempt
         return flow_control.park(record, n, verdict)
+    outcome = None
     try:
         if flow.parallelism:
             # The batch read this record before its turn came; a twin may have made the attempt
@@ -198,9 +199,10 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
             record = store.get(record["pk"], record["sk"])
             if record["attempt_count"] != n - 1 or record["state"] in deliveries.TERMINAL + ("held",):
                 return "done"
-        return _attempt(record, n, url, timeout, context, fuse)
-    finally:
-        flow_control.release(flow, record)
+        outcome = _attempt(record, n, url, timeout, context, fuse)
+        return outcome
+    finally:   # a FIFO queue's message still pending after its attempt stays first in line
+        flow_control.release(flow, record, pending=outcome in ("retrying", "deferred"))
 
 
 def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", fuse) -> str:

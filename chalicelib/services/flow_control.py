@@ -190,14 +190,18 @@ def _clear(flow: Flow, expired: dict) -> bool:
         return False
 
 
-def release(flow: Flow, record: dict, wake: bool = True) -> None:
+def release(flow: Flow, record: dict, wake: bool = True, pending: bool = False) -> None:
     """Give the delivery's lease back and wake the queue's oldest waiter. Best effort: a lease
-    not given back expires, a waiter not woken wakes after its backoff."""
+    not given back expires, a waiter not woken wakes after its backoff. On a FIFO queue, a
+    delivery still `pending` after its attempt (retrying, deferred) is written down as the
+    queue's `head` in the same write (see _is_head)."""
     if not flow.parallelism:
         return
+    fifo_head = flow.fifo and pending
     try:
-        store.update_expression(flow.pk, flow.sk, "REMOVE leases.#d", condition="attribute_exists(leases.#d)",
-                                names={"#d": record["delivery_id"]})
+        store.update_expression(flow.pk, flow.sk, ("SET head = :d " if fifo_head else "") + "REMOVE leases.#d",
+                                condition="attribute_exists(leases.#d)", names={"#d": record["delivery_id"]},
+                                values={":d": record["delivery_id"]} if fifo_head else None)
     except store.ConditionFailed:
         pass
     except Exception:  # noqa: BLE001 - it expires
@@ -219,7 +223,16 @@ def _wake(project_id: str, kind: str) -> None:
 
 
 def _is_head(flow: Flow, record: dict) -> bool:
-    """Whether no pending message of the queue was published before this one."""
+    """Whether no pending message of the queue was published before this one. The state index
+    is eventually consistent: a message that has just gone from `queued` to `retrying` may show
+    in neither partition for a moment, which is exactly when the next message asks. So the
+    message whose attempt left it pending is also written on the flow item (`head`, by release)
+    and read back consistently here: while it is pending, nothing behind it goes."""
+    head = (store.get(flow.pk, flow.sk) or {}).get("head")
+    if head and head < record["delivery_id"]:
+        ahead = store.get(*keys.delivery(head))
+        if ahead and ahead["state"] in PENDING:
+            return False
     older = []
     for state in PENDING:
         items, _ = store.query_page("gsi2", keys.deliveries_in_state(record["project_id"], record["kind"], state),

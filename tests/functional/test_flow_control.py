@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from chalicelib.aws import keys
+from chalicelib.aws import keys, store
 from chalicelib.services import attempts, deliveries, flow_control, messages, queues, reconciler
 
 from .conftest import T0, drain
@@ -251,6 +251,31 @@ def test_parallelism_one_is_fifo_and_a_retrying_message_holds_back_the_rest(api,
         time.sleep(0.5)
     assert [a.json["i"] for a in receiver.at("/fifo")] == [0, 0, 1, 2, 3]
     assert [deliveries.get(pid, i)["attempt_count"] for i in ids] == [2, 1, 1, 1]
+
+
+def test_fifo_holds_even_while_the_state_index_has_not_caught_up_with_a_retry(api, project, receiver, monkeypatch):
+    """On DynamoDB the state index lags: a message that just went from queued to retrying may
+    be in neither partition when the next message asks whether it is first. Simulated here by
+    an index that never shows retrying messages: the queue must still wait for the retry (due
+    a second later, so the next message is woken before it)."""
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "1")
+    real = store.query_page
+
+    def lagging(index, pk_value, **kw):
+        items, cursor = real(index, pk_value, **kw)
+        return ([] if index == "gsi2" and pk_value.endswith("#retrying") else items), cursor
+    monkeypatch.setattr(store, "query_page", lagging)
+    pid = project["project_id"]
+    receiver.script("/lag", [500, 500, 200])
+    api.call("PUT", f"{Q}/lag", {"url": receiver.url("/lag"), "parallelism": 1})
+    ids = [r["message_id"] for r in api.call("POST", f"{Q}/publish-batch", {"messages": [
+        {"queue": "lag", "payload": {"i": i}} for i in range(3)]}).data["results"]]
+    for _ in range(40):
+        drain()
+        if all(deliveries.get(pid, i)["state"] == "succeeded" for i in ids):
+            break
+        time.sleep(0.5)
+    assert [a.json["i"] for a in receiver.at("/lag")] == [0, 0, 0, 1, 2]
 
 
 def test_a_flow_key_limits_webhooks_and_cron_runs_together(api, project, receiver, offset):

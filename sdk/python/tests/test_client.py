@@ -137,6 +137,16 @@ def test_flow_control_and_breaker_fields_by_the_apis_names(client, fake):
         (lambda: c.webhook.send("https://x.example.com", {}, flow_key="acme"), "POST", "/v1/scheduling/webhook/send",
          {"url": "https://x.example.com", "payload": {}, "flow_key": "acme"}),
         (lambda: c.cron.update("cron_1", flow_key=None), "PATCH", "/v1/scheduling/cron/cron_1", {"flow_key": None}),
+        (lambda: c.webhook.send("https://x.example.com", {}, circuit_breaker=None), "POST",
+         "/v1/scheduling/webhook/send", {"url": "https://x.example.com", "payload": {}, "circuit_breaker": None}),
+        (lambda: c.webhook.send("https://x.example.com", {}), "POST", "/v1/scheduling/webhook/send",
+         {"url": "https://x.example.com", "payload": {}}),   # not given: the default breaker, nothing sent
+        (lambda: c.cron.create("0 * * * *", "https://x.example.com/j", name="j", circuit_breaker={"failures": 3}),
+         "POST", "/v1/scheduling/cron", {"name": "j", "schedule": "0 * * * *", "url": "https://x.example.com/j",
+                                         "timezone": "UTC", "retries": 3, "timeout_seconds": 300,
+                                         "circuit_breaker": {"failures": 3}}),
+        (lambda: c.cron.update("cron_1", circuit_breaker=None), "PATCH", "/v1/scheduling/cron/cron_1",
+         {"circuit_breaker": None}),
         (lambda: c.endpoints.list(), "GET", "/v1/scheduling/endpoints", None),
         (lambda: c.endpoints.release("ep_1"), "POST", "/v1/scheduling/endpoints/ep_1/release", None),
     ]

@@ -117,6 +117,10 @@ describe("InfraiClient", () => {
     assert.equal(fake.requests.at(-1).body.flow_key, "acme");
     await client.flows.put("acme", { parallelism: null });
     assert.deepEqual(fake.requests.at(-1).body, { parallelism: null });
+    await client.job.webhook.send("https://x.example.com", {}, { circuit_breaker: null });
+    assert.equal(fake.requests.at(-1).body.circuit_breaker, null);
+    await client.job.cron.update("cron_1", { circuit_breaker: { failures: 3 } });
+    assert.deepEqual(fake.requests.at(-1).body, { circuit_breaker: { failures: 3 } });
   });
 
   it("sends callbacks and retry schedules by their API names", async () => {

@@ -237,6 +237,15 @@ def test_messages_over_the_rate_wait_visibly_and_are_never_counted_as_attempts(a
     assert receiver.at("/slow")[0].verified   # the later ones are signed an hour ahead of the receiver's clock
 
 
+def _drain_until_delivered(pid, ids, rounds=20):
+    """The deliver function, round after round (retries due in real time), until all succeeded."""
+    for _ in range(rounds):
+        drain()
+        if all(deliveries.get(pid, i)["state"] == "succeeded" for i in ids):
+            return
+        time.sleep(0.5)
+
+
 def test_parallelism_one_is_fifo_and_a_retrying_message_holds_back_the_rest(api, project, receiver, monkeypatch):
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")   # the retry is due at once
     pid = project["project_id"]
@@ -244,11 +253,7 @@ def test_parallelism_one_is_fifo_and_a_retrying_message_holds_back_the_rest(api,
     api.call("PUT", f"{Q}/fifo", {"url": receiver.url("/fifo"), "parallelism": 1})
     ids = [r["message_id"] for r in api.call("POST", f"{Q}/publish-batch", {"messages": [
         {"queue": "fifo", "payload": {"i": i}} for i in range(4)]}).data["results"]]
-    for _ in range(20):
-        drain()
-        if all(deliveries.get(pid, i)["state"] == "succeeded" for i in ids):
-            break
-        time.sleep(0.5)
+    _drain_until_delivered(pid, ids)
     assert [a.json["i"] for a in receiver.at("/fifo")] == [0, 0, 1, 2, 3]
     assert [deliveries.get(pid, i)["attempt_count"] for i in ids] == [2, 1, 1, 1]
 
@@ -270,11 +275,7 @@ def test_fifo_holds_even_while_the_state_index_has_not_caught_up_with_a_retry(ap
     api.call("PUT", f"{Q}/lag", {"url": receiver.url("/lag"), "parallelism": 1})
     ids = [r["message_id"] for r in api.call("POST", f"{Q}/publish-batch", {"messages": [
         {"queue": "lag", "payload": {"i": i}} for i in range(3)]}).data["results"]]
-    for _ in range(40):
-        drain()
-        if all(deliveries.get(pid, i)["state"] == "succeeded" for i in ids):
-            break
-        time.sleep(0.5)
+    _drain_until_delivered(pid, ids, rounds=40)
     assert [a.json["i"] for a in receiver.at("/lag")] == [0, 0, 0, 1, 2]
 
 

@@ -174,6 +174,25 @@ def released(item: dict) -> None:
         pass
 
 
+def release_later(item: dict, at: float) -> None:
+    """A release task carries on: its RELEASE marker moves to `at` (if no newer one was set)."""
+    try:
+        store.update(item["pk"], item["sk"], due.mark(item["pk"], at, due.RELEASE), condition="gsi3sk = :sk",
+                     values={":sk": item.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+
+
+def released_by_task(endpoint_id: str) -> None:
+    """A release task's last step: the closed endpoint's RELEASE marker off."""
+    pk, sk = keys.endpoint(endpoint_id)
+    try:
+        store.update(pk, sk, due.unmark(), condition="#st = :closed AND #due = :release",
+                     names={"#st": "state", "#due": "due"}, values={":closed": breaker.CLOSED, ":release": due.RELEASE})
+    except store.ConditionFailed:
+        pass
+
+
 def probed(item: dict, now: float) -> None:
     """The reconciler released a probe: look again one probe period later."""
     try:

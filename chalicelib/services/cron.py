@@ -57,9 +57,11 @@ def _check(body: dict, current: dict | None = None) -> dict:
                            "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism).", field="flow_key")
     if "circuit_breaker" in body:
         out.update(breaker.fields(body))
-    if breaker.is_set(out) and out.get("queue"):
+    if out.get("queue") and body.get("circuit_breaker") is not None:
         raise InvalidInput("'circuit_breaker' applies to a job that targets a url; a queue's breaker is its "
                            "own (PUT /v1/scheduling/queue/{name} with circuit_breaker).", field="circuit_breaker")
+    if out.get("queue"):   # a job feeding a queue goes through its queue's breaker: none of its own
+        out.update({"circuit_breaker": None, "breaker_off": None})
     if given("retry_schedule"):
         out["retry_schedule"] = retry_policy.check(body.get("retry_schedule"))
     for field in webhooks.CALLBACK_FIELDS:

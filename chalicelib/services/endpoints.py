@@ -1,11 +1,12 @@
 """The endpoints API: which target endpoints have failed, what their circuit breakers hold,
 and releasing one by hand (services/circuit_breaker.py has the state machine)."""
 from ..aws import dispatch, keys, store
-from ..core import validation
+from ..core import clock, validation
 from ..core.errors import Conflict, NotFound
 from . import circuit_breaker, queues
 
 RELEASE_PAGES = 5   # pages of a shared held partition read per release step (queues.RELEASE_PAGE each)
+RELEASE_RECHECK = 900   # while a release task carries on, the endpoint's RELEASE marker waits this long
 
 
 def held_count(item: dict) -> int:
@@ -48,38 +49,45 @@ def release(project_id: str, endpoint_id: str) -> dict:
 def release_held(item: dict) -> None:
     """What a closed breaker owes: each of its queues' held messages back, in publish order
     (queues.finish_release: a page now, the rest through release tasks), and the webhook sends
-    and cron runs it held (release_kind), then its marker off."""
+    and cron runs it held (release_kinds), then its marker off — or, when a release task carries
+    on, the marker moved RELEASE_RECHECK later, so that a task lost for good (in the dead-letter
+    queue) is followed by another release; the task's last step drops the marker."""
     for name in sorted(item.get("queues") or []):
         queue = queues.find(item["project_id"], name)
         if queue:
             queues.finish_release(queue)
-    for kind in sorted(item.get("kinds") or []):
-        release_kind(item["project_id"], item["endpoint_id"], kind)
-    circuit_breaker.released(item)
+    if release_kinds(item["project_id"], item["endpoint_id"], sorted(item.get("kinds") or [])):
+        circuit_breaker.release_later(item, clock.now() + RELEASE_RECHECK)
+    else:
+        circuit_breaker.released(item)
 
 
-def release_kind(project_id: str, endpoint_id: str, kind: str, cursor: str | None = None) -> int:
-    """Release, in publish order, the held deliveries of one kind (webhook, cron) that this
+def release_kinds(project_id: str, endpoint_id: str, kinds: list[str], cursor: str | None = None) -> bool:
+    """Release, in publish order, the held deliveries of these kinds (webhook, cron) that this
     endpoint's breaker holds. Their held partition is shared with the project's other endpoints,
     so it is read a page at a time from `cursor`; past RELEASE_PAGES pages the rest continues
-    through a release task (continue_release). A crash half-way leaves the endpoint's RELEASE
-    marker (or the task) in place: the rest is released by the reconciler (or SQS's redelivery)."""
-    released = 0
-    for _ in range(RELEASE_PAGES):
-        items, cursor = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, "held"),
-                                         limit=queues.RELEASE_PAGE, cursor=cursor, newest_first=False)
-        back = [r for r in (queues.unhold(m) for m in items if m.get("held_by") == endpoint_id) if r]
-        queues.send_released(back)
-        released += len(back)
-        if cursor is None:
-            return released
-    dispatch.enqueue({"release": {"p": project_id, "e": endpoint_id, "k": kind, "c": cursor}})
-    return released
+    through a release task (continue_release), and this returns True. A crash half-way leaves
+    the endpoint's RELEASE marker (or the task) in place: the rest is released by the reconciler
+    (or by SQS giving the task back)."""
+    for i, kind in enumerate(kinds):
+        for _ in range(RELEASE_PAGES):
+            items, cursor = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, "held"),
+                                             limit=queues.RELEASE_PAGE, cursor=cursor, newest_first=False)
+            queues.send_released([r for r in (queues.unhold(m) for m in items if m.get("held_by") == endpoint_id) if r])
+            if cursor is None:
+                break
+        if cursor is not None:
+            dispatch.enqueue({"release": {"p": project_id, "e": endpoint_id, "k": kinds[i:], "c": cursor}})
+            return True
+    return False
 
 
 def continue_release(task: dict) -> str:
-    """A release task of an endpoint's held webhook sends or cron runs (release_kind)."""
-    release_kind(str(task["p"]), str(task["e"]), str(task["k"]), task.get("c"))
+    """A release task of an endpoint's held webhook sends or cron runs (release_kinds); its last
+    step drops the endpoint's RELEASE marker."""
+    kinds = task["k"] if isinstance(task["k"], list) else [task["k"]]
+    if not release_kinds(str(task["p"]), str(task["e"]), [str(k) for k in kinds], task.get("c")):
+        circuit_breaker.released_by_task(str(task["e"]))
     return "released"
 
 
@@ -96,8 +104,11 @@ def release_probe(item: dict, now: float) -> str:
 
 
 def _release_oldest(project_id: str, endpoint_id: str, kind: str) -> bool:
+    """The oldest delivery of this kind the endpoint holds, released alone. The held partition
+    is read to its end if need be (other endpoints' held deliveries come first): a probe that
+    gave up would leave the endpoint open for good, with nothing to close or disable it."""
     cursor = None
-    for _ in range(RELEASE_PAGES):
+    while True:
         items, cursor = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, "held"),
                                          limit=queues.RELEASE_PAGE, cursor=cursor, newest_first=False)
         for msg in items:
@@ -108,4 +119,3 @@ def _release_oldest(project_id: str, endpoint_id: str, kind: str) -> bool:
                     return True
         if cursor is None:
             return False
-    return False

@@ -70,8 +70,6 @@ def of(record: dict, queue: dict | None, named: dict) -> Flow | None:
 def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
     """Whether this delivery's attempt may go now. None: yes (its lease is taken, if the flow
     has a parallelism; `release` gives it back). Otherwise the wait: {"until", "slot", "waits"}."""
-    if flow.fifo and not _is_head(flow, record):
-        return _wait_for_a_slot(flow, record)
     slot, leased = record.get("flow_slot"), False
     for _ in range(TRIES):
         now, committed = clock.now(), False
@@ -88,6 +86,11 @@ def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
             if not _lease(flow, record, timeout):
                 return _wait_for_a_slot(flow, record)   # a reserved rate slot is lost: slower, never faster
             leased = True
+            # FIFO: asked holding the lease, since the previous holder wrote `head` as it gave
+            # the lease back (release): asked before, a retry recorded a moment ago could be missed
+            if flow.fifo and not _is_head(flow, record):
+                release(flow, record)   # and the oldest waiter, likely the one first in line, is woken
+                return _wait_for_a_slot(flow, record)
         if not flow.rate or committed or _commit(flow):
             return None
         slot = _earliest(flow)   # a send went a moment ago (a neighbour late): go one spacing after it
@@ -190,16 +193,18 @@ def _clear(flow: Flow, expired: dict) -> bool:
         return False
 
 
-def release(flow: Flow, record: dict, wake: bool = True, pending: bool = False) -> None:
+def release(flow: Flow, record: dict, wake: bool = True, pending: bool | None = None) -> None:
     """Give the delivery's lease back and wake the queue's oldest waiter. Best effort: a lease
-    not given back expires, a waiter not woken wakes after its backoff. On a FIFO queue, a
-    delivery still `pending` after its attempt (retrying, deferred) is written down as the
-    queue's `head` in the same write (see _is_head)."""
+    not given back expires, a waiter not woken wakes after its backoff. On a FIFO queue, after
+    an attempt (`pending` not None), the same write says who is first in line (see _is_head):
+    this delivery if the attempt left it pending (retrying, deferred), else nobody known."""
     if not flow.parallelism:
         return
-    fifo_head = flow.fifo and pending
+    fifo_head = flow.fifo and pending is True
+    expression = "SET head = :d REMOVE leases.#d" if fifo_head else (
+        "REMOVE leases.#d, head" if flow.fifo and pending is False else "REMOVE leases.#d")
     try:
-        store.update_expression(flow.pk, flow.sk, ("SET head = :d " if fifo_head else "") + "REMOVE leases.#d",
+        store.update_expression(flow.pk, flow.sk, expression,
                                 condition="attribute_exists(leases.#d)", names={"#d": record["delivery_id"]},
                                 values={":d": record["delivery_id"]} if fifo_head else None)
     except store.ConditionFailed:

@@ -4,7 +4,7 @@ release by hand. The state machine runs on an injected clock; the deliver path o
 real receiver."""
 import pytest
 
-from chalicelib.aws import store
+from chalicelib.aws import keys, store
 from chalicelib.core import breaker, due
 from chalicelib.services import circuit_breaker, deliveries, endpoints, queues, reconciler
 
@@ -166,9 +166,10 @@ def test_webhook_sends_and_cron_runs_to_a_dead_endpoint_are_held_then_all_delive
     first = [api.call("POST", W, {"url": receiver.url("/shared"), "payload": {"i": i}, "retries": 10,
                                   "circuit_breaker": TRIP}).data["delivery_id"] for i in range(3)]
     elsewhere = [api.call("POST", W, {"url": receiver.url("/other"), "payload": {"o": i}, "retries": 10,
-                                      "circuit_breaker": {**TRIP, "failures": 1}}).data["delivery_id"] for i in range(2)]
+                                      "circuit_breaker": {"failures": 1, "min_seconds": 0, "probe_seconds": 3600}}
+                          ).data["delivery_id"] for i in range(2)]
     drain()
-    sent = len(at_shared())
+    sent, other_sent = len(at_shared()), len(receiver.at("/other"))
     job = api.call("POST", "/v1/scheduling/cron", {"name": "nightly", "schedule": "0 3 * * *",
                                                    "url": receiver.url("/shared?from=cron"), "payload": {"c": 1}}).data
     assert job["circuit_breaker"] == {"failures": 20, "min_seconds": 300, "probe_seconds": 300}
@@ -201,8 +202,12 @@ def test_webhook_sends_and_cron_runs_to_a_dead_endpoint_are_held_then_all_delive
     arrivals = sorted(at_shared(), key=lambda a: a.at)[sent:]
     assert len(arrivals) == 7 and len({a.headers["webhook-id"] for a in arrivals}) == 7, "each once"
     assert all(a.verified for a in arrivals)
-    assert {deliveries.get(pid, i)["state"] for i in elsewhere} == {"held"}, "another endpoint's stay held"
-    assert eps[receiver.url("/other")]["state"] == "open"
+    other = [deliveries.get(pid, i) for i in elsewhere]
+    assert {d["state"] for d in other} == {"held"}, "another endpoint's stay held"
+    assert len(receiver.at("/other")) == other_sent == sum(d["attempt_count"] for d in other), "and are not sent"
+    eps = {e["url"]: e for e in api.call("GET", "/v1/scheduling/endpoints").data["items"]}
+    assert eps[receiver.url("/other")]["state"] == "open" and eps[receiver.url("/other")]["counts"]["held"] == 2
+    assert eps[receiver.url("/shared")]["state"] == "closed" and eps[receiver.url("/shared")]["counts"]["held"] == 0
 
 
 def test_a_send_or_job_can_set_or_turn_off_its_breaker_and_bad_settings_change_nothing(api, project, receiver):
@@ -220,6 +225,10 @@ def test_a_send_or_job_can_set_or_turn_off_its_breaker_and_bad_settings_change_n
     assert patched["circuit_breaker"] == {"failures": 5, "min_seconds": 300, "probe_seconds": 300}
     assert api.call("PATCH", f"/v1/scheduling/cron/{job['cron_id']}", {"name": "k"}).data["circuit_breaker"][
         "failures"] == 5, "a PATCH of another field keeps it"
+    moved = api.call("PATCH", f"/v1/scheduling/cron/{job['cron_id']}", {"queue": "jobs"})
+    assert moved.status_code == 200 and moved.data["queue"] == "jobs" and "circuit_breaker" not in moved.data
+    back = api.call("PATCH", f"/v1/scheduling/cron/{job['cron_id']}", {"url": "https://h.example.com/j"}).data
+    assert back["circuit_breaker"] == {"failures": 20, "min_seconds": 300, "probe_seconds": 300}, "the defaults again"
 
 
 def test_a_send_with_its_breaker_off_is_never_held(api, project, receiver, monkeypatch):
@@ -238,18 +247,30 @@ def test_a_send_with_its_breaker_off_is_never_held(api, project, receiver, monke
 
 
 def test_a_large_release_of_held_sends_continues_through_release_tasks(api, project, receiver, offset, monkeypatch):
+    """Pages of 2, one page per step: the endpoint's held sends, interleaved with another
+    endpoint's in the project's one held partition: the probe finds the endpoint's oldest held
+    send however many of the other's come before it; its success releases the rest through a
+    chain of release tasks; the other's stay; the chain's last step drops the endpoint's marker."""
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
     monkeypatch.setattr(queues, "RELEASE_PAGE", 2)
     monkeypatch.setattr(endpoints, "RELEASE_PAGES", 1)
     pid = project["project_id"]
     receiver.script("/many", [500])
-    ids = [api.call("POST", W, {"url": receiver.url("/many"), "payload": {"i": i}, "retries": 10,
-                                "circuit_breaker": {**TRIP, "failures": 1}}).data["delivery_id"] for i in range(7)]
+    receiver.script("/else", [500])
+    cfg = {"failures": 1, "min_seconds": 0, "probe_seconds": 3600}
+    ids, others = [], []
+    for i in range(10):   # within the trial plan's deliveries per day; the other endpoint's come first
+        url, into = (receiver.url("/else"), others) if i < 5 else (receiver.url("/many"), ids)
+        into.append(api.call("POST", W, {"url": url, "payload": {"i": i}, "retries": 10,
+                                         "circuit_breaker": cfg}).data["delivery_id"])
     drain()
-    [ep] = api.call("GET", "/v1/scheduling/endpoints").data["items"]
-    assert ep["state"] == "open"
+    eps = {e["url"]: e for e in api.call("GET", "/v1/scheduling/endpoints").data["items"]}
+    ep = eps[receiver.url("/many")]
+    assert ep["state"] == "open" and ep["counts"]["held"] == 5 and eps[receiver.url("/else")]["counts"]["held"] == 5
     receiver.script("/many", [200])
-    released = api.call("POST", f"/v1/scheduling/endpoints/{ep['endpoint_id']}/release")
-    assert released.status_code == 200
+    offset[0] = 3601   # both probes are due; /else's fails again, /many's succeeds and releases the rest
+    reconciler.run()
     drain()
     assert {deliveries.get(pid, i)["state"] for i in ids} == {"succeeded"}
+    assert {deliveries.get(pid, i)["state"] for i in others} == {"held"}
+    assert "due" not in store.get(*keys.endpoint(ep["endpoint_id"])), "the chain's last step dropped the marker"

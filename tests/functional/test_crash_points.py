@@ -157,6 +157,8 @@ def _held_webhooks(pid, url, w):
         drain()
     w["receiver"].script("/wh", [200])
     assert {d["state"] for d in deliveries.list_page(pid, "webhook", state=None, limit=10, cursor=None)[0]} == {"held"}
+    w["offset"][0] += due.HELD_RECHECK + 1   # their own re-checks are spent (they stay held): only the
+    reconciler.run()                         # endpoint's release can bring them back now
     return {"endpoint": breaker.endpoint_id(pid, breaker.endpoint_of(target))}
 
 

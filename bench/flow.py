@@ -53,14 +53,15 @@ def run_mode(stack, label, limits):
             if not got:
                 time.sleep(0.2)
         took = time.time() - started
-        calls, wu, ru = counter.snapshot()
+        calls, wu, iwu, ru = counter.snapshot()
         counter.uninstall()
         pool.shutdown()
     assert post.call_count == N, (label, post.call_count)
     sqs_n = sum(v for k, v in calls.items() if k.startswith("sqs:"))
     return {"calls": {k: v / N for k, v in sorted(calls.items()) if v}, "seconds": took,
             "cost": cost_per_million(api_requests=0, lambda_invocations=0, lambda_gb_seconds=0,
-                                     sqs_requests=sqs_n / N, write_units=wu / N, read_units=ru / N)}
+                                     sqs_requests=sqs_n / N, write_units=wu / N, read_units=ru / N,
+                                     index_write_units=iwu / N)}
 
 
 def main():

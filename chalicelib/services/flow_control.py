@@ -70,6 +70,8 @@ def of(record: dict, queue: dict | None, named: dict) -> Flow | None:
 def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
     """Whether this delivery's attempt may go now. None: yes (its lease is taken, if the flow
     has a parallelism; `release` gives it back). Otherwise the wait: {"until", "slot", "waits"}."""
+    if flow.fifo and not _is_head(flow, record):   # asked first without a write: most who wait stop here
+        return _wait_for_a_slot(flow, record)
     slot, leased = record.get("flow_slot"), False
     for _ in range(TRIES):
         now, committed = clock.now(), False
@@ -86,9 +88,9 @@ def admit(flow: Flow, record: dict, timeout: float) -> dict | None:
             if not _lease(flow, record, timeout):
                 return _wait_for_a_slot(flow, record)   # a reserved rate slot is lost: slower, never faster
             leased = True
-            # FIFO: asked holding the lease, since the previous holder wrote `head` as it gave
-            # the lease back (release): asked before, a retry recorded a moment ago could be missed
-            if flow.fifo and not _is_head(flow, record):
+            # FIFO: asked again holding the lease, since the previous holder writes `head` as it
+            # gives the lease back: a retry recorded since the first question is seen now
+            if flow.fifo and _behind_head(flow, record):
                 release(flow, record)   # and the oldest waiter, likely the one first in line, is woken
                 return _wait_for_a_slot(flow, record)
         if not flow.rate or committed or _commit(flow):
@@ -233,17 +235,24 @@ def _is_head(flow: Flow, record: dict) -> bool:
     in neither partition for a moment, which is exactly when the next message asks. So the
     message whose attempt left it pending is also written on the flow item (`head`, by release)
     and read back consistently here: while it is pending, nothing behind it goes."""
-    head = (store.get(flow.pk, flow.sk) or {}).get("head")
-    if head and head < record["delivery_id"]:
-        ahead = store.get(*keys.delivery(head))
-        if ahead and ahead["state"] in PENDING:
-            return False
+    if _behind_head(flow, record):
+        return False
     older = []
     for state in PENDING:
         items, _ = store.query_page("gsi2", keys.deliveries_in_state(record["project_id"], record["kind"], state),
                                     limit=1, cursor=None, newest_first=False)
         older += [i["delivery_id"] for i in items if i["delivery_id"] < record["delivery_id"]]
     return not older
+
+
+def _behind_head(flow: Flow, record: dict) -> bool:
+    """Whether the message the queue's last attempt left pending (`head`) is older than this
+    one and still pending (consistent reads of the limiter item and of that message)."""
+    head = (store.get(flow.pk, flow.sk) or {}).get("head")
+    if not head or head >= record["delivery_id"]:
+        return False
+    ahead = store.get(*keys.delivery(head))
+    return bool(ahead and ahead["state"] in PENDING)
 
 
 def state(flow_pk: str, flow_sk: str, now: float | None = None) -> dict:

@@ -64,6 +64,8 @@ def main():
             s.post(stack.base_url + "/v1/scheduling/cron", timeout=60, json={
                 "name": f"load{i}", "schedule": "* * * * *", "url": receiver.url(cron_path)})
         mem0 = (rss_mb(os.getpid()), rss_mb(moto_pid))
+        print(f"  load: {CRON_JOBS} cron jobs created; {ROUNDS} rounds of {DELIVERIES // ROUNDS} deliveries follow",
+              flush=True)
         per_round = DELIVERIES // ROUNDS
         rounds, cron_arrivals = [], 0    # (elapsed, latencies, memory after)
         for _ in range(ROUNDS):
@@ -72,6 +74,10 @@ def main():
             receiver.arrivals = []       # the bench's own memory, not the stack's
             gc.collect()
             rounds.append((elapsed, lat, (rss_mb(os.getpid()), rss_mb(moto_pid))))
+            # printed as it goes, so a run stopped early still leaves its figures
+            print(f"  round {len(rounds)}/{ROUNDS}: {per_round / elapsed:.1f} deliveries/s, latency p50 "
+                  f"{percentile(lat, 50):.2f} s p99 {percentile(lat, 99):.2f} s, cron arrivals so far "
+                  f"{cron_arrivals}, RSS stack/moto {rounds[-1][2][0]:.0f}/{rounds[-1][2][1]:.0f} MB", flush=True)
         from chalicelib.aws import clients, dispatch
         attrs = clients.sqs().get_queue_attributes(QueueUrl=dispatch.dead_letter_queue_url(),
                                                    AttributeNames=["ApproximateNumberOfMessages"])

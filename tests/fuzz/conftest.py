@@ -8,8 +8,12 @@ Three fences, because the fuzzer makes up webhook URLs and the local stack allow
      API and its moto child); any other attempt is refused and recorded, and the run fails.
 
 Run this directory in its own pytest process (it starts its own stack and points AWS_ENDPOINT_URL
-at its own moto), without xdist: the state check needs one writer."""
+at its own moto). Under xdist (`make test` runs it with `-n 2`) each worker is such a process,
+with its own stack and its own moto: the state check still sees one writer per stack. The run
+must reach FUZZ_EXAMPLES generated cases in all; the workers report their counts and the check is
+made once, when the session ends (`pytest_sessionfinish` below)."""
 import ipaddress
+import os
 import socket
 
 import pytest
@@ -67,3 +71,56 @@ def fuzz_stack(fences):
     stack.reconciler.stop()    # ... nor does the reconciler repair (its writes would look like the request's)
     yield stack
     stack.stop()
+
+
+# ---------------------------------------------------------------- was the run big enough?
+
+TALLY = pytest.StashKey[dict]()   # {"fuzzed": generated cases sent with the key, "requests": all, "by_status": {}}
+
+
+def tally(config) -> dict:
+    """This process's tally (the fuzz fixture adds to it as it goes)."""
+    if TALLY not in config.stash:
+        config.stash[TALLY] = {"fuzzed": 0, "requests": 0, "by_status": {}}
+    return config.stash[TALLY]
+
+
+def _add(into: dict, part: dict) -> None:
+    into["fuzzed"] += part["fuzzed"]
+    into["requests"] += part["requests"]
+    for status, n in part["by_status"].items():
+        into["by_status"][int(status)] = into["by_status"].get(int(status), 0) + n
+
+
+def pytest_testnodedown(node, error):
+    """xdist, in the controller: a worker ended; add its tally."""
+    part = getattr(node, "workeroutput", {}).get("fuzz_tally")
+    if part:
+        _add(tally(node.config), part)
+
+
+def _whole_run(config) -> bool:
+    """The whole fuzz run was asked for (not a -k, -m or a node id picked out of it)."""
+    return not (config.option.keyword or config.option.markexpr or any("::" in a for a in config.args))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    mine = tally(config)
+    if hasattr(config, "workeroutput"):      # an xdist worker: the controller adds them up
+        config.workeroutput["fuzz_tally"] = mine
+        return
+    if not mine["requests"]:
+        return                               # the schemathesis fuzzing did not run here
+    total = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
+    line = (f"fuzz: {mine['fuzzed']} generated cases with the key, {mine['requests']} requests in all; "
+            f"by status: {dict(sorted(mine['by_status'].items()))}")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(line)
+    if exitstatus == 0 and _whole_run(config) and mine["fuzzed"] < total:
+        message = (f"FAILED: only {mine['fuzzed']} generated cases ran (FUZZ_EXAMPLES={total}): the fuzzing "
+                   "must reach it")
+        if reporter:
+            reporter.write_line(message, red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

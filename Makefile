@@ -32,14 +32,14 @@ test: $(STAMP)
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test
 	$(PY) -m pytest -q sdk/python/tests tests/contract
 	$(PY) -m pytest -q tests/examples
-	$(PY) -m pytest -q tests/fuzz
+	$(PY) -m pytest -q -n 2 tests/fuzz
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/deploy
 	$(MAKE) --no-print-directory docs
 
 # More generated cases than `make test` runs (1,000+), and the property tests with fresh random
 # examples (`make test` derives them the same way every run, so CI is repeatable).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q tests/fuzz
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -n 2 tests/fuzz
 	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q -n 2 tests/unit
 
 bench: $(STAMP)

@@ -288,3 +288,15 @@ def test_one_json_log_line_and_emf_metrics_per_attempt_without_payloads(api, rec
     [by_outcome] = [x for x in emf if "Attempts" in x]
     assert by_outcome["outcome"] == "retrying" and by_outcome["Attempts"] == [1.0]
     assert all(x["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "InfraiScheduling" for x in emf)
+
+
+def test_the_list_shows_a_sends_flow_and_circuit_breaker_as_the_spec_says(api):
+    """A send's own flow_key and circuit_breaker are in the one list as in its single read (the
+    fuzzer found the list's schema refusing them; `api` checks every response against the spec)."""
+    assert api.call("PUT", "/v1/scheduling/flows/listed", {"parallelism": 2}).status_code == 200
+    sent = api.call("POST", "/v1/scheduling/webhook/send", {
+        "url": "https://hooks.example.com/listed", "payload": {}, "flow_key": "listed",
+        "circuit_breaker": {"failures": 7}}).data
+    [item] = api.call("GET", "/v1/scheduling/deliveries?host=hooks.example.com").data["items"]
+    assert item["delivery_id"] == sent["delivery_id"] and item["flow_key"] == "listed"
+    assert item["circuit_breaker"] == {"failures": 7, "min_seconds": 300, "probe_seconds": 300}

@@ -117,6 +117,7 @@ def pytest_sessionfinish(session, exitstatus):
             f"by status: {dict(sorted(mine['by_status'].items()))}")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
+        reporter.ensure_newline()
         reporter.write_line(line)
     if exitstatus == 0 and _whole_run(config) and mine["fuzzed"] < total:
         message = (f"FAILED: only {mine['fuzzed']} generated cases ran (FUZZ_EXAMPLES={total}): the fuzzing "

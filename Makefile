@@ -26,7 +26,7 @@ run: $(STAMP)
 test: $(STAMP)
 	mkdir -p build && rm -f $(OPS_LOG)
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q -n 2 tests/unit tests/functional
-	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q tests/e2e
+	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q -n 2 --dist worksteal tests/e2e
 	# the console in headless Chromium (installs Debian's chromium when missing; screenshots in build/console)
 	INFRAI_OPS_LOG=$(OPS_LOG) $(PY) -m pytest -q -s tests/browser
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test

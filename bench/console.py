@@ -3,8 +3,9 @@ API's answer has arrived (the goal: under 200 ms), in headless Chromium (Debian'
 driven by Playwright, as in tests/browser) against the local stack. The page measures itself:
 `deliveries.js` starts a `performance.now()` clock when the API's answer is in, and writes on
 `#list-status` the time its DOM work took (`data-render-ms`) and the time until the rows have been
-laid out and painted (`data-paint-ms`: the frame after the next animation frame). The page is opened afresh RUNS times on a desktop-sized and on a phone-sized
-screen; the median [min–max] is printed.
+laid out and painted (`data-paint-ms`: the frame after the next animation frame). The page is
+opened afresh RUNS times on a desktop-sized and on a phone-sized screen; the median [min–max] is
+printed.
 
     BENCH=console make bench        (BENCH_CONSOLE_RUNS=20 by default)
 """
@@ -24,7 +25,7 @@ SCREENS = {
 def main():
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import _install_chromium
+    from tests.browser.conftest import _install_chromium, _new, sign_in
     chromium = _install_chromium()
     if not chromium:
         raise SystemExit("bench/console: no chromium (Debian's package) and it could not be installed")
@@ -40,13 +41,9 @@ def main():
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True)
             for screen, options in SCREENS.items():
-                context = browser.new_context(timezone_id="Europe/Paris", locale="en-GB", **options)
-                page = context.new_page()
-                page.goto(f"{stack.base_url}/console")
-                page.get_by_label("API key").fill(stack.api_key)
-                page.get_by_role("button", name="Sign in").click()
-                page.locator("#top").wait_for(state="visible")
-                times = []
+                w = _new(browser, stack, **options)   # the browser tests' context and sign-in
+                sign_in(w, stack)
+                page, times = w.page, []
                 for i in range(RUNS):
                     # a fresh load of the page each time (the query string differs so nothing is reused)
                     page.goto(f"{stack.base_url}/console?run={i}#/deliveries?kind=queue&queue={name}")
@@ -57,7 +54,7 @@ def main():
                                   float(status.get_attribute("data-paint-ms"))))
                     assert page.locator("table.deliveries tbody tr").count() == 100
                 figures[screen] = times
-                context.close()
+                w.context.close()
             browser.close()
     finally:
         stack.stop()

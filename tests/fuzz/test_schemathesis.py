@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as sc
 
 from tests import schema_check
+from tests.fuzz.conftest import tally
 
 TOTAL = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 SPEC = json.loads(schema_check.SPEC_PATH.read_text(encoding="utf-8"))
@@ -235,7 +236,6 @@ def _describe(case, response) -> str:
 
 @pytest.fixture(scope="session")
 def fuzz(fuzz_stack, request):
-    from tests.fuzz.conftest import tally
     f = Fuzz(fuzz_stack, tally(request.config))
     yield f
     f.watch.close()

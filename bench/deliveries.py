@@ -85,7 +85,10 @@ def spread(times: list[float]) -> str:
 
 
 def main():
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)   # moto in process, not the stack an earlier suite ran
+    from chalicelib.aws import clients, dispatch
+    clients.reset()                            # ... whose clients and queue URLs would still point there
+    dispatch.reset()
     from chalice.test import Client
     from moto import mock_aws
 

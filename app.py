@@ -7,7 +7,9 @@ from chalice import Chalice
 from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
 from chalicelib.api import openapi
 from chalicelib.core import due
-from chalicelib.services import idempotency
+from chalicelib.services.deliver import router
+from chalicelib.services.repair import reconciler
+from chalicelib.services.tenancy import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
 app.register_middleware(errors.chalice_answers_in_our_format, "http")
@@ -33,17 +35,15 @@ def remember_lambda_context(event, get_response):
 @app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), name="deliver",
                     batch_size=10, maximum_batching_window_in_seconds=1, maximum_concurrency=20)
 def deliver(event):
-    """One attempt per message, up to 10 at once (chalicelib/services/attempts.py)."""
-    from chalicelib.services import attempts
+    """Each message to its handler, up to 10 at once (chalicelib/services/deliver/router.py)."""
     records = [r.to_dict() for r in event]
-    result = attempts.process_batch([r["body"] for r in records],
-                                    [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
-                                    [r.get("messageId") for r in records])
+    result = router.process_batch([r["body"] for r in records],
+                                  [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
+                                  [r.get("messageId") for r in records])
     return {"batchItemFailures": result["batchItemFailures"]}   # Lambda's partial batch response
 
 
 @app.schedule(f"rate({due.RECONCILE_EVERY // 60} minute)", name="reconcile")
 def reconcile(event):
-    """Finish whatever a crash or a failed AWS call left half-done (chalicelib/services/reconciler.py)."""
-    from chalicelib.services import reconciler
+    """Finish whatever a crash or a failed AWS call left half-done (chalicelib/services/repair/reconciler.py)."""
     return reconciler.run()

@@ -23,7 +23,7 @@ def start_stack(retry_schedule="1"):
     os.environ["INFRAI_RETRY_SCHEDULE"] = retry_schedule
     from local.stack import LocalStack
     from tests.receiver import Receiver
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     stack = LocalStack(port=0, quiet=True).start()
     receiver = Receiver()
     receiver.secret = projects.current_secret(stack.project_id)

@@ -24,7 +24,7 @@ REPEAT = 5                 # each timed page is fetched this many times: median 
 
 
 def _records(project_id: str, start: int, count: int) -> list[dict]:
-    from chalicelib.services import deliveries, delivery_index
+    from chalicelib.services.delivery import deliveries, delivery_index
     out = []
     for i in range(start, start + count):
         kind, source = (("webhook", {}) if i % 10 < 6 else
@@ -94,7 +94,7 @@ def main():
 
     with mock_aws():
         from app import app
-        from chalicelib.services import projects
+        from chalicelib.services.tenancy import projects
         from local import provision
         provision.provision()
         project = projects.create_project(plan="unlimited")

@@ -26,7 +26,8 @@ MODES = {   # label: the queue's limits
 def run_mode(stack, label, limits):
     from chalicelib import sender
     from chalicelib.aws import clients, dispatch
-    from chalicelib.services import attempts, messages, queues
+    from chalicelib.services.deliver import router
+    from chalicelib.services.queues import messages, queues
     name = "flow-" + str(abs(hash(label)))
     queues.put(stack.project_id, name, {"url": "https://hooks.example.com/flow", **limits})
     ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
@@ -38,7 +39,7 @@ def run_mode(stack, label, limits):
         started, pool = time.time(), ThreadPoolExecutor(4)   # four deliver function instances
 
         def batch(msgs):
-            attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+            router.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
             sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                                                             for i, m in enumerate(msgs)])
         while post.call_count < N and time.time() - started < 120:

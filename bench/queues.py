@@ -96,7 +96,9 @@ def delay_costs(stack):
     from chalicelib import sender
     from chalicelib.aws import clients, dispatch
     from chalicelib.core import clock, due
-    from chalicelib.services import attempts, messages, queues, reconciler
+    from chalicelib.services.deliver import router
+    from chalicelib.services.queues import messages, queues
+    from chalicelib.services.repair import reconciler
     stack._poller.stop()          # this bench is the deliver function, the emulator and the reconciler
     stack._scheduler.stop()
     stack.reconciler.stop()
@@ -119,7 +121,7 @@ def delay_costs(stack):
                 runs += 1
             msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
             t[0] += held[-1]                                      # what SQS would have held it
-            attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+            router.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
             sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                                                             for i, m in enumerate(msgs)])
             assert post.call_count == 1 and t[0] >= start + delay

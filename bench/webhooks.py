@@ -45,7 +45,8 @@ def throughput_and_cost(stack, receiver):
 def batch_ratio(stack, receiver, rounds=3):
     """Deliver handler time for a batch of 10 to a receiver answering after 200 ms, over 1."""
     from chalicelib.aws import store
-    from chalicelib.services import attempts, deliveries
+    from chalicelib.services.deliver import router
+    from chalicelib.services.delivery import deliveries
     stack._poller.stop()
     path = "/bench-slow"
     receiver.script(path, [("sleep", 0.2)])
@@ -58,7 +59,7 @@ def batch_ratio(stack, receiver, rounds=3):
             store.put(rec)
             bodies.append(json.dumps(deliveries.work(rec["delivery_id"], 1, 0)))
         t = time.perf_counter()
-        attempts.process_batch(bodies)
+        router.process_batch(bodies)
         return time.perf_counter() - t
 
     batch(1)  # warm connections

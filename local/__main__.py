@@ -32,7 +32,7 @@ def main():
     except state.SnapshotError as e:
         stack.stop()
         raise SystemExit(f"error: {e}")
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     print(f"""
 infrai scheduling — local stack is up
   base URL   {stack.base_url}

@@ -92,7 +92,7 @@ class LocalStack:
         self.state_file = state_file
         self.snapshot_every = snapshot_every
         self.restored = None      # local.state.Restored, when a snapshot was loaded
-        self.recovered = None     # what chalicelib.services.recovery did after loading it
+        self.recovered = None     # what chalicelib.services.repair.recovery did after loading it
         self._moto = self._http = self._poller = self._scheduler = self._snapshots = None
         self.reconciler = None
         self._http_thread = None
@@ -124,7 +124,7 @@ class LocalStack:
         from .scheduler_emulator import SchedulerEmulator
         self._scheduler = SchedulerEmulator(config.schedule_group()).start()
         self._start_reconciler()
-        from chalicelib.services import projects
+        from chalicelib.services.tenancy import projects
         if self.api_key:
             self.project_id = projects.ensure_project_for_key(self.api_key)
         else:
@@ -147,7 +147,7 @@ class LocalStack:
         self._may_save = True
         if self.restored.total:
             from chalicelib import config
-            from chalicelib.services import recovery
+            from chalicelib.services.repair import recovery
             # the records just loaded are the table: recovery needs no Scan of its own
             self.recovered = recovery.recover(self.restored.items.get(config.table_name(), []))
             log.info("restored %d items from %s; recovery: %s", self.restored.total, self.state_file,

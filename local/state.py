@@ -2,7 +2,7 @@
 (data and idempotency) are written to one JSON file on a graceful stop, and every
 `INFRAI_LOCAL_SNAPSHOT_SECONDS` (30 by default) while running, and loaded back on start before
 anything else runs. DynamoDB is the truth: what lived only in SQS (delayed and retrying work)
-or in EventBridge Scheduler (the schedules) is rebuilt from it by chalicelib.services.recovery.
+or in EventBridge Scheduler (the schedules) is rebuilt from it by chalicelib.services.repair.recovery.
 
 The file holds DynamoDB's own item format (numbers stay strings, so nothing is rounded; binary
 values are base64), is written atomically (a temporary file in the same directory, fsync'd, then

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import activation, projects, quotas
+from ..services.tenancy import activation, projects, quotas
 from .http import caller_project, once, route
 
 bp = Blueprint(__name__)

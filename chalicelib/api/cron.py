@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import cron, cron_catchup, cron_runs
+from ..services.cron import cron, cron_catchup, cron_runs
 from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)

@@ -2,7 +2,7 @@
 replays.py)."""
 from chalice import Blueprint
 
-from ..services import delivery_list, replays
+from ..services.delivery import delivery_list, replays
 from .http import caller_project, idempotency_key, json_body, query, route
 
 bp = Blueprint(__name__)

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import endpoints
+from ..services.receivers import endpoints
 from .http import caller_project, once, query, route
 
 bp = Blueprint(__name__)

@@ -1,7 +1,7 @@
 """The project's operational-events endpoint (chalicelib/services/events.py)."""
 from chalice import Blueprint
 
-from ..services import events
+from ..services.delivery import events
 from .http import caller_project, json_body, route
 
 bp = Blueprint(__name__)

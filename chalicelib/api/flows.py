@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import flows
+from ..services.receivers import flows
 from .http import caller_project, json_body, query, route
 
 bp = Blueprint(__name__)

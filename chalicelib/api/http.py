@@ -3,7 +3,7 @@ body, query parameters, and JSON responses. Errors become responses in `errors.p
 from chalice import Response
 
 from ..core import strict_json, validation
-from ..services import idempotency, projects
+from ..services.tenancy import idempotency, projects
 from .errors import json_errors
 
 # No content-type check by Chalice (it would answer 415 in its own format, even on GETs and

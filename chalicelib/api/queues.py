@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..core import validation
-from ..services import messages, queues
+from ..services.queues import messages, queues
 from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import webhooks
+from ..services.webhooks import webhooks
 from .http import caller_project, idempotency_key, json_body, once, query, route
 
 bp = Blueprint(__name__)

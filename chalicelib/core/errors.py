@@ -69,3 +69,9 @@ class QuotaExceeded(InfraiError):
     def __init__(self, message, field=None, *, retry_after: int | None = None, **extra):
         super().__init__(message, field, **extra)
         self.retry_after = max(1, int(retry_after)) if retry_after is not None else self.NOT_BY_WAITING
+
+
+class ServiceUnavailable(InfraiError):
+    """About our dependencies, not the request: retrying later can succeed."""
+    status = 503
+    code = "unavailable"

@@ -258,7 +258,7 @@ def test_attaching_an_endpoint_releases_a_queues_held_messages(web, stack, api, 
 
 def test_keys_limits_and_the_secret_rotation(web, stack, api):
     """Last in the module: a project rotates once per 24 h."""
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     page = web.page
     sign_in(web, stack, "#/project")
     expect(page.locator('tr[data-limit="deliveries_per_day"]')).to_be_visible()

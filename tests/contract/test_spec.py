@@ -71,7 +71,9 @@ def test_every_operation_documents_its_success_and_errors():
 def test_request_bounds_are_the_validators():
     """A few numbers that must move together with chalicelib (the validators are the truth)."""
     from chalicelib.core import schedules, validation
-    from chalicelib.services import cron, messages, queues, webhooks
+    from chalicelib.services.cron import cron
+    from chalicelib.services.queues import messages, queues
+    from chalicelib.services.webhooks import webhooks
     s = schema_check.spec()["components"]["schemas"]
     assert s["CronCreate"]["properties"]["retries"]["maximum"] == cron.MAX_RETRIES
     assert s["CronCreate"]["properties"]["timeout_seconds"]["maximum"] == cron.MAX_TIMEOUT
@@ -79,7 +81,7 @@ def test_request_bounds_are_the_validators():
     assert s["CronCreate"]["properties"]["schedule"]["maxLength"] == schedules.MAX_LENGTH
     assert set(s["CronCreate"]["properties"]) == set(cron.FIELDS)
     assert s["CronCreate"]["properties"]["catch_up_window_seconds"]["maximum"] == cron.MAX_CATCH_UP_WINDOW
-    from chalicelib.services import cron_catchup
+    from chalicelib.services.cron import cron_catchup
     assert s["CronBackfillResult"]["properties"]["runs"]["maximum"] == cron_catchup.MAX_BACKFILL_RUNS
     assert set(s["WebhookSend"]["properties"]) == set(webhooks.SEND_FIELDS)
     assert s["WebhookSend"]["properties"]["delay_seconds"]["maximum"] == webhooks.MAX_DELAY
@@ -92,7 +94,7 @@ def test_request_bounds_are_the_validators():
     # JSON Schema patterns search (so ^...$, where ECMA's $ is the very end); Python fullmatches
     assert s["QueuePublish"]["properties"]["queue"]["pattern"] == f"^{queues.NAME_RE.pattern}$"
     assert s["CronCreate"]["properties"]["idempotency_key"]["maxLength"] == validation.MAX_IDEMPOTENCY_KEY
-    from chalicelib.services import deliveries
+    from chalicelib.services.delivery import deliveries
     assert set(deliveries.STATES) <= set(s["Delivery"]["properties"]["state"]["enum"])
     from chalicelib.core import breaker, flow_limits
     rate = s["QueuePut"]["properties"]["rate_limit"]["properties"]
@@ -105,7 +107,7 @@ def test_request_bounds_are_the_validators():
     assert {k: (v["minimum"], v["maximum"]) for k, v in cb.items()} == breaker.BOUNDS
     assert {k: v["default"] for k, v in cb.items()} == breaker.DEFAULTS
     from chalicelib.core import retry_policy
-    from chalicelib.services import delivery_list, events
+    from chalicelib.services.delivery import delivery_list, events
     _, presets, gaps = s["RetrySchedule"]["oneOf"]
     assert tuple(presets["enum"]) == retry_policy.PRESETS and gaps["maxItems"] == retry_policy.MAX_GAPS
     assert gaps["items"]["maximum"] == retry_policy.MAX_TOTAL

@@ -23,7 +23,7 @@ def stack():
 
 @pytest.fixture(scope="session")
 def receiver(stack):
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     r = Receiver()
     r.secret = projects.current_secret(stack.project_id)
     yield r

@@ -2,7 +2,7 @@
 batch-mates that had already landed are not sent again."""
 import threading
 
-from chalicelib.services import attempts
+from chalicelib.services.deliver import attempts
 
 from .test_webhook_delivery import send
 

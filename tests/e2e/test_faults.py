@@ -5,7 +5,7 @@ import threading
 import time
 
 from chalicelib.aws import store
-from chalicelib.services import attempts
+from chalicelib.services.deliver import attempts
 
 Q = "/v1/scheduling/queue"
 
@@ -110,7 +110,7 @@ def test_a_delivery_stranded_between_its_write_and_its_send_arrives_within_three
     """The API function dies right after storing a webhook, before its SQS send: nothing is
     queued, nobody retries the request. The stack's reconciler (every 60 s, as the EventBridge
     rule on AWS) finds its marker once the attempt is overdue and sends it."""
-    from chalicelib.services import deliveries
+    from chalicelib.services.delivery import deliveries
     monkeypatch.setattr(deliveries, "send_first_attempts", lambda records: None)   # "died" here
     sent_at = time.time()
     d = api.post("/v1/scheduling/webhook/send", {"url": receiver.url(path), "payload": {"s": 1},

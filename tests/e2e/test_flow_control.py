@@ -46,7 +46,7 @@ def test_parallelism_one_never_overlaps_and_keeps_publish_order(api, receiver, p
 
 
 def test_a_dead_endpoint_trips_its_breaker_holds_and_then_delivers_everything_in_order(api, receiver, path):
-    from chalicelib.services import reconciler
+    from chalicelib.services.repair import reconciler
     name = "dead-endpoint"
     receiver.script(path, [500])
     _put(api, name, {"url": receiver.url(path), "parallelism": 1, "retries": 20,

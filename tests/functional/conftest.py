@@ -38,7 +38,7 @@ def client(aws):
 
 @pytest.fixture
 def project(aws):
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     return projects.create_project()
 
 
@@ -89,7 +89,7 @@ def offset():
 @pytest.fixture
 def receiver(project):
     """A real HTTP receiver on 127.0.0.1, verifying signatures with the project's secret."""
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
 
     from tests.receiver import Receiver
     r = Receiver()
@@ -126,8 +126,8 @@ def run_round(msgs) -> None:
     """The deliver function's event source over one batch: run the handler's code, delete what
     it did not report failed, give the rest back."""
     from chalicelib.aws import clients, dispatch
-    from chalicelib.services import attempts
-    out = attempts.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+    from chalicelib.services.deliver import router
+    out = router.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
     failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
     come_back([m for m in msgs if m["MessageId"] in failed])
     for m in msgs:
@@ -151,5 +151,5 @@ def drain(rounds: int = 30) -> int:
 def reconcile_after(seconds: float) -> dict:
     """The reconciler's run as it would be `seconds` from now (markers due by then fall due)."""
     from chalicelib.core import clock
-    from chalicelib.services import reconciler
+    from chalicelib.services.repair import reconciler
     return reconciler.run(now=clock.now() + seconds)

@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import config
 from chalicelib.aws import clients
-from chalicelib.services import projects
+from chalicelib.services.tenancy import projects
 
 from .conftest import Api
 
@@ -143,14 +143,15 @@ def test_deployed_stages_refuse_private_targets_at_create_time(api, monkeypatch,
 def test_send_time_check_refuses_a_name_that_now_resolves_privately(aws, project, monkeypatch):
     """DNS can change after create time: the sender checks the address again and never connects."""
     from chalicelib import sender
-    from chalicelib.services import attempts, webhooks
+    from chalicelib.services.deliver import router
+    from chalicelib.services.webhooks import webhooks
     monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "")
     monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["93.184.216.34"])
     d = webhooks.send(project["project_id"], {"url": "https://rebind.example.com/", "payload": {}, "retries": 0}, None)
     monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["169.254.169.254"])
     from .conftest import dispatch_messages
     [work] = dispatch_messages()
-    attempts.process_batch([json.dumps(work)])
+    router.process_batch([json.dumps(work)])
     record = webhooks.get(project["project_id"], d["delivery_id"])
     assert record["state"] == "failed" and "169.254.169.254" in record["attempts"][0]["error"]
 
@@ -181,7 +182,7 @@ def test_every_bodyless_post_is_idempotent_by_header(client, api):
 
 def test_scheduled_cron_runs_count_against_the_daily_limit_and_are_skipped_visibly(api, monkeypatch):
     from chalicelib.aws import store
-    from chalicelib.services import cron_runs
+    from chalicelib.services.cron import cron_runs
     monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": 2}}))
     job = api.call("POST", "/v1/scheduling/cron", {"name": "every minute", "schedule": "* * * * *",
                                                    "url": "https://hooks.example.com/cron"}).data

@@ -6,7 +6,10 @@ import pytest
 
 from chalicelib.aws import keys, store
 from chalicelib.core import breaker, due
-from chalicelib.services import circuit_breaker, deliveries, endpoints, queues, reconciler
+from chalicelib.services.delivery import deliveries
+from chalicelib.services.queues import queues
+from chalicelib.services.receivers import circuit_breaker, endpoints, holding
+from chalicelib.services.repair import reconciler
 
 from .conftest import T0, drain
 
@@ -252,7 +255,7 @@ def test_a_large_release_of_held_sends_continues_through_release_tasks(api, proj
     send however many of the other's come before it; its success releases the rest through a
     chain of release tasks; the other's stay; the chain's last step drops the endpoint's marker."""
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
-    monkeypatch.setattr(queues, "RELEASE_PAGE", 2)
+    monkeypatch.setattr(holding, "RELEASE_PAGE", 2)
     monkeypatch.setattr(endpoints, "RELEASE_PAGES", 1)
     pid = project["project_id"]
     receiver.script("/many", [500])

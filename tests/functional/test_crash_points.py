@@ -24,8 +24,13 @@ from botocore.exceptions import ClientError
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import breaker, clock, due
-from chalicelib.services import (cron, cron_catchup, cron_runs, deliveries, endpoints, events, messages, projects,
-                                 queues, quotas, reconciler, webhooks)
+from chalicelib.services.cron import cron, cron_catchup, cron_runs
+from chalicelib.services.delivery import deliveries, events
+from chalicelib.services.queues import messages, queues
+from chalicelib.services.receivers import endpoints, holding
+from chalicelib.services.repair import reconciler
+from chalicelib.services.tenancy import projects, quotas
+from chalicelib.services.webhooks import webhooks
 from tests.receiver import Receiver
 
 from .conftest import come_back, drain, receive_work, run_round
@@ -265,7 +270,7 @@ def _stranded(pid, url, w):
     accepts (a publish that raced the PUT), a cron change that died half-way."""
     _queue(pid, url)
     messages.publish(pid, {"queue": "q", "payload": {}, "delay_seconds": 3600}, None)
-    held = deliveries.submit(messages._record(pid, queues.find(pid, "q") | {"url": None}, {
+    held = deliveries.submit(messages._record(pid, holding.find(pid, "q") | {"url": None}, {
         "queue": "q", "payload": "{}", "delay": 0}))
     assert held["state"] == "held"
     job = _job(pid, url)   # ... and then a change to it died after its record write:
@@ -328,7 +333,7 @@ def _check(project_id, w, label):
             assert d["delivery_id"] in seen, where
         elif d["state"] == "held":   # only a queue's own holding may last: every endpoint here recovers
             assert d["kind"].startswith("queue:"), where + ": held by an endpoint that recovered"
-            assert not queues.accepts(queues.find(project_id, d["source"]["queue"])), where + " on a queue that accepts"
+            assert not holding.accepts(holding.find(project_id, d["source"]["queue"])), where + " on a queue that accepts"
         elif d["state"] == "failed":
             assert d.get("dead_lettered") and d["attempts"], where + " without its notice or attempts"
         else:

@@ -159,15 +159,15 @@ def test_a_record_left_pending_converges_on_read(api):
 
 
 def test_firing_twice_makes_one_run_and_one_delivery(api):
-    from chalicelib.services import attempts
+    from chalicelib.services.deliver import router
     job = api.call("POST", BASE, JOB).data
     firing = json.dumps({"cron": job["cron_id"], "at": "2026-11-28T09:00:00Z"})
     from unittest import mock
     from chalicelib import sender
     ok = sender.AttemptResult(status=200, duration_ms=5, error=None, excerpt="", retry_after=None)
     with mock.patch.object(sender, "post", return_value=ok) as post:
-        attempts.process_batch([firing, firing])
-        attempts.process_batch([firing])
+        router.process_batch([firing, firing])
+        router.process_batch([firing])
     runs = api.call("GET", f"{BASE}/{job['cron_id']}/runs").data["items"]
     assert len(runs) == 1 and runs[0]["scheduled_at"] == "2026-11-28T09:00:00.000Z"
     assert runs[0]["delivery_state"] == "succeeded"
@@ -179,7 +179,7 @@ def test_firing_twice_makes_one_run_and_one_delivery(api):
 
 
 def test_paused_and_deleted_jobs_do_not_fire(api):
-    from chalicelib.services import cron_runs
+    from chalicelib.services.cron import cron_runs
     job = api.call("POST", BASE, JOB).data
     api.call("POST", f"{BASE}/{job['cron_id']}/pause")
     assert cron_runs.fire(job["cron_id"], "2026-11-28T09:00:00Z") == (None, None)
@@ -257,7 +257,8 @@ def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_rec
     sends nothing; and if no copy comes back at all, the reconciler sends it. Once either way."""
     from unittest import mock
     from chalicelib import sender
-    from chalicelib.services import attempts, cron_runs
+    from chalicelib.services.cron import cron_runs
+    from chalicelib.services.deliver import router
     firing_at = "2026-11-28T09:00:00Z"
     ok = sender.AttemptResult(status=200, duration_ms=5, error=None, excerpt="", retry_after=None)
     for way in ("redelivery", "reconciler"):
@@ -266,10 +267,10 @@ def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_rec
         assert work is not None
         firing = json.dumps({"cron": job["cron_id"], "at": firing_at})
         with mock.patch.object(sender, "post", return_value=ok) as post:
-            attempts.process_batch([firing], message_ids=["sqs-2"])      # a duplicate firing
+            router.process_batch([firing], message_ids=["sqs-2"])      # a duplicate firing
             assert post.call_count == 0
             if way == "redelivery":
-                attempts.process_batch([firing], message_ids=["sqs-1"])
+                router.process_batch([firing], message_ids=["sqs-1"])
             else:
                 assert reconcile_after(job["timeout_seconds"] + due.CHECK_MARGIN + 1) == {"repaired": 1}
                 drain()
@@ -284,7 +285,7 @@ def test_a_delete_racing_a_patch_leaves_no_schedule_behind(api, monkeypatch):
     PATCH's schedule write came after, re-creating a schedule for a deleted job. PATCH sees the
     job gone and takes its schedule away again: a deleted job never fires."""
     from chalicelib.aws import scheduler
-    from chalicelib.services import cron
+    from chalicelib.services.cron import cron
     job = api.call("POST", BASE, JOB).data
     pid = api.call("GET", "/v1/auth/me").data["project_id"]
     real = scheduler.put

@@ -9,7 +9,8 @@ import pytest
 from chalicelib import sender
 from chalicelib.aws import keys, store
 from chalicelib.core import clock
-from chalicelib.services import cron_runs, events
+from chalicelib.services.cron import cron_runs
+from chalicelib.services.delivery import events
 
 from .conftest import drain, reconcile_after
 
@@ -276,7 +277,7 @@ def test_bad_backfills_are_400s_naming_the_field_and_fire_nothing(api, now, body
 
 def test_a_backfill_over_the_limit_says_where_to_split(api, now, monkeypatch):
     """The limit is 1,000 runs (tests/contract ties the spec to it); 10 here, to fire few."""
-    from chalicelib.services import cron_catchup
+    from chalicelib.services.cron import cron_catchup
     monkeypatch.setattr(cron_catchup, "MAX_BACKFILL_RUNS", 10)
     now.set("2026-11-30T12:00:00Z")
     j = job(api)
@@ -289,7 +290,7 @@ def test_a_backfill_over_the_limit_says_where_to_split(api, now, monkeypatch):
 
 
 def test_backfill_of_an_unknown_or_foreign_job_is_404(api, client, now):
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     from .conftest import Api
     now.set("2026-11-30T12:00:00Z")
     j = job(api)

@@ -7,7 +7,9 @@ from unittest import mock
 import pytest
 
 from chalicelib.aws import clients, dispatch
-from chalicelib.services import attempts, deliveries, projects, replays
+from chalicelib.services.deliver import router
+from chalicelib.services.delivery import deliveries, replays
+from chalicelib.services.tenancy import projects
 
 LIST = "/v1/scheduling/deliveries"
 REPLAY = "/v1/scheduling/deliveries/replay"
@@ -34,7 +36,7 @@ def drain(rounds=100):
         if not bodies:
             return
         for body in bodies:
-            attempts.process_batch([body])
+            router.process_batch([body])
     raise AssertionError("the dispatch queue never emptied")
 
 
@@ -199,7 +201,7 @@ def test_a_replay_that_dies_halfway_resumes_and_replays_nothing_twice(api, recei
     job = api.call("POST", REPLAY, {}).data
     for _ in range(5):                                   # matching, then the first replay page
         for body in take_messages():
-            attempts.process_batch([body])
+            router.process_batch([body])
         if api.call("GET", f"/v1/scheduling/replays/{job['replay_id']}").data["state"] == "replaying":
             break
     [task] = [b for b in take_messages() if "replay" in b]
@@ -225,9 +227,9 @@ def test_a_replay_that_dies_halfway_resumes_and_replays_nothing_twice(api, recei
         patch = mock.patch.object(replays.dispatch, "enqueue", lambda w, s=0: (_ for _ in ()).throw(Crash())
                                   if "replay" in w else real_enqueue(w, s))
     with patch, pytest.raises(Crash):
-        attempts.process_batch([task])
-    attempts.process_batch([task])                       # SQS redelivers the message that died
-    attempts.process_batch([task])                       # and, at least once, a duplicate
+        router.process_batch([task])
+    router.process_batch([task])                       # SQS redelivers the message that died
+    router.process_batch([task])                       # and, at least once, a duplicate
     drain()
     done = api.call("GET", f"/v1/scheduling/replays/{job['replay_id']}").data
     assert done["state"] == "completed" and (done["matched"], done["queued"], done["skipped"]) == (12, 12, 0)

@@ -8,7 +8,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib import sender
 from chalicelib.aws import store
-from chalicelib.services import attempts, webhooks
+from chalicelib.services.deliver import attempts, router
+from chalicelib.services.webhooks import webhooks
 
 from .conftest import dispatch_messages
 
@@ -33,13 +34,13 @@ def test_a_dynamodb_failure_during_an_attempt_is_retried_not_lost(aws, project, 
         monkeypatch.setattr(store, "get_many", throttled)
     with mock.patch.object(sender, "post", return_value=OK) as post:
         with pytest.raises(ClientError):
-            attempts.process_batch([json.dumps(work)])      # the batch fails: SQS will redeliver it
+            router.process_batch([json.dumps(work)])      # the batch fails: SQS will redeliver it
         record = webhooks.get(pid, d["delivery_id"])
         assert record["state"] == "queued" and record["attempt_count"] == 0, "not marked succeeded"
         monkeypatch.setattr(store, "update", real_update)
         monkeypatch.setattr(store, "get_many", real_get_many)
-        attempts.process_batch([json.dumps(work)])          # the redelivery
-        attempts.process_batch([json.dumps(work)])          # and a late duplicate of it
+        router.process_batch([json.dumps(work)])          # the redelivery
+        router.process_batch([json.dumps(work)])          # and a late duplicate of it
     record = webhooks.get(pid, d["delivery_id"])
     assert record["state"] == "succeeded" and record["attempt_count"] == 1
     assert post.call_count == (2 if where == "record" else 1)
@@ -52,7 +53,7 @@ def test_an_unreadable_message_goes_to_the_dlq_without_sinking_its_batch(aws, pr
     d = webhooks.send(pid, {"url": "https://hooks.example.com/", "payload": {}}, None)
     [work] = dispatch_messages()
     with mock.patch.object(sender, "post", return_value=OK):
-        out = attempts.process_batch(["not json", json.dumps({"d": 1}), json.dumps(work)])
+        out = router.process_batch(["not json", json.dumps({"d": 1}), json.dumps(work)])
     assert out["outcomes"] == ["unreadable", "unreadable", "succeeded"]
     dlq = clients.sqs().receive_message(QueueUrl=dispatch.dead_letter_queue_url(), MaxNumberOfMessages=10)
     assert len(dlq["Messages"]) == 2
@@ -66,7 +67,8 @@ def test_the_largest_record_allowed_keeps_fitting_dynamodbs_400_kb_through_any_n
     characters and a long error, replayed again and again. moto applies DynamoDB's real 400 KB
     rule: every attempt must still be recorded (the history is bounded in bytes, not count)."""
     from chalicelib.aws import keys
-    from chalicelib.services import deliveries, projects
+    from chalicelib.services.delivery import deliveries
+    from chalicelib.services.tenancy import projects
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
     pid = projects.create_project(plan="unlimited")["project_id"]
     headers = {f"x-{i:02d}-" + "h" * 250: "v" * 4096 for i in range(20)}
@@ -82,7 +84,7 @@ def test_the_largest_record_allowed_keeps_fitting_dynamodbs_400_kb_through_any_n
                 record = store.get(*keys.delivery(d["delivery_id"]))
                 if record["state"] == "failed":
                     break
-                attempts.process_batch([json.dumps({"d": d["delivery_id"], "n": record["attempt_count"] + 1,
+                router.process_batch([json.dumps({"d": d["delivery_id"], "n": record["attempt_count"] + 1,
                                                     "at": 0})])
                 recorded += 1
                 assert store.get(*keys.delivery(d["delivery_id"]))["attempt_count"] == recorded

@@ -10,7 +10,11 @@ import pytest
 
 from chalicelib.aws import keys, store
 from chalicelib.core import clock
-from chalicelib.services import attempts, deliveries, flow_control, messages, queues, reconciler
+from chalicelib.services.deliver import router
+from chalicelib.services.delivery import deliveries
+from chalicelib.services.queues import messages, queues
+from chalicelib.services.receivers import flow_control
+from chalicelib.services.repair import reconciler
 
 from .conftest import T0, drain
 
@@ -307,5 +311,5 @@ def test_a_waiting_message_can_be_cancelled_and_a_paused_queue_holds_it(api, pro
     assert record["state"] == "waiting"
     queues.put(pid, "c", {"paused": True})
     # its work comes due (its rate slot is an hour or two away: the work says "now")
-    attempts.process_batch([json.dumps(deliveries.work(second, 1, clock.now()))])
+    router.process_batch([json.dumps(deliveries.work(second, 1, clock.now()))])
     assert messages.get(pid, second)["state"] == "held"

@@ -2,7 +2,7 @@
 another project's resource (never 403: existence is not confirmed), and lists never show it."""
 import pytest
 
-from chalicelib.services import projects
+from chalicelib.services.tenancy import projects
 
 from .conftest import Api
 

@@ -11,7 +11,7 @@ from chalicelib import config
 from chalicelib.aws import clients
 from chalicelib.core import clock
 from chalicelib.core.errors import InfraiError
-from chalicelib.services import projects
+from chalicelib.services.tenancy import projects
 
 from .conftest import Api, dispatch_messages
 
@@ -58,7 +58,7 @@ def schedules() -> list[str]:
 # ---------------------------------------------------------------- limits under concurrency
 
 def test_concurrent_cron_creates_leave_exactly_the_limit_paused_ones_included(aws, project, monkeypatch):
-    from chalicelib.services import cron
+    from chalicelib.services.cron import cron
     limits(monkeypatch, cron_jobs=5)
     pid = project["project_id"]
     body = {"name": "c", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"}
@@ -72,7 +72,7 @@ def test_concurrent_cron_creates_leave_exactly_the_limit_paused_ones_included(aw
 
 
 def test_concurrent_queue_creates_leave_exactly_the_limit(aws, project, monkeypatch):
-    from chalicelib.services import queues
+    from chalicelib.services.queues import queues
     limits(monkeypatch, queues=4)
     pid = project["project_id"]
     out = at_once(lambda i: queues.put(pid, f"q{i}", {}))
@@ -162,7 +162,7 @@ def test_revocation_takes_effect_at_once_on_the_revoking_instance(api, client, p
 
 
 def test_activation_is_limited_per_network_over_a_sliding_hour(aws, monkeypatch):
-    from chalicelib.services import activation
+    from chalicelib.services.tenancy import activation
     monkeypatch.setenv("INFRAI_ACTIVATIONS_PER_HOUR", "3")
     now = [3600 * 1000 + 3000.0]            # 10 minutes before an hour boundary
     monkeypatch.setattr(clock, "_now", lambda: now[0])
@@ -259,13 +259,14 @@ def test_over_the_plans_payload_is_413_and_every_429_says_retry_after(api, monke
 
 def test_a_target_the_ssrf_guard_refuses_fails_at_once(aws, project, monkeypatch):
     from chalicelib import sender
-    from chalicelib.services import attempts, webhooks
+    from chalicelib.services.deliver import router
+    from chalicelib.services.webhooks import webhooks
     monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "")
     monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["93.184.216.34"])
     d = webhooks.send(project["project_id"], {"url": "https://rebind.example.com/", "payload": {}, "retries": 5}, None)
     monkeypatch.setattr(sender, "_default_resolver", lambda host, port: ["10.0.0.7"])
     [work] = dispatch_messages()
-    attempts.process_batch([json.dumps(work)])
+    router.process_batch([json.dumps(work)])
     record = webhooks.get(project["project_id"], d["delivery_id"])
     assert record["state"] == "failed" and record["attempt_count"] == 1, record
 
@@ -336,7 +337,7 @@ def test_concurrent_first_keyed_requests_never_meet_a_half_configured_idempotenc
     race Powertools' configuration of its layer (500: 'NoneType' object has no attribute 'search')."""
     import jmespath
 
-    from chalicelib.services import idempotency
+    from chalicelib.services.tenancy import idempotency
     idempotency._runner.cache_clear()
     slow_compile = jmespath.compile
     monkeypatch.setattr(jmespath, "compile", lambda expr: time.sleep(0.05) or slow_compile(expr))

@@ -155,7 +155,9 @@ def test_long_delays_wait_in_the_due_index_one_send_each_never_early(aws, projec
     from chalicelib import sender
     from chalicelib.aws import dispatch
     from chalicelib.core import clock, due
-    from chalicelib.services import attempts, messages, queues, reconciler
+    from chalicelib.services.deliver import attempts, router
+    from chalicelib.services.queues import messages, queues
+    from chalicelib.services.repair import reconciler
     start = 1_800_000_000.25
     t = [start]
     monkeypatch.setattr(clock, "_now", lambda: t[0])
@@ -176,7 +178,7 @@ def test_long_delays_wait_in_the_due_index_one_send_each_never_early(aws, projec
     t[0] += dispatch.hop_delay(wait)                # SQS holds it that long (whole seconds)
     ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
     with mock.patch.object(sender, "post", return_value=ok) as post:
-        attempts.process_batch([json.dumps(work)])
+        router.process_batch([json.dumps(work)])
     assert post.call_count == 1 and msg["state"] == "queued" and len(sent) == 1
     assert t[0] >= start + delay, "never early"
     assert t[0] - (start + delay) < 1.0, "late only by the rounding of SQS's delay to a second"
@@ -251,7 +253,8 @@ def test_a_failing_message_comes_back_alone_and_its_batch_mates_are_not_rerun(aw
     from unittest import mock
     from chalicelib import sender
     from chalicelib.aws import keys, store
-    from chalicelib.services import attempts, messages, queues
+    from chalicelib.services.deliver import router
+    from chalicelib.services.queues import messages, queues
     pid = project["project_id"]
     queues.put(pid, "mates", {"url": "https://hooks.example.com/mates"})
     bad = messages.publish(pid, {"queue": "mates", "payload": {"bad": True}}, None)
@@ -264,7 +267,7 @@ def test_a_failing_message_comes_back_alone_and_its_batch_mates_are_not_rerun(aw
             raise RuntimeError("a bug that only this message hits")
         return ok
     with mock.patch.object(sender, "post", side_effect=post):
-        out = attempts.process_batch([json.dumps(works[bad["message_id"]]), json.dumps(works[good["message_id"]])],
+        out = router.process_batch([json.dumps(works[bad["message_id"]]), json.dumps(works[good["message_id"]])],
                                      message_ids=["m-bad", "m-good"])
     assert out["batchItemFailures"] == [{"itemIdentifier": "m-bad"}]
     assert store.get(*keys.delivery(bad["message_id"]))["crashes"] == 1
@@ -277,16 +280,17 @@ def test_a_message_that_keeps_crashing_us_is_failed_visibly_after_its_own_crashe
     from unittest import mock
     from chalicelib import sender
     from chalicelib.aws import keys, store
-    from chalicelib.services import attempts, messages, queues
+    from chalicelib.services.deliver import attempts, router
+    from chalicelib.services.queues import messages, queues
     pid = project["project_id"]
     queues.put(pid, "poison", {"url": "https://hooks.example.com/p"})
     msg = messages.publish(pid, {"queue": "poison", "payload": {}}, None)
     [work] = dispatch_messages()
     with mock.patch.object(sender, "post", side_effect=RuntimeError("boom")):
         for i in range(attempts.POISON_CRASHES):
-            out = attempts.process_batch([json.dumps(work)], message_ids=[f"m-{i}"])
+            out = router.process_batch([json.dumps(work)], message_ids=[f"m-{i}"])
             assert out["batchItemFailures"] == [{"itemIdentifier": f"m-{i}"}]
-        out = attempts.process_batch([json.dumps(work)], message_ids=["m-last"])
+        out = router.process_batch([json.dumps(work)], message_ids=["m-last"])
     assert out["outcomes"] == ["poison"] and out["batchItemFailures"] == []
     record = store.get(*keys.delivery(msg["message_id"]))
     assert record["state"] == "failed" and record["attempts"][-1]["error"].startswith("poison")
@@ -300,7 +304,8 @@ def test_an_early_hop_forked_in_two_still_sends_once(aws, project, monkeypatch):
     from unittest import mock
     from chalicelib import sender
     from chalicelib.core import clock
-    from chalicelib.services import attempts, messages, queues
+    from chalicelib.services.deliver import router
+    from chalicelib.services.queues import messages, queues
     t = [1_800_000_000.0]
     monkeypatch.setattr(clock, "_now", lambda: t[0])
     pid = project["project_id"]
@@ -310,9 +315,9 @@ def test_an_early_hop_forked_in_two_still_sends_once(aws, project, monkeypatch):
     t[0] += 600
     ok = sender.AttemptResult(status=200, duration_ms=1, error=None, excerpt="", retry_after=None)
     with mock.patch.object(sender, "post", side_effect=[RuntimeError("crash before the send"), ok, ok]) as post:
-        crashed = attempts.process_batch([json.dumps(copy)], message_ids=["m-a"])          # claims, crashes
+        crashed = router.process_batch([json.dumps(copy)], message_ids=["m-a"])          # claims, crashes
         assert crashed["batchItemFailures"] == [{"itemIdentifier": "m-a"}]
-        out = attempts.process_batch([json.dumps(copy), json.dumps(copy)], message_ids=["m-b", "m-a"])
+        out = router.process_batch([json.dumps(copy), json.dumps(copy)], message_ids=["m-b", "m-a"])
     assert out["outcomes"] == ["duplicate hop", "succeeded"]
     assert post.call_count == 2, "the crashed try and its redelivery; the forked copy sent nothing"
 
@@ -322,7 +327,8 @@ def test_a_publish_racing_the_put_that_attaches_an_endpoint_is_released_by_its_r
     publish wrote its message held: a held message on a queue that accepts. Its own re-check
     marker releases it (the held index, eventually consistent, may hide it from a PUT too)."""
     from chalicelib.core import due
-    from chalicelib.services import deliveries, messages, queues
+    from chalicelib.services.delivery import deliveries
+    from chalicelib.services.queues import messages, queues
     from .conftest import reconcile_after
     pid = project["project_id"]
     queue_then = queues.ensure(pid, "race")                       # publish reads: no endpoint
@@ -337,7 +343,7 @@ def test_a_publish_racing_the_put_that_attaches_an_endpoint_is_released_by_its_r
 
 def test_a_message_held_on_a_queue_without_endpoint_stays_held_and_owes_nothing(aws, project):
     from chalicelib.core import due
-    from chalicelib.services import messages
+    from chalicelib.services.queues import messages
     from .conftest import reconcile_after
     pid = project["project_id"]
     msg = messages.publish(pid, {"queue": "parked", "payload": {}}, None)

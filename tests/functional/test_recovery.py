@@ -10,7 +10,8 @@ import pytest
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock
-from chalicelib.services import attempts, recovery
+from chalicelib.services.deliver import router
+from chalicelib.services.repair import recovery
 from local import provision, state
 
 from .conftest import dispatch_messages
@@ -63,7 +64,7 @@ def answering(monkeypatch, status):
 def attempt(monkeypatch, delivery_id, n, status):
     """Run attempt n of a delivery through the deliver function's code, the receiver answering `status`."""
     answering(monkeypatch, status)
-    attempts.process_batch([json.dumps({"d": delivery_id, "n": n, "at": 0})])
+    router.process_batch([json.dumps({"d": delivery_id, "n": n, "at": 0})])
     return store.get(*keys.delivery(delivery_id))
 
 
@@ -196,7 +197,7 @@ def test_a_requeued_attempt_is_made_once_even_when_sent_twice(api, monkeypatch):
     bodies = [json.dumps(m) for m in dispatch_messages()]
     assert len(bodies) == 2
     answering(monkeypatch, 200)
-    attempts.process_batch(bodies)
+    router.process_batch(bodies)
     record = store.get(*keys.delivery(d))
     assert record["state"] == "succeeded" and record["attempt_count"] == 1 and len(record["attempts"]) == 1
 

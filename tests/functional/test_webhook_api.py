@@ -74,7 +74,7 @@ def test_missing_or_bad_key_is_401_with_the_json_error(client, project):
 
 
 def test_another_projects_delivery_is_not_found(client, api):
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     from .conftest import Api
     d = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}}).data
     other = Api(client, projects.create_project()["api_key"])
@@ -146,7 +146,7 @@ def test_bad_list_parameters(api):
 
 
 def test_a_cursor_from_another_project_is_refused(client, api):
-    from chalicelib.services import projects
+    from chalicelib.services.tenancy import projects
     from .conftest import Api
     for i in range(3):
         api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {"i": i}})

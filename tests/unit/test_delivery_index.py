@@ -1,5 +1,5 @@
 """delivery_index.fields(): every index attribute of a delivery, from its record alone."""
-from chalicelib.services.delivery_index import fields, host_in, sort_key
+from chalicelib.services.delivery.delivery_index import fields, host_in, sort_key
 
 BASE = {"project_id": "proj_1", "delivery_id": "dlv_01ABC", "created_at": 1764633600.123, "state": "queued",
         "attempts": []}

@@ -1,0 +1,309 @@
+"""Cron jobs: DynamoDB is the source of truth, EventBridge Scheduler the clock. Every change
+writes the record first, marked `sync: pending` (or `deleting`) with a due marker
+(core/due.py), then makes the schedules match, then marks it `ok` and drops the marker. If the
+schedules cannot be changed now, or the request dies half-way, the record stays marked and the
+reconciler finishes the change (`converge`): the record is what the job is, always. A schedule
+whose job is gone or deleting fires nothing, and is deleted when it fires (cron_runs)."""
+import logging
+from datetime import datetime, timezone
+
+from ...aws import keys, scheduler, store
+from ...core import breaker, clock, due, flow_limits, ids, retry_policy, schedules, validation
+from ...core.errors import Conflict, InvalidInput, NotFound
+from ..queues import queues
+from ..receivers import flows
+from ..tenancy import idempotency, quotas, request_ids
+from ..delivery import options
+
+log = logging.getLogger(__name__)
+
+OPTIONAL = ("retry_schedule", "callback_url", "failure_callback_url")   # null: the default (none)
+FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
+          "enabled", "catch_up_window_seconds", "flow_key", "circuit_breaker", *OPTIONAL, "idempotency_key")
+MAX_NAME = 128
+MAX_RETRIES = 20
+MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
+MAX_CATCH_UP_WINDOW = 7 * 86400   # a week of missed runs at most (docs/missed-runs.md)
+
+
+def _check(body: dict, current: dict | None = None) -> dict:
+    """The validated fields of a create (current None) or a PATCH (merged over current)."""
+    validation.reject_unknown(body, FIELDS)
+    partial = current is not None
+    out = dict(current or {})
+
+    def given(name):
+        return not partial or name in body
+    if given("name"):
+        out["name"] = validation.string(body, "name", max_len=MAX_NAME).strip() or _empty_name()
+    if given("schedule"):
+        raw = validation.string(body, "schedule", max_len=schedules.MAX_LENGTH)
+        out["schedule"] = schedules.parse(raw).expression
+    if given("timezone"):
+        out["timezone"] = schedules.check_timezone(body.get("timezone", "UTC"))
+    if not partial or "url" in body or "queue" in body:
+        out.update(_target(body, partial))
+    if given("payload"):
+        out["payload"] = validation.any_json(body)
+    if given("retries"):
+        out["retries"] = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
+    if given("timeout_seconds"):
+        out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 300, 1, MAX_TIMEOUT)
+    if given("enabled"):
+        out["enabled"] = validation.boolean(body, "enabled", True)
+    if given("catch_up_window_seconds"):
+        out["catch_up_window_seconds"] = _catch_up_window(body)
+    if given("flow_key"):
+        out["flow_key"] = flow_limits.check_key(body["flow_key"]) if body.get("flow_key") is not None else None
+    if out.get("flow_key") and out.get("queue"):
+        raise InvalidInput("'flow_key' applies to a job that targets a url; a queue's limits are its own "
+                           "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism).", field="flow_key")
+    if "circuit_breaker" in body:
+        out.update(breaker.fields(body))
+    if out.get("queue") and body.get("circuit_breaker") is not None:
+        raise InvalidInput("'circuit_breaker' applies to a job that targets a url; a queue's breaker is its "
+                           "own (PUT /v1/scheduling/queue/{name} with circuit_breaker).", field="circuit_breaker")
+    if out.get("queue"):   # a job feeding a queue goes through its queue's breaker: none of its own
+        out.update({"circuit_breaker": None, "breaker_off": None})
+    if given("retry_schedule"):
+        out["retry_schedule"] = retry_policy.check(body.get("retry_schedule"))
+    for field in options.CALLBACK_FIELDS:
+        if given(field):
+            out[field] = options.callbacks(body)[field]
+    return out
+
+
+def _catch_up_window(body: dict) -> int:
+    value = body.get("catch_up_window_seconds")
+    if value is not None and not isinstance(value, bool) and isinstance(value, (int, float)) \
+            and not 0 <= value <= MAX_CATCH_UP_WINDOW:
+        raise InvalidInput(f"'catch_up_window_seconds' is at most {MAX_CATCH_UP_WINDOW} (7 days); runs "
+                           "missed longer ago are skipped and reported. 0 (the default) skips every "
+                           "missed run.", field="catch_up_window_seconds")
+    return validation.integer(body, "catch_up_window_seconds", 0, 0, MAX_CATCH_UP_WINDOW)
+
+
+def _empty_name():
+    raise InvalidInput("'name' must not be blank.", field="name")
+
+
+def _target(body: dict, partial: bool) -> dict:
+    url, queue = body.get("url"), body.get("queue")
+    if (url is None) == (queue is None):
+        raise InvalidInput("Give exactly one target: 'url' (an http(s) URL to POST to) or 'queue' "
+                           "(a queue name to publish into).", field="url" if url is not None else "queue")
+    if url is not None:
+        return {"url": options.check_url(body), "queue": None}
+    return {"queue": queues.check_name(queue, "queue"), "url": None}
+
+
+def _aws_expressions(fields: dict) -> list[str]:
+    return schedules.to_aws(schedules.parse(fields["schedule"]))
+
+
+def create(project_id: str, body: dict, idem_key: str | None) -> dict:
+    fields = _check(body)
+    flows.require(project_id, fields)
+    return idempotency.once(project_id, "cron.create", idem_key, body,
+                            lambda: view(_create(project_id, fields, idem_key)))
+
+
+def _check_quota(project_id: str, fields: dict, was_enabled: bool = False) -> None:
+    quotas.check_payload(project_id, fields["payload"])   # the job count is taken with the record
+
+
+def _create(project_id: str, fields: dict, idem_key: str | None = None) -> dict:
+    _check_quota(project_id, fields)
+    now = clock.now()
+    [cron_id] = request_ids.reserve(project_id, "cron.create", idem_key, "cron")
+    pk, sk = keys.cron_job(cron_id)
+    record = {"pk": pk, "sk": sk, "cron_id": cron_id, "project_id": project_id,
+              "gsi1pk": keys.cron_jobs_of(project_id), "gsi1sk": cron_id,
+              **fields, "aws_expressions": _aws_expressions(fields),
+              "created_at": now, "updated_at": now, "sync": "pending",
+              **due.mark(pk, now + due.SYNC_GRACE, due.SYNC)}
+    try:
+        quotas.put_cron_job(record)   # with the plan's count of cron jobs, in one transaction
+    except store.ConditionFailed:   # the same request, retried after it died: the job is made
+        record = store.get(pk, sk)
+    return converge(record, quiet=True)
+
+
+def _sync_schedules(record: dict) -> None:
+    """Put each schedule the record needs (create or update), delete the one it no longer does."""
+    names = scheduler.schedule_names(record["cron_id"], len(record["aws_expressions"]))
+    for name, expression in zip(names, record["aws_expressions"]):
+        scheduler.put(name, record["cron_id"], expression, record["timezone"], record["enabled"])
+    for name in scheduler.schedule_names(record["cron_id"], 2)[len(names):]:
+        scheduler.delete(name)
+
+
+def _sync_watch(record: dict) -> None:
+    """A job with a catch-up window has a watch (keys.cron_watch): up to when its scheduled
+    times were checked for runs that never fired (cron_catchup). Made when the window is set,
+    starting then (runs before it were not owed); an existing one keeps its place, so a resume
+    finds the runs missed while paused, and is due at once then. A watch whose job has no
+    window (or is gone) is deleted by its own check."""
+    if not record.get("catch_up_window_seconds") or not record["enabled"]:
+        return
+    pk, sk = keys.cron_watch(record["cron_id"])
+    now = clock.now()
+    try:
+        store.update(pk, sk, {"project_id": record["project_id"], **due.mark(pk, now, due.CATCH_UP)},
+                     condition="attribute_exists(pk)")
+    except store.ConditionFailed:
+        try:
+            store.put({"pk": pk, "sk": sk, "cron_id": record["cron_id"], "project_id": record["project_id"],
+                       "checked_to": record["updated_at"], **due.mark(pk, now + due.SYNC_GRACE, due.CATCH_UP)},
+                      condition="attribute_not_exists(pk)")
+        except store.ConditionFailed:
+            pass   # made meanwhile by another converge of this job
+
+
+def drop_schedules(cron_id: str) -> None:
+    """Delete every schedule a job can have (missing ones are fine)."""
+    for name in scheduler.schedule_names(cron_id, 2):
+        scheduler.delete(name)
+
+
+def converge(record: dict, quiet: bool = False) -> dict | None:
+    """Make the schedules match the record, then mark it synced (dropping its marker); a job
+    being deleted loses its schedules, then its record. A record changed meanwhile is followed
+    to its newer version. Returns the record as it now is (None once deleted). With `quiet`, a
+    failure leaves the record marked for the reconciler instead of raising."""
+    try:
+        for _ in range(3):
+            if record.get("sync") == "deleting":
+                drop_schedules(record["cron_id"])
+                quotas.delete_cron_job(record, condition="#sync = :deleting", names={"#sync": "sync"},
+                                       values={":deleting": "deleting"})   # and give its place back
+                if record.get("catch_up_window_seconds"):
+                    store.delete(*keys.cron_watch(record["cron_id"]))   # left behind, it deletes itself
+                return None
+            _sync_schedules(record)
+            _sync_watch(record)
+            try:
+                return store.update(record["pk"], record["sk"], {"sync": "ok", **due.unmark()},
+                                    condition="updated_at = :u AND #sync = :pending", names={"#sync": "sync"},
+                                    values={":u": record["updated_at"], ":pending": "pending"})
+            except store.ConditionFailed:
+                current = store.get(record["pk"], record["sk"])
+                if current is None:   # deleted while we synced: what we just put must go
+                    drop_schedules(record["cron_id"])
+                    return None
+                if current.get("sync") == "ok":
+                    return current
+                record = current
+    except Exception:
+        if not quiet:
+            raise
+        log.warning("schedules of %s not in sync yet; the reconciler will finish", record and record.get("cron_id"),
+                    exc_info=True)
+    return record
+
+
+def resync(record: dict) -> dict | None:
+    """Put a job's schedules again (after they were lost, e.g. the local stack's restart), or
+    finish a change or delete that died half-way."""
+    if record.get("sync") in ("pending", "deleting"):
+        return converge(record)
+    _sync_schedules(record)
+    return record
+
+
+def load(project_id: str, cron_id: str) -> dict:
+    record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
+    if not record or record["project_id"] != project_id or record.get("sync") == "deleting":
+        raise NotFound(f"No cron job '{str(cron_id)[:64]}' in this project; list them with "
+                       "GET /v1/scheduling/cron.", field="cron_id")
+    if record.get("sync") == "pending":
+        record = converge(record, quiet=True) or record
+    return record
+
+
+def get(project_id: str, cron_id: str) -> dict:
+    return view(load(project_id, cron_id), runs=5)
+
+
+def list_(project_id: str, params: dict) -> dict:
+    limit = validation.query_limit(params, default=20, hi=100)
+    items, nxt = store.query_page("gsi1", keys.cron_jobs_of(project_id), limit=limit,
+                                  cursor=params.get("cursor"), newest_first=False)
+    return {"items": [view(i) for i in items if i.get("sync") != "deleting"], "next_cursor": nxt}
+
+
+def update(project_id: str, cron_id: str, body: dict) -> dict:
+    if not body or set(body) <= {"idempotency_key"}:
+        raise InvalidInput("Send at least one field to change, e.g. {\"schedule\": \"0 10 * * *\"}.")
+    validation.idempotency_key(body, None)   # checked like everywhere; a PATCH is idempotent anyway
+    old = load(project_id, cron_id)
+    fields = _check(body, _public_fields(old))
+    if "flow_key" in body:
+        flows.require(project_id, fields)
+    return view(_change(old, fields), runs=5)
+
+
+def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
+    old = load(project_id, cron_id)
+    if old["enabled"] == enabled:
+        return view(old, runs=5)
+    return view(_change(old, {**_public_fields(old), "enabled": enabled}), runs=5)
+
+
+def _public_fields(record: dict) -> dict:
+    return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
+                                        "retries", "timeout_seconds", "enabled", "catch_up_window_seconds",
+                                        "flow_key", "circuit_breaker", "breaker_off", *OPTIONAL)}
+
+
+def _change(old: dict, fields: dict) -> dict:
+    _check_quota(old["project_id"], fields, was_enabled=old["enabled"])
+    now = max(clock.now(), old["updated_at"] + 0.001)
+    new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending",
+           **due.mark(old["pk"], now + due.SYNC_GRACE, due.SYNC)}
+    try:
+        store.put(new, condition="updated_at = :u AND #sync <> :deleting", names={"#sync": "sync"},
+                  values={":u": old["updated_at"], ":deleting": "deleting"})
+    except store.ConditionFailed:
+        raise Conflict("The job changed while this request ran; read it and try again.", field="cron_id")
+    converged = converge(new, quiet=True)
+    if converged is None:
+        raise NotFound("The cron job was deleted while this request ran.", field="cron_id")
+    return converged
+
+
+def delete(project_id: str, cron_id: str) -> None:
+    """Marked `deleting` first (it is gone for the API from then on), then its schedules go, then
+    its record; the reconciler finishes a delete that died half-way."""
+    old = load(project_id, cron_id)
+    store.update(old["pk"], old["sk"], {"sync": "deleting", "updated_at": max(clock.now(), old["updated_at"] + 0.001),
+                                        **due.mark(old["pk"], clock.now() + due.SYNC_GRACE, due.SYNC)})
+    converge({**old, "sync": "deleting"}, quiet=True)
+
+
+def view(record: dict, runs: int = 0) -> dict:
+    schedule = schedules.parse(record["schedule"])
+    after = datetime.fromtimestamp(clock.now(), tz=timezone.utc)
+    upcoming = schedules.next_runs(schedule, record["timezone"], after, max(runs, 1)) if record["enabled"] else []
+    out = {
+        "cron_id": record["cron_id"], "name": record["name"], "schedule": record["schedule"],
+        "timezone": record["timezone"], "enabled": record["enabled"],
+        "next_run_at": clock.rfc3339(upcoming[0].timestamp()) if upcoming else None,
+        "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
+        "catch_up_window_seconds": int(record.get("catch_up_window_seconds") or 0),
+        "payload": _json(record["payload"]), "aws_schedule_expressions": record["aws_expressions"],
+        "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
+    }
+    out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
+    out["flow_key"] = record.get("flow_key")
+    if record.get("url"):   # a job feeding a queue goes through its queue's breaker
+        out["circuit_breaker"] = breaker.settings(record)
+    out.update({k: record.get(k) for k in OPTIONAL})
+    if runs:
+        out["next_runs"] = [clock.rfc3339(t.timestamp()) for t in upcoming]
+    return out
+
+
+def _json(text):
+    import json
+    return json.loads(text) if text else None

@@ -1,0 +1,308 @@
+"""The deliver function's work: for each SQS message, one attempt of one delivery.
+
+At-least-once without double bookkeeping. A work message names (delivery, attempt number n).
+Attempt n is *recorded* with a conditional write (attempt_count = n-1 -> n) that also sets the
+due marker of what follows (core/due.py), and only then is attempt n+1 queued. Wherever a crash
+hits, the redelivered message either finds attempt n recorded (and leaves the rest to the
+marker, which the reconciler honours) or makes attempt n again: an attempt may be *sent*
+twice (same webhook-id, so receivers can dedupe) but is
+*recorded* once, and a succeeded delivery is never sent again. There is no claim write before
+sending: it would cost a third of the DynamoDB writes to prevent only the rare duplicate that
+receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
+new, delayed message, so one bad endpoint never makes the rest of its batch run again.
+
+Flow control (services/flow_control.py) is asked just before the send: a delivery over its
+queue's or flow_key's limit is parked (state `waiting`), never attempted, never counted.
+
+Besides work, the dispatch queue carries cron firings, release tasks and replay steps: the
+router (deliver/router.py) hands each kind of message to its handler, and work here."""
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from ... import config, observability, sender
+from ...aws import dispatch, keys, store
+from ...core import clock, due, retry_policy, signing
+from ..delivery import deliveries, delivery_index, notices
+from ..receivers import circuit_breaker, endpoints, flow_control, holding
+from ..tenancy import projects, quotas
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = deliveries.USER_AGENT
+# A message whose own processing raised this many times is poison: its delivery is failed,
+# visibly and replayably, instead of being tried again. Only its own crashes count: with
+# partial batch responses a batch-mate's failure never sends it round again.
+POISON_CRASHES = 3
+EXCERPT_BYTES = 512
+_pool = None
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
+    return _pool
+
+
+def concurrently(fn, items):
+    """fn over items concurrently: (results, errors) in order, an error as None result."""
+    futures = [_executor().submit(fn, *i) for i in items]
+    results, errors = [], []
+    for f in futures:
+        try:
+            results.append(f.result())
+            errors.append(None)
+        except Exception as e:  # noqa: BLE001 - reported per message below
+            log.exception("message failed")
+            results.append(None)
+            errors.append(e)
+    return results, errors
+
+
+def attempt_all(works: list, errors: list) -> tuple[list, list]:
+    """The work messages among `works` (the router's other words pass through), attempted
+    concurrently with the batch's deliveries read at once. Returns (outcomes, errors) in order."""
+    wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
+    try:
+        records = store.get_many(wanted) if wanted else {}
+    except Exception as e:  # noqa: BLE001 - every work message of the batch comes back
+        log.exception("could not read the batch's deliveries")
+        records, errors = {}, [e if isinstance(w, dict) else err for w, err in zip(works, errors)]
+        works = [None if isinstance(w, dict) else w for w in works]
+    context = _Context(records.values())
+    outcomes, errors2 = concurrently(_guarded, [
+        (w, records.get(keys.delivery(w["d"])) if isinstance(w, dict) else None, context) for w in works])
+    return outcomes, [a or b for a, b in zip(errors, errors2)]
+
+
+def work_of(msg, body: str, message_id: str | None):
+    """A work message {d, n, at[, h]} as the attempt needs it, or "unreadable" (and the body
+    on the DLQ: nobody can ever read it, so it goes there at once rather than failing 5 times)."""
+    try:
+        work = {"d": str(msg["d"]), "n": int(msg["n"]), "at": float(msg["at"]), **({"h": 1} if msg.get("h") else {})}
+    except (KeyError, TypeError, ValueError):
+        dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
+        return "unreadable"
+    if message_id:
+        work["mid"] = message_id
+    return work
+
+
+def _guarded(work, record: dict | None, context) -> str:
+    """One message; if it raises, the crash is counted on its own delivery before it comes back."""
+    try:
+        return _process_one(work, record, context)
+    except Exception:
+        if isinstance(work, dict) and record is not None:
+            _count_crash(record)
+        raise
+
+
+def _count_crash(record: dict) -> None:
+    try:
+        store.update(record["pk"], record["sk"], {}, adds={"crashes": 1},
+                     condition="attempt_count = :n", values={":n": record["attempt_count"]})
+    except Exception:  # noqa: BLE001 - best effort: the reconciler's repair count is the backstop
+        log.warning("could not count a crash of %s", record["delivery_id"], exc_info=True)
+
+
+def _poisoned(record: dict, n: int) -> str:
+    failed = deliveries.fail(record, n, f"poison: the deliver function failed on this message "
+                                        f"{record.get('crashes', 0)} times; see its logs, then retry the delivery")
+    if failed:
+        notices.finish(failed)
+        return "poison"
+    return "done"
+
+
+class _Context:
+    """What the messages of one batch share: signing secrets, queue endpoints and named flows, read once."""
+
+    def __init__(self, records):
+        records = list(records)
+        self.secrets = {p: projects.signing_secrets(p) for p in {r["project_id"] for r in records}}
+        names = {(r["project_id"], r["source"]["queue"]) for r in records
+                 if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
+        self.queues = {pq: holding.find(*pq) for pq in names}
+        wanted = flow_control.named_flows_of(records)
+        eps = sorted({circuit_breaker.endpoint_keys(p, q["url"]) for (p, _), q in self.queues.items() if q and q.get("url")}
+                     | {circuit_breaker.endpoint_keys(r["project_id"], r["url"]) for r in records
+                        if r["state"] not in deliveries.TERMINAL and circuit_breaker.target(r, None)})
+        found = store.get_many(wanted + eps) if wanted or eps else {}
+        self.flows = {k: v for k, v in found.items() if k in set(wanted)}
+        self.endpoints = {k: v for k, v in found.items() if k in set(eps)}
+
+
+def _process_one(work, record: dict | None, context: _Context) -> str:
+    if not isinstance(work, dict):
+        return work or "nothing"
+    n, not_before = work["n"], work["at"]
+    if record is None:
+        return "unknown"
+    if record["state"] in deliveries.TERMINAL or record["state"] == "held" or record["attempt_count"] >= n:
+        # attempt n is on record (a duplicate, or a redelivery after a crash): what follows it
+        # is owed by its marker, so only a failed delivery's missing notice is finished here
+        return _follow_up(record, fresh=False)
+    if record["attempt_count"] != n - 1:
+        return "stale"
+    if record.get("crashes", 0) >= POISON_CRASHES:
+        return _poisoned(record, n)
+    now = clock.now()
+    if now < not_before:
+        # Early (a clock ahead of ours, or a wait queued before the due index): wait out the
+        # rest, at most SQS's 900 s a hop. Marked as a hop: only one copy may send (_claim_hop).
+        dispatch.enqueue({**deliveries.work(record["delivery_id"], n, not_before), "h": 1}, not_before - now)
+        return "waiting"
+    if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
+        return "duplicate hop"
+    url, timeout, queue = record.get("url"), record["timeout_seconds"], None
+    if record["kind"].startswith("queue:"):
+        queue = context.queues.get((record["project_id"], record["source"]["queue"]))
+        if not holding.accepts(queue):
+            return holding.hold(record, n)
+        url, timeout = queue["url"], queue["timeout_seconds"]
+    fuse = circuit_breaker.of(record, queue, context.endpoints)
+    if fuse and not circuit_breaker.allows(fuse):   # its endpoint's breaker is open: held, not failed
+        circuit_breaker.note_source(fuse)   # first, so closing the breaker releases this source too
+        return holding.hold(record, n, held_by=fuse.id)
+    flow = flow_control.of(record, queue, context.flows)
+    if flow is None:
+        return _attempt(record, n, url, timeout, context, fuse)
+    verdict = flow_control.admit(flow, record, timeout)
+    if verdict is not None:   # over its flow's limit: it waits, not as an attempt
+        return flow_control.park(record, n, verdict)
+    outcome = None
+    try:
+        if flow.parallelism:
+            # The batch read this record before its turn came; a twin may have made the attempt
+            # since. Holding the lease, one fresh read makes sure no copy sends it twice.
+            record = store.get(record["pk"], record["sk"])
+            if record["attempt_count"] != n - 1 or record["state"] in deliveries.TERMINAL + ("held",):
+                return "done"
+        outcome = _attempt(record, n, url, timeout, context, fuse)
+        return outcome
+    finally:   # a FIFO queue's message still pending after its attempt stays first in line
+        flow_control.release(flow, record, pending=outcome in ("retrying", "deferred"))
+
+
+def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", fuse) -> str:
+    frees_at = quotas.take_attempt(record["project_id"])
+    if frees_at is not None:
+        return _defer(record, n, frees_at)
+    result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+    updated, fresh = _record_attempt(record, n, result, url)
+    if fuse and fresh:
+        try:
+            closed = circuit_breaker.observe(fuse, result.ok, result.error or (f"HTTP {result.status}" if result.status else None))
+            if closed:   # the first success after it tripped: what it held goes, in publish order
+                endpoints.release_held(closed)
+        except Exception:  # noqa: BLE001 - the attempt is recorded; a closed breaker's release is marked
+            log.warning("circuit breaker bookkeeping failed for %s", record["delivery_id"], exc_info=True)
+    return _follow_up(updated, fresh)
+
+
+def _claim_hop(record: dict, n: int, message_id: str) -> bool:
+    """At the end of a hop chain, one SQS message may make attempt n: the first to claim it, or
+    the same message again (redelivered after a crash). A forked chain's other copy is dropped,
+    for one conditional write per hopped message, paid only by delays and retries over 900 s."""
+    mine = f"{n}:{message_id}"
+    try:
+        store.update(record["pk"], record["sk"], {"hop_claim": mine},
+                     condition="attempt_count = :prev AND (attribute_not_exists(hop_claim) OR hop_claim = :mine "
+                               "OR NOT begins_with(hop_claim, :attempt))",
+                     values={":prev": n - 1, ":mine": mine, ":attempt": f"{n}:"})
+        return True
+    except store.ConditionFailed:
+        return False
+
+
+def _defer(record: dict, n: int, at: float) -> str:
+    """Over the plan's attempts per day: attempt n waits, visibly, until the limit frees. It is
+    not made, not counted as an attempt and not failed; its marker brings it back (or, when the
+    day ends within SQS's reach, a delayed message)."""
+    now = clock.now()
+    sets, send_now = deliveries.waiting(record, n, at, now)
+    try:
+        store.update(record["pk"], record["sk"], {**sets, "updated_at": now, "deferred": "attempts_per_day"},
+                     condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+                     values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        return "stale"   # recorded, cancelled or held meanwhile
+    observability.event("attempt_deferred", delivery_id=record["delivery_id"], project_id=record["project_id"],
+                        limit="attempts_per_day", until=clock.rfc3339(at))
+    if send_now:
+        dispatch.enqueue(deliveries.work(record["delivery_id"], n, at), at - now)
+    return "deferred"
+
+
+def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
+    body = record["payload"].encode()
+    headers = dict(record.get("headers") or {})
+    headers.update(record.get("meta_headers") or {})
+    headers.update(signing.webhook_headers(secrets, record["delivery_id"], int(clock.now()), body))
+    headers["content-type"] = "application/json"
+    headers["user-agent"] = USER_AGENT
+    headers["infrai-attempt"] = str(n)
+    return sender.post(url, body, headers, timeout=timeout, allow_private=config.allow_private_targets())
+
+
+def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:
+    if result.ok:
+        return "succeeded", None
+    if result.status == retry_policy.GONE or result.refused or n >= record["attempt_budget"]:
+        return "failed", None
+    retry_number = n - (record["attempt_budget"] - record["retries"] - 1)
+    delay = retry_policy.next_delay(retry_number, result.retry_after, config.retry_schedule(),
+                                    chosen=record.get("retry_schedule"))
+    return "retrying", clock.now() + delay
+
+
+def _excerpt(text: str) -> str:
+    """At most EXCERPT_BYTES of UTF-8, cut on a character boundary."""
+    return text.encode()[:EXCERPT_BYTES].decode(errors="ignore")
+
+
+def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tuple[dict, bool]:
+    """Attempt n on record, with the marker of what it implies, in one conditional write.
+    Returns the record and whether this call wrote it (a duplicate's twin may have)."""
+    state, next_at = _outcome(record, n, result)
+    now = clock.now()
+    attempt = {"n": n, "at": now - result.duration_ms / 1000, "status": result.status,
+               "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
+    sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
+            "repairs": 0, "deferred": None, "flow_slot": None, "flow_waits": None,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+    if state == "retrying":
+        sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
+    elif state == "failed" or notices.owes_callback_on_success(record):
+        # its notices (dead-letter notice, callback, event) are still owed: notices.finish
+        sets.update(due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK))
+    else:
+        sets.update(due.unmark())
+    if url and not record.get("url"):
+        sets["target_url"] = url   # a queue message's endpoint, for its callback and events
+    sets["attempts"] = deliveries.bounded_attempts({**record, **sets}, record.get("attempts", []) + [attempt])
+    sets.update(delivery_index.fields({**record, **sets}, url))
+    try:
+        updated = store.update(
+            record["pk"], record["sk"], sets,
+            condition="attempt_count = :prev AND NOT #st IN (:c, :h)", names={"#st": "state"},
+            values={":prev": n - 1, ":c": "cancelled", ":h": "held"})
+        observability.attempt_recorded(updated, n, result, state, next_at, url)
+        return updated, True
+    except store.ConditionFailed:
+        # A duplicate of this message recorded it first, or it was cancelled meanwhile: keep theirs.
+        return store.get(record["pk"], record["sk"]), False
+
+
+def _follow_up(record: dict, fresh: bool = True) -> str:
+    """What an attempt just recorded implies outside DynamoDB: the next attempt's work (only
+    by the writer of the record: a redelivery leaves it to the marker, so no copy is doubled),
+    or an ended delivery's notices (its callback, event, dead-letter notice: notices.py)."""
+    state, n = record["state"], record["attempt_count"]
+    if fresh and state == "retrying" and record.get("enqueued", 0) >= n + 1:
+        at = record["next_attempt_at"]
+        dispatch.enqueue(deliveries.work(record["delivery_id"], n + 1, at), at - clock.now())
+    elif state in ("succeeded", "failed") and notices.owed(record):
+        notices.finish(record)
+    return state

@@ -1,0 +1,51 @@
+"""The deliver function's router: what each message on the dispatch queue is, and who handles it.
+
+| message                          | sent by                                    | handled by                              |
+|----------------------------------|--------------------------------------------|-----------------------------------------|
+| `{d, n, at[, h]}` work           | every producer, retries, releases, repairs | deliver/attempts.py: one attempt        |
+| `{cron, at}` a cron firing       | EventBridge Scheduler (or its stand-in)    | cron/cron_runs.fire                     |
+| `{release: {p, q}}`              | a queue's release of many held messages    | receivers/holding.continue_release      |
+| `{release: {p, e, k, c}}`        | an endpoint's release after its breaker    | receivers/endpoints.continue_release    |
+| `{replay: {...}}`                | a bulk replay's next step                  | delivery/replays.continue_replay        |
+
+Anything else can never be read by anyone: attempts.work_of sends it to the DLQ at once.
+Up to 10 messages are handled concurrently, and only the ones that raised come back to SQS
+(`batchItemFailures`, Lambda's partial batch response), so a bad message never re-runs its
+batch-mates."""
+import json
+
+from ..cron import cron_runs
+from ..delivery import replays
+from ..receivers import endpoints, holding
+from . import attempts
+
+
+def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
+                  message_ids: list[str | None] | None = None) -> dict:
+    """Each message to its handler; report the ones that failed by SQS message id. Without
+    message ids (a direct call) a failure raises."""
+    mids = list(message_ids or [None] * len(bodies))
+    routed, errors = attempts.concurrently(route, list(zip(bodies, mids)))
+    outcomes, errors = attempts.attempt_all(routed, errors)
+    failed = [i for i, e in enumerate(errors) if e is not None]
+    if any(mids[i] is None for i in failed):
+        raise next(errors[i] for i in failed if mids[i] is None)
+    return {"batchItemFailures": [{"itemIdentifier": mids[i]} for i in failed],
+            "processed": len(bodies) - len(failed), "outcomes": outcomes}
+
+
+def route(body: str, message_id: str | None):
+    """Work is returned as work (attempted with its batch-mates); anything else is handled
+    here and returns a word for the outcome."""
+    try:
+        msg = json.loads(body)
+    except ValueError:
+        msg = None
+    if isinstance(msg, dict) and cron_runs.is_firing(msg):
+        return cron_runs.fire(str(msg["cron"]), str(msg["at"]), message_id=message_id)[1] or "fired"
+    if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
+        task = msg["release"]
+        return endpoints.continue_release(task) if "e" in task else holding.continue_release(task)
+    if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
+        return replays.continue_replay(msg["replay"])
+    return attempts.work_of(msg, body, message_id)

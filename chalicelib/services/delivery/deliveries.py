@@ -1,0 +1,282 @@
+"""Deliveries: the one thing every feature ends in (a signed POST, retried, recorded).
+Creating, reading, listing and replaying them; the attempts themselves are in `attempts.py`.
+
+Convergence (core/due.py): a delivery is stored with its due marker in the same write, and only
+then is its work sent to SQS. If the send fails or the process dies before it, the marker is
+still there: the reconciler sends it. A 2xx therefore means *stored*, never "maybe stored"."""
+import json
+import logging
+from contextlib import nullcontext
+
+from ...aws import dispatch, keys, store
+from ...core import breaker as breaker_rules
+from ...core import clock, due, ids
+from ...core.errors import Conflict, NotFound
+from . import delivery_index
+from ..tenancy import quotas
+
+log = logging.getLogger(__name__)
+USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and shown by content()
+
+STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
+TERMINAL = ("succeeded", "failed", "cancelled")
+MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
+MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
+ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
+
+
+def work(delivery_id: str, attempt: int, not_before: float) -> dict:
+    """The SQS message body: small, so the payload is read from the record, never from the queue."""
+    return {"d": delivery_id, "n": attempt, "at": not_before}
+
+
+def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
+               timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
+               source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
+               callback_url=None, failure_callback_url=None, breaker=None) -> dict:
+    """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
+    callback URLs: left out of the record when None (the defaults); `breaker`: the
+    circuit_breaker fields it chose (core/breaker.fields), none for the defaults."""
+    now = clock.now()
+    delivery_id = delivery_id or ids.new_id(id_prefix, now)
+    pk, sk = keys.delivery(delivery_id)
+    if state == "queued":
+        marker, send_now = due.waiting_mark(pk, now + delay_seconds, timeout_seconds, now)
+    else:
+        marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
+    return delivery_index.with_fields({**marker,
+        "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
+        "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
+        "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": delivery_id,
+        "url": url, "payload": payload, "headers": headers or {}, "meta_headers": meta_headers or {},
+        "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
+        "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
+        "next_attempt_at": now + delay_seconds if state == "queued" else None,
+        "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
+        "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
+        "retry_schedule": retry_schedule, "callback_url": callback_url,
+        "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
+    })
+
+
+def submit(record: dict) -> dict:
+    """Store the record (with its due marker), then send its first attempt's work if SQS can
+    hold the wait. Once stored it is accepted: a failed send is left to the reconciler."""
+    try:
+        store.put(record, condition="attribute_not_exists(pk)")
+    except store.ConditionFailed:   # a retried request (services/request_ids.py): made already
+        return store.get(record["pk"], record["sk"])
+    if record["enqueued"]:
+        send_first_attempts([record])
+    return record
+
+
+def send_first_attempts(records: list[dict]) -> None:
+    """The SQS work of freshly stored records (those whose wait SQS can hold). A failure is not
+    the caller's: the records are stored and marked, so each is pulled forward to the
+    reconciler's next run instead of waiting out its whole check margin."""
+    now = clock.now()
+    ready = [r for r in records if r.get("enqueued")]
+    try:
+        dispatch.enqueue_many([(work(r["delivery_id"], 1, r["deliver_at"]), r["deliver_at"] - now) for r in ready])
+    except Exception:  # noqa: BLE001 - stored is accepted; the reconciler finishes the send
+        log.warning("enqueue failed for %d stored deliveries; the reconciler will send them", len(ready),
+                    exc_info=True)
+        for r in ready:
+            expedite(r)
+
+
+def expedite(record: dict) -> None:
+    """Bring a stranded delivery's marker forward to now (best effort: if this fails too, the
+    marker already in place still falls due)."""
+    try:
+        store.update(record["pk"], record["sk"], due.mark(record["pk"], clock.now(), due.CHECK),
+                     condition="attribute_exists(gsi3pk) AND attempt_count = :n",
+                     values={":n": record["attempt_count"]})
+    except Exception:  # noqa: BLE001
+        log.warning("could not expedite %s", record["delivery_id"], exc_info=True)
+
+
+def get(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
+    """A delivery of this project; another project's, or one of another kind, is simply not found."""
+    record = None
+    if isinstance(delivery_id, str) and len(delivery_id) < 64:
+        record = store.get(*keys.delivery(delivery_id))
+    if not record or record["project_id"] != project_id or (kind and not record["kind"].startswith(kind)):
+        raise NotFound(f"No delivery '{str(delivery_id)[:64]}' in this project; check the id "
+                       "returned when it was sent.", field="delivery_id")
+    return record
+
+
+def list_page(project_id: str, kind: str, *, state: str | None, limit: int, cursor: str | None):
+    if state:
+        items, nxt = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, state),
+                                      limit=limit, cursor=cursor)
+    else:
+        items, nxt = store.query_page("gsi1", keys.deliveries_of(project_id, kind),
+                                      limit=limit, cursor=cursor)
+    return items, nxt
+
+
+def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: bool = False) -> dict:
+    """A failed delivery gets a fresh set of attempts, appended to the old, same webhook-id.
+    `counted`: the caller (a bulk replay, for its whole page) has already taken it from the plan."""
+    record = get(project_id, delivery_id, kind)
+    if record["state"] != "failed":
+        raise Conflict(f"Only a failed delivery can be retried; this one is {record['state']}.",
+                       field="delivery_id", state=record["state"])
+    # a replay is a delivery: it counts against the day's limit (given back if the update loses a race)
+    with quotas.deliveries_taken(project_id) if not counted else nullcontext():
+        now = clock.now()
+        n = record["attempt_count"] + 1
+        try:
+            record = store.update(record["pk"], record["sk"], {
+                "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
+                "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
+                **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
+                "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+                **delivery_index.fields({**record, "state": "queued"})},
+                removes=("dead_lettered", "deferred"), condition="#st = :failed",
+                names={"#st": "state"}, values={":failed": "failed"})
+        except store.ConditionFailed:
+            raise Conflict("The delivery changed while being retried; read it again.", field="delivery_id")
+    try:
+        dispatch.enqueue(work(delivery_id, n, now))
+    except Exception:  # noqa: BLE001 - queued and marked: the reconciler sends it
+        log.warning("enqueue failed for the retry of %s; the reconciler will send it", delivery_id,
+                    exc_info=True)
+        expedite(record)
+    return record
+
+
+def waiting(record: dict, n: int, at: float, now: float) -> tuple[dict, bool]:
+    """The fields that put a delivery in wait for attempt n at `at`, and whether its work goes
+    to SQS now (else the reconciler's sweep sends it when SQS can hold the rest of the wait)."""
+    marker, send_now = due.waiting_mark(record["pk"], at, record["timeout_seconds"], now)
+    return {**marker, "next_attempt_at": at, "enqueued": n if send_now else n - 1}, send_now
+
+
+def bounded_attempts(record: dict, attempts: list[dict]) -> list[dict]:
+    """The newest attempts that fit: at most MAX_KEPT_ATTEMPTS, and together small enough that
+    the record stays under DynamoDB's 400 KB with the largest payload and headers allowed.
+    The history gets half of what the rest of the record leaves, so the old history and its
+    replacement fit together: moto checks a replacing update against both (DynamoDB only the
+    result), and the same code must pass both. Sizes are measured as JSON (an overestimate of
+    DynamoDB's own count)."""
+    rest = {k: v for k, v in record.items() if k != "attempts"}
+    left = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=str, ensure_ascii=False).encode())
+    budget = left // 2
+    kept, used = [], 0
+    for a in reversed(attempts[-MAX_KEPT_ATTEMPTS:]):
+        size = len(json.dumps(a, default=str, ensure_ascii=False).encode()) + 8
+        if used + size > budget:
+            break
+        kept.append(a)
+        used += size
+    return list(reversed(kept))
+
+
+def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | None:
+    """Record attempt n as never made, the delivery failed (visible, replayable): for a message
+    that crashed the deliver function again and again, or that stayed stranded through every
+    repair. Marked so its dead-letter notice is sent even if the sender dies now."""
+    now = now or clock.now()
+    entry = {"n": n, "at": now, "status": None, "ms": 0, "excerpt": "", "error": error}
+    try:
+        return store.update(record["pk"], record["sk"], {
+            "state": "failed", "attempt_count": n, "updated_at": now, "next_attempt_at": None,
+            "attempts": bounded_attempts(record, record.get("attempts", []) + [entry]),
+            **due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK),
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
+            **delivery_index.fields({**record, "state": "failed", "attempts": [entry]})},
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        return None
+
+
+def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
+    """Attempt n waits for its flow's limit (services/flow_control.py) until `until`: visibly
+    (state `waiting`), not as an attempt, with its marker moved past the wait in the same write
+    (so the reconciler never mistakes it for a lost send), then its work goes to SQS (or, for a
+    wait longer than SQS holds, the sweep sends it). None if the delivery moved on meanwhile."""
+    now = clock.now()
+    fields, send_now = waiting(record, n, until, now)
+    try:
+        updated = store.update(record["pk"], record["sk"], {
+            "state": "waiting", "updated_at": now, **fields, **extra,
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "waiting"),
+            **delivery_index.fields({**record, "state": "waiting"})},
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        return None
+    if send_now:
+        try:
+            dispatch.enqueue(work(record["delivery_id"], n, until), until - now)
+        except Exception:  # noqa: BLE001 - marked: the reconciler sends it
+            log.warning("enqueue failed for a waiting delivery; the reconciler will send it", exc_info=True)
+            expedite(updated)
+    return updated
+
+
+def dead_letter(record: dict) -> None:
+    """The failed delivery's notice on the DLQ, then the note that it was sent (which also
+    clears its marker). Safe to repeat: a second notice is harmless."""
+    last = (record.get("attempts") or [{}])[-1].get("error") or ""
+    reason = "poison" if last.startswith(("poison", "stranded")) else "retries exhausted"
+    dispatch.dead_letter({"reason": reason, "delivery_id": record["delivery_id"],
+                          "project_id": record["project_id"], "attempts": record["attempt_count"]})
+    try:
+        store.update(record["pk"], record["sk"], {"dead_lettered": True, **due.unmark()},
+                     condition="#st = :failed", names={"#st": "state"}, values={":failed": "failed"})
+    except store.ConditionFailed:
+        pass   # replayed meanwhile: its new marker stays
+
+
+def view(record: dict) -> dict:
+    """The public shape of a delivery record."""
+    out = {
+        "delivery_id": record["delivery_id"], "webhook_id": record["delivery_id"],
+        "state": record["state"], "url": record.get("url"),
+        "created_at": clock.rfc3339(record["created_at"]),
+        "updated_at": clock.rfc3339(record["updated_at"]),
+        "deliver_at": clock.rfc3339(record.get("deliver_at")),
+        "next_attempt_at": clock.rfc3339(record.get("next_attempt_at"))
+        if record["state"] in ACTIVE else None,
+        "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
+        "attempt_count": record["attempt_count"],
+        "attempts": [attempt_view(a) for a in record.get("attempts", [])],
+        "deferred": {"limit": record["deferred"], "until": clock.rfc3339(record["next_attempt_at"])}
+        if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
+    }
+    if record.get("flow_key"):
+        out["flow_key"] = record["flow_key"]
+    for field in OPTIONAL_VIEW_FIELDS:   # shown only when set: the defaults say nothing
+        if record.get(field) is not None:
+            out[field] = record[field]
+    if breaker_rules.is_set(record):
+        out["circuit_breaker"] = breaker_rules.settings(record)
+    return out
+
+
+OPTIONAL_VIEW_FIELDS = ("retry_schedule", "callback_url", "failure_callback_url")
+
+
+def content(record: dict) -> dict:
+    """What a single read adds to `view`: the payload as sent, and the headers every attempt
+    carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
+    and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
+    try:
+        payload = json.loads(record["payload"]) if isinstance(record.get("payload"), str) else record.get("payload")
+    except ValueError:
+        payload = None   # every payload was JSON when accepted; never a 500 for an old record
+    headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
+               "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}
+    return {"payload": payload, "headers": headers}
+
+
+def attempt_view(a: dict) -> dict:
+    return {"attempt": a["n"], "at": clock.rfc3339(a["at"]), "status_code": a.get("status"),
+            "duration_ms": a["ms"], "error": a.get("error"), "response_excerpt": a.get("excerpt", "")}

@@ -1,0 +1,147 @@
+"""Publishing to queues, one message or a batch, and reading or cancelling messages."""
+from ...aws import store
+from ...core import clock, validation
+from ...core.errors import Conflict, InfraiError, InvalidInput
+from ..delivery import deliveries
+from . import queues
+from ..receivers import holding
+from ..tenancy import idempotency, quotas, request_ids
+from ..delivery import options
+
+MAX_DELAY = 365 * 24 * 3600
+MAX_BATCH = 100
+CANCELLABLE = ("held", "queued", "waiting", "retrying")
+
+
+def _check(body) -> dict:
+    if not isinstance(body, dict):
+        raise InvalidInput("Each message must be a JSON object: {\"queue\": ..., \"payload\": {...}}.")
+    validation.reject_unknown(body, queues.PUBLISH_FIELDS)
+    name = validation.string(body, "queue", max_len=80)
+    return {"queue": queues.check_name(name), "payload": validation.payload(body),
+            "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY), **options.callbacks(body)}
+
+
+def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None) -> dict:
+    held = not holding.accepts(queue)
+    return deliveries.new_record(
+        project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
+        retries=queue["retries"], timeout_seconds=queue["timeout_seconds"], delay_seconds=fields["delay"],
+        state="held" if held else "queued", id_prefix="msg", delivery_id=message_id,
+        meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
+        retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
+        failure_callback_url=fields.get("failure_callback_url"))
+
+
+def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
+    fields = _check(body)
+
+    def run():
+        quotas.check_payload(project_id, fields["payload"])
+        with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
+            queue = queues.ensure(project_id, fields["queue"])
+        [message_id] = request_ids.reserve(project_id, "queue.publish", idem_key, "msg")
+        return view_accepted(deliveries.submit(_record(project_id, queue, fields, message_id)))
+    return idempotency.once(project_id, "queue.publish", idem_key, body, run)
+
+
+def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
+    """Up to 100 messages in one request; a bad one is reported in its slot, the rest go."""
+    validation.reject_unknown(body, ("messages", "idempotency_key"))
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not 1 <= len(msgs) <= MAX_BATCH:
+        raise InvalidInput(f"'messages' must be a list of 1 to {MAX_BATCH} messages.", field="messages")
+
+    def run():
+        results, checked = [None] * len(msgs), []
+        for i, m in enumerate(msgs):
+            try:
+                fields = _check(m)
+                quotas.check_payload(project_id, fields["payload"])
+                if isinstance(m, dict) and m.get("idempotency_key") is not None:
+                    raise InvalidInput("Per-message idempotency keys are not taken in a batch; give the "
+                                       "batch one 'idempotency_key'.", field="idempotency_key")
+            except InfraiError as e:
+                results[i] = {"error": e.to_dict()["error"]}
+                continue
+            checked.append((i, fields))
+        queues_seen: dict = {}
+        if checked:   # refused whole if over the plan (deliveries or queues): nothing is written
+            with quotas.deliveries_taken(project_id, len(checked)):
+                for _, fields in checked:
+                    if fields["queue"] not in queues_seen:
+                        queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
+        message_ids = request_ids.reserve(project_id, "queue.publish-batch", idem_key, "msg", len(checked))
+        records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid))
+                   for (i, f), mid in zip(checked, message_ids)]
+        records = [(i, r) for (i, _), r in zip(records, _submit_many([r for _, r in records], idem_key is not None))]
+        for i, r in records:
+            results[i] = view_accepted(r)
+        return {"results": results, "accepted": len(records), "rejected": len(msgs) - len(records)}
+    return idempotency.once(project_id, "queue.publish-batch", idem_key, body, run)
+
+
+def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
+    """All records in batched writes, then their first attempts in batched sends. Once written
+    they are accepted: a failed send is the reconciler's to finish (deliveries.send_first_attempts).
+    A retried request (request_ids) finds the records it made before and writes only the rest."""
+    if not records:
+        return records
+    found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
+    rest = [r for r in records if (r["pk"], r["sk"]) not in found]
+    if rest:
+        store.put_many(rest)
+        deliveries.send_first_attempts(rest)
+    return [found.get((r["pk"], r["sk"]), r) for r in records]
+
+
+def cron_message(job: dict, message_id: str, meta: dict) -> dict:
+    """The message a run of a queue-targeted cron job publishes (its id derived from the run),
+    for cron_runs to write together with the run."""
+    queue = queues.ensure(job["project_id"], job["queue"])
+    fields = {"queue": job["queue"], "payload": job["payload"], "delay": 0,
+              "callback_url": job.get("callback_url"), "failure_callback_url": job.get("failure_callback_url"),
+              "retry_schedule": job.get("retry_schedule")}   # the job's own, else its queue's
+    return _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
+                   source={"queue": job["queue"], "cron_id": job["cron_id"]})
+
+
+def get(project_id: str, message_id: str) -> dict:
+    return view(deliveries.get(project_id, message_id, "queue:"))
+
+
+def list_(project_id: str, name: str, params: dict) -> dict:
+    queues.load(project_id, name)
+    state = params.get("state")
+    if state is not None and state not in deliveries.STATES:
+        raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
+    items, nxt = deliveries.list_page(project_id, queues.kind(name), state=state,
+                                      limit=validation.query_limit(params), cursor=params.get("cursor"))
+    return {"items": [view(i) for i in items], "next_cursor": nxt}
+
+
+def cancel(project_id: str, message_id: str) -> dict:
+    msg = deliveries.get(project_id, message_id, "queue:")
+    if msg["state"] not in CANCELLABLE or not queues.cancel_message(msg):
+        current = deliveries.get(project_id, message_id, "queue:")["state"]
+        raise Conflict(f"Only a message not yet delivered can be cancelled; this one is {current}.",
+                       field="message_id", state=current)
+    return view(deliveries.get(project_id, message_id, "queue:"))
+
+
+def view_accepted(record: dict) -> dict:
+    return {"message_id": record["delivery_id"], "queue": record["source"]["queue"], "state": record["state"],
+            "deliver_at": clock.rfc3339(record["deliver_at"]), "created_at": clock.rfc3339(record["created_at"])}
+
+
+def view(record: dict) -> dict:
+    out = deliveries.view(record)
+    out.pop("delivery_id")
+    out.pop("url")
+    return {"message_id": record["delivery_id"], "queue": record["source"].get("queue"), **out}
+
+
+def retry(project_id: str, message_id: str, idem_key: str | None) -> dict:
+    """Replay a failed message: new attempts appended, same webhook-id."""
+    return idempotency.once(project_id, "queue.retry", idem_key, {"message_id": message_id},
+                            lambda: view(deliveries.replay(project_id, message_id, "queue:")))

@@ -1,0 +1,137 @@
+"""Holding and releasing: a delivery whose receiver cannot take it now is *held*, visibly, and
+released in publish order when it can. Two things hold: a queue without an endpoint (or paused),
+and an endpoint's open circuit breaker (`held_by`, services/receivers/circuit_breaker.py), which
+holds webhook sends and cron runs too.
+
+Convergence (core/due.py): every message written held is marked for one re-check, and a queue
+that may send again is marked until its held messages are all released, so neither a crash
+mid-release nor a publish racing the PUT (or the held index lagging) leaves a message held on a
+queue that accepts."""
+import logging
+
+from ...aws import dispatch, keys, store
+from ...core import clock, due
+from ..delivery import deliveries, delivery_index
+
+log = logging.getLogger(__name__)
+
+RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
+
+
+def find(project_id: str, name: str) -> dict | None:
+    return store.get(*keys.queue(project_id, name))
+
+
+def accepts(queue: dict | None) -> bool:
+    """Whether messages may go out now (an endpoint, not paused)."""
+    return bool(queue and queue.get("url") and not queue.get("paused"))
+
+
+def finish_release(queue: dict) -> int:
+    """Release the queue's held messages (a page here, the rest through release tasks), then
+    drop the queue's marker if no newer change set another meanwhile. Returns how many
+    messages this step released."""
+    released, more = release_held(queue["project_id"], queue["name"]) if accepts(queue) else (0, False)
+    if more or "gsi3sk" not in queue:
+        return released
+    try:
+        store.update(queue["pk"], queue["sk"], due.unmark(), condition="gsi3sk = :sk",
+                     values={":sk": queue.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+    return released
+
+
+def release_held(project_id: str, name: str) -> tuple[int, bool]:
+    """Move held messages back to the dispatch queue in publish order, each at its deliver_at.
+    A page at a time; if more are held, the rest continue through a release task. Returns
+    (how many were released, whether more continue). The held index is eventually consistent: a message it does not show yet
+    is released by its own re-check marker."""
+    items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, keys.queue_kind(name), "held"),
+                                   limit=RELEASE_PAGE, cursor=None, newest_first=False)
+    released = [r for r in (unhold(msg) for msg in items) if r]
+    send_released(released)
+    if more:
+        dispatch.enqueue({"release": {"p": project_id, "q": name}})
+    return len(released), bool(more)
+
+
+def unhold(msg: dict) -> dict | None:
+    """One held message back to queued (marked, so it is sent even if we die next); None if it
+    was cancelled or released meanwhile."""
+    now = clock.now()
+    n = msg["attempt_count"] + 1
+    waiting, _ = deliveries.waiting(msg, n, max(now, msg["deliver_at"]), now)
+    try:
+        return store.update(msg["pk"], msg["sk"], {
+            "state": "queued", "updated_at": now, **waiting, "held_by": None,
+            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
+            **delivery_index.fields({**msg, "state": "queued"})},
+            condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
+    except store.ConditionFailed:
+        return None
+
+
+def send_released(records: list[dict]) -> None:
+    now = clock.now()
+    works = [(deliveries.work(r["delivery_id"], r["attempt_count"] + 1, r["next_attempt_at"]),
+              r["next_attempt_at"] - now) for r in records if r["enqueued"] == r["attempt_count"] + 1]
+    try:
+        dispatch.enqueue_many(works)
+    except Exception:  # noqa: BLE001 - released and marked: the reconciler sends them
+        log.warning("enqueue failed for %d released messages; the reconciler will send them", len(works),
+                    exc_info=True)
+        for r in records:
+            deliveries.expedite(r)
+
+
+def release_oldest(project_id: str, name: str) -> bool:
+    """Release the queue's oldest held message alone (an open circuit breaker's probe)."""
+    items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, keys.queue_kind(name), "held"), limit=1,
+                                cursor=None, newest_first=False)
+    released = [r for r in (unhold(msg) for msg in items) if r]
+    send_released(released)
+    return bool(released)
+
+
+def recheck_held(msg: dict, blocked: bool = False) -> str:
+    """A held message's re-check marker fell due: release it if its queue accepts now (and no
+    circuit breaker holds it: `blocked`), else it stays held (a later PUT that lets the queue
+    send, or its breaker closing, releases it) and loses its marker. A webhook send or a cron run
+    held by its endpoint's breaker has no queue: only `blocked` keeps it."""
+    on_queue = msg["kind"].startswith("queue:")
+    if msg["state"] == "held" and not blocked and (not on_queue or accepts(find(msg["project_id"], msg["source"]["queue"]))):
+        released = unhold(msg)
+        if released:
+            send_released([released])
+            return "released"
+    try:
+        store.update(msg["pk"], msg["sk"], due.unmark(), condition="#st = :held AND gsi3sk = :sk",
+                     names={"#st": "state"}, values={":held": "held", ":sk": msg.get("gsi3sk")})
+    except store.ConditionFailed:
+        pass
+    return "held"
+
+
+def continue_release(task: dict) -> str:
+    queue = find(task["p"], task["q"])
+    if queue:
+        finish_release(queue)
+    return "released"
+
+
+def hold(record: dict, n: int, held_by: str | None = None) -> str:
+    """The queue lost its endpoint or was paused, or the delivery's endpoint's circuit breaker
+    is open (`held_by`): keep the message, visibly, until released. Marked for one re-check: its queue
+    (or endpoint) may accept again before a release could see it."""
+    try:
+        store.update(record["pk"], record["sk"], {
+            "state": "held", "updated_at": clock.now(), "next_attempt_at": None, "held_by": held_by,
+            **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
+            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
+            **delivery_index.fields({**record, "state": "held"})},
+            condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
+            values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
+    except store.ConditionFailed:
+        pass
+    return "held"

@@ -1,0 +1,213 @@
+"""Projects, their API keys and their signing secrets. Keys are stored only as SHA-256 hashes:
+they carry 238 bits of randomness, so a fast hash is enough and a lookup is one GetItem."""
+import hashlib
+import re
+import secrets as _secrets
+import string
+import threading
+import time
+
+from ...aws import keys, store
+from ...core import clock, ids, plans, signing
+from ...core.errors import Conflict, NotFound, Unauthorized
+from . import counters
+
+KEY_PREFIX = "ifr_pk_proj_"
+KEY_RE = re.compile(r"ifr_pk_proj_[A-Za-z0-9]{32,64}")
+_KEY_ALPHABET = string.ascii_letters + string.digits
+AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work on *other* API function instances
+ROTATION_OVERLAP = 24 * 3600     # both secrets sign for this long after a rotation
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + "".join(_secrets.choice(_KEY_ALPHABET) for _ in range(40))
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _key_items(project_id: str, api_key: str, key_id: str, now: float) -> list[dict]:
+    kpk, ksk = keys.api_key(hash_key(api_key))
+    ppk, _ = keys.project(project_id)
+    shown = api_key[:16] + "…" + api_key[-4:]
+    return [{"pk": kpk, "sk": ksk, "project_id": project_id, "key_id": key_id, "created_at": now},
+            {"pk": ppk, "sk": f"KEY#{key_id}", "project_id": project_id, "key_id": key_id,
+             "key_hash": hash_key(api_key), "shown": shown, "created_at": now}]
+
+
+def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
+    """A new project with one key and one signing secret, written together or not at all."""
+    api_key = api_key or new_api_key()
+    if not KEY_RE.fullmatch(api_key):
+        raise ValueError("an API key is ifr_pk_proj_ followed by 32 to 64 letters and digits")
+    now = clock.now()
+    project_id = ids.new_id("proj")
+    key_id = ids.new_id("key")
+    pk, sk = keys.project(project_id)
+    store.transact_put([
+        {"pk": pk, "sk": sk, "project_id": project_id, "plan": plan, "created_at": now,
+         "signing_secrets": [{"secret": signing.new_secret(), "created_at": now}]},
+        *_key_items(project_id, api_key, key_id, now),
+        *counters.initial_counters(project_id, api_keys=1),
+    ])
+    return {"project_id": project_id, "api_key": api_key, "key_id": key_id, "plan": plan,
+            "limits": plans.limits(plan)}
+
+
+def ensure_project_for_key(api_key: str, plan: str = "unlimited") -> str:
+    """The local stack's pinned key: reuse its project if the key is known, else create one."""
+    found = store.get(*keys.api_key(hash_key(api_key)))
+    if found:
+        return found["project_id"]
+    return create_project(api_key, plan)["project_id"]
+
+
+def activation_for_key(api_key: str) -> dict:
+    """What activation answers for an existing key (the local stack's own project)."""
+    found = store.get(*keys.api_key(hash_key(api_key)))
+    if not found or found.get("revoked_at"):
+        raise Unauthorized("The local stack's API key is unknown or revoked; restart `make run`.")
+    plan_name = project(found["project_id"]).get("plan", "trial")
+    return {"project_id": found["project_id"], "api_key": api_key, "key_id": found["key_id"],
+            "plan": plan_name, "limits": plans.limits(plan_name)}
+
+
+def authenticate(authorization: str | None) -> str:
+    """The project behind an `Authorization: Bearer ifr_pk_proj_…` header, or Unauthorized."""
+    how = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."
+    if not authorization:
+        raise Unauthorized("No API key. " + how, field="Authorization")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not KEY_RE.fullmatch(token):
+        raise Unauthorized("Malformed API key: expected 'Bearer ' then ifr_pk_proj_ and 32 to 64 letters "
+                           "or digits. " + how, field="Authorization")
+    digest = hash_key(token)
+    with _cache_lock:
+        hit = _cache.get(digest)
+    if hit and hit[1] > time.monotonic():
+        if hit[0] is None:
+            raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
+        return hit[0]
+    found = store.get(*keys.api_key(digest), consistent=False)
+    if not found or found.get("revoked_at"):
+        raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (found["project_id"], time.monotonic() + AUTH_CACHE_SECONDS)
+    return found["project_id"]
+
+
+def _forget(key_hash: str) -> None:
+    """This instance refuses the key from now on, even before DynamoDB's replicas all agree
+    (authenticate reads are eventually consistent). Other instances: within AUTH_CACHE_SECONDS."""
+    with _cache_lock:
+        _cache[key_hash] = (None, time.monotonic() + AUTH_CACHE_SECONDS)
+
+
+def forget_cached_keys() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def project(project_id: str) -> dict:
+    return store.get(*keys.project(project_id), consistent=False) or {}
+
+
+def plan(project_id: str) -> str:
+    """The project's plan, cached like keys (plans change rarely; a GetItem per request adds up)."""
+    with _cache_lock:
+        hit = _cache.get(("plan", project_id))
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    value = project(project_id).get("plan", "trial")
+    with _cache_lock:
+        _cache[("plan", project_id)] = (value, time.monotonic() + AUTH_CACHE_SECONDS)
+    return value
+
+
+def me(project_id: str) -> dict:
+    p = project(project_id)
+    items, _ = store.query_page(None, keys.project(project_id)[0], limit=100, cursor=None, sk_prefix="KEY#",
+                                newest_first=False)
+    return {"project_id": project_id, "plan": p.get("plan"), "limits": plans.limits(p.get("plan", "trial")),
+            "created_at": clock.rfc3339(p.get("created_at")),
+            "keys": [{"key_id": k["key_id"], "key": k["shown"], "created_at": clock.rfc3339(k["created_at"]),
+                      "revoked_at": clock.rfc3339(k.get("revoked_at"))} for k in items]}
+
+
+def _active_keys(project_id: str) -> int:
+    return sum(1 for k in me(project_id)["keys"] if not k["revoked_at"])
+
+
+def add_key(project_id: str) -> dict:
+    """A new key, taken from the plan's limit in the same transaction that stores it."""
+    api_key, key_id, now = new_api_key(), ids.new_id("key"), clock.now()
+    cap = plans.limits(plan(project_id))["api_keys"]
+    counters.write(project_id, "api_keys", counters.claim(project_id, "api_keys", cap),
+                   [{"put": item, "condition": "attribute_not_exists(pk)"}
+                    for item in _key_items(project_id, api_key, key_id, now)],
+                   lambda: _active_keys(project_id))
+    return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now)}
+
+
+def revoke_key(project_id: str, key_id: str) -> dict:
+    ppk, _ = keys.project(project_id)
+    meta = store.get(ppk, f"KEY#{key_id}") if ids.is_id(key_id, "key") else None
+    if not meta:
+        raise NotFound(f"No API key '{str(key_id)[:64]}' in this project; see GET /v1/auth/me.", field="key_id")
+    if not meta.get("revoked_at"):
+        # One transaction: both records marked, the count given back, and never the last key
+        # (two concurrent revokes of a project's last two keys cannot both pass).
+        now = clock.now()
+        revoke = {"expression": "SET revoked_at = :now", "values": {":now": now},
+                  "condition": "attribute_not_exists(revoked_at)"}
+        try:
+            counters.write(project_id, "api_keys", counters.give_back(project_id, "api_keys", keep=1),
+                           [{"update": keys.api_key(meta["key_hash"]), **revoke},
+                            {"update": (ppk, f"KEY#{key_id}"), **revoke}], lambda: _active_keys(project_id))
+        except Conflict:
+            raise Conflict("This is the project's last active key; create another before revoking it.",
+                           field="key_id") from None
+        except store.ConditionFailed:
+            pass   # revoked by a concurrent request
+        _forget(meta["key_hash"])
+        meta = store.get(ppk, f"KEY#{key_id}")
+    return {"key_id": key_id, "revoked_at": clock.rfc3339(meta["revoked_at"])}
+
+
+def signing_secrets(project_id: str) -> list[str]:
+    """Every secret a delivery is signed with now: the current one, plus the previous one
+    while a rotation is in its overlap window."""
+    now = clock.now()
+    return [s["secret"] for s in project(project_id).get("signing_secrets", [])
+            if s.get("expires_at") is None or s["expires_at"] > now]
+
+
+def current_secret(project_id: str) -> str:
+    return signing_secrets(project_id)[0]
+
+
+def rotate_secret(project_id: str) -> dict:
+    """A new current secret; the old one keeps signing for 24 h. One rotation at a time: a
+    second rotation inside the window is refused, so no receiver is ever two secrets behind."""
+    p = project(project_id)
+    now = clock.now()
+    live = [s for s in p.get("signing_secrets", []) if s.get("expires_at") is None or s["expires_at"] > now]
+    pending = [s for s in live if s.get("expires_at")]
+    if pending:
+        raise Conflict("A rotation is already in progress: the previous secret is still accepted until "
+                       f"{clock.rfc3339(pending[0]['expires_at'])}. Rotate again after that.",
+                       field="secret", previous_secret_expires_at=clock.rfc3339(pending[0]["expires_at"]))
+    fresh = {"secret": signing.new_secret(), "created_at": now}
+    old = {**live[0], "expires_at": now + ROTATION_OVERLAP}
+    pk, sk = keys.project(project_id)
+    try:
+        store.update(pk, sk, {"signing_secrets": [fresh, old]}, condition="signing_secrets = :was",
+                     values={":was": p["signing_secrets"]})
+    except store.ConditionFailed:
+        raise Conflict("The secret was rotated by another request just now; read it again.", field="secret")
+    return {"secret": fresh["secret"], "previous_secret_expires_at": clock.rfc3339(old["expires_at"])}

@@ -1,0 +1,28 @@
+"""Ids that a retried request gets again. A request with an idempotency key may die after it
+stored what it made and before the idempotency layer kept its answer; the client's retry then
+runs it again. Drawing the new records' ids from here, the retry writes onto the same ids (a
+conditional write finds them already there) instead of making a second message or job that
+would be delivered too, under another webhook-id. Without a key, ids are simply new.
+
+One small conditional write per keyed create, kept as long as idempotency keys are (24 h)."""
+import hashlib
+
+from ...aws import store
+from ...core import clock, ids
+from .idempotency import KEEP_SECONDS
+
+
+def reserve(project_id: str, operation: str, key: str | None, prefix: str, count: int = 1) -> list[str]:
+    if key is None:
+        return [ids.new_id(prefix) for _ in range(count)]
+    digest = hashlib.sha256("\x1f".join((project_id, operation, key)).encode()).hexdigest()
+    pk, sk, now = f"IDS#{digest}", "IDS", clock.now()
+    fresh = [ids.new_id(prefix) for _ in range(count)]
+    try:
+        store.put({"pk": pk, "sk": sk, "ids": fresh, "ttl": int(now + KEEP_SECONDS)},
+                  condition="attribute_not_exists(pk) OR #ttl < :now", names={"#ttl": "ttl"},
+                  values={":now": int(now)})
+        return fresh
+    except store.ConditionFailed:
+        kept = (store.get(pk, sk) or {}).get("ids") or []
+        return kept + fresh[len(kept):count] if len(kept) < count else kept[:count]

@@ -1,0 +1,65 @@
+"""Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
+from ...core import breaker, retry_policy, validation
+from ...core.errors import InvalidInput
+from ..delivery import deliveries
+from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
+from ..receivers import flows
+from ..tenancy import idempotency, projects, quotas, request_ids
+
+KIND = "webhook"
+SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
+               "flow_key", "retry_schedule", "circuit_breaker", *CALLBACK_FIELDS, "idempotency_key")
+
+def send(project_id: str, body: dict, idem_key: str | None) -> dict:
+    validation.reject_unknown(body, SEND_FIELDS)
+    url = check_url(body)
+    payload = validation.payload(body)
+    headers = validation.extra_headers(body)
+    retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
+    timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
+    delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
+    flow_key = flows.require(project_id, body)   # a shared limit (services/flow_control.py)
+    schedule = retry_policy.check(body.get("retry_schedule"))
+    fuse = breaker.fields(body)   # its endpoint's circuit breaker: the defaults, its own, or off
+    calls = callbacks(body)
+
+    def create():
+        quotas.check_payload(project_id, payload)
+        quotas.take_deliveries(project_id)
+        [delivery_id] = request_ids.reserve(project_id, "webhook.send", idem_key, "dlv")
+        record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
+                                       retries=retries, timeout_seconds=timeout,
+                                       delay_seconds=delay, headers=headers, delivery_id=delivery_id,
+                                       flow_key=flow_key, retry_schedule=schedule, breaker=fuse, **calls)
+        return deliveries.view(deliveries.submit(record))
+
+    return idempotency.once(project_id, "webhook.send", idem_key, body, create)
+
+
+def get(project_id: str, delivery_id: str) -> dict:
+    """Any delivery of the project: a webhook, a cron run or a queue message."""
+    record = deliveries.get(project_id, delivery_id)
+    return {**deliveries.view(record), **deliveries.content(record)}
+
+
+def list_(project_id: str, params: dict) -> dict:
+    state = params.get("state")
+    if state is not None and state not in deliveries.STATES:
+        raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
+    limit = validation.query_limit(params)
+    items, nxt = deliveries.list_page(project_id, KIND, state=state, limit=limit,
+                                      cursor=params.get("cursor"))
+    return {"items": [deliveries.view(i) for i in items], "next_cursor": nxt}
+
+
+def retry(project_id: str, delivery_id: str, idem_key: str | None) -> dict:
+    return idempotency.once(project_id, "webhook.retry", idem_key, {"delivery_id": delivery_id},
+                            lambda: deliveries.view(deliveries.replay(project_id, delivery_id)))
+
+
+def secret(project_id: str) -> dict:
+    return {"secret": projects.current_secret(project_id)}
+
+
+def rotate_secret(project_id: str) -> dict:
+    return projects.rotate_secret(project_id)

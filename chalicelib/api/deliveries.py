@@ -1,4 +1,4 @@
-"""Every delivery of a project in one list, and bulk replay (chalicelib/services/delivery_list.py,
+"""Every delivery of a project in one list, and bulk replay (chalicelib/services/delivery/delivery_list.py,
 replays.py)."""
 from chalice import Blueprint
 

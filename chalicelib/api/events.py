@@ -1,4 +1,4 @@
-"""The project's operational-events endpoint (chalicelib/services/events.py)."""
+"""The project's operational-events endpoint (chalicelib/services/delivery/events.py)."""
 from chalice import Blueprint
 
 from ..services.delivery import events

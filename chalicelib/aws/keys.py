@@ -64,7 +64,7 @@ def queue_kind(name: str) -> str:
 
 
 def queue_flow(project_id: str, name: str) -> tuple[str, str]:
-    """A queue's limiter state (services/flow_control.py): beside its queue, in one partition."""
+    """A queue's limiter state (services/receivers/flow_control.py): beside its queue, in one partition."""
     return f"QUEUE#{project_id}#{name}", "FLOW"
 
 
@@ -74,7 +74,7 @@ def flow(project_id: str, key: str) -> tuple[str, str]:
 
 
 def endpoint(endpoint_id: str) -> tuple[str, str]:
-    """A target endpoint's circuit breaker state (services/circuit_breaker.py)."""
+    """A target endpoint's circuit breaker state (services/receivers/circuit_breaker.py)."""
     return f"EP#{endpoint_id}", "ENDPOINT"
 
 

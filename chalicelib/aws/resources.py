@@ -37,7 +37,7 @@ def _gsi(name, keys_only=False):
 
 
 # GET /v1/scheduling/deliveries: one index per filter, each partitioned by "<project>#<value>"
-# and sorted by creation time (chalicelib/services/delivery_index.py). Keys only: an index item
+# and sorted by creation time (chalicelib/services/delivery/delivery_index.py). Keys only: an index item
 # is written when its key changes, not on every attempt (docs/costs.md).
 DELIVERY_INDEXES = ("ix_all", "ix_state", "ix_kind", "ix_queue", "ix_cron", "ix_host", "ix_status")
 DELIVERY_INDEX_SORT = "ix_created"

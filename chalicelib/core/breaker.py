@@ -5,7 +5,7 @@ project. After `failures` consecutive failed attempts spread over at least `min_
 endpoint is *open*: its deliveries are held (not failed, not dropped) and one probe attempt goes
 every `probe_seconds` (half-open); the first success closes it and releases what it held, in
 publish order. After DISABLE_AFTER of failure it stays held until released by hand. The state
-machine itself is `services/circuit_breaker.py`."""
+machine itself is `services/receivers/circuit_breaker.py`."""
 import hashlib
 from urllib.parse import urlsplit, urlunsplit
 

@@ -3,7 +3,7 @@
 A limit is `rate_limit: {count, period_seconds}` (sends spread evenly: one every
 period/count, so never more than `count` start in any window of `period_seconds`) and/or
 `parallelism` (attempts in flight at once). The limiter that enforces them across every
-deliver function instance is `services/flow_control.py`."""
+deliver function instance is `services/receivers/flow_control.py`."""
 import re
 
 from .errors import InvalidInput

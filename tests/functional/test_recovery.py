@@ -1,6 +1,6 @@
 """The local stack's state across restarts, against moto in process: the snapshot keeps every
 record exactly (local/state.py), and recovery rebuilds what moto loses with its memory, the
-dispatch queue's waiting work and the Scheduler's schedules (chalicelib/services/recovery.py)."""
+dispatch queue's waiting work and the Scheduler's schedules (chalicelib/services/repair/recovery.py)."""
 import json
 import os
 import stat

@@ -155,9 +155,3 @@ def _views(runs_: list[dict]) -> list[dict]:
                     "attempt_count": d.get("attempt_count", 0),
                     **({"skipped_reason": r["skipped"]} if r.get("skipped") else {})})
     return out
-
-
-def is_firing(message: dict) -> bool:
-    return "cron" in message and "at" in message and "d" not in message
-
-

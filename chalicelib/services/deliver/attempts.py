@@ -11,7 +11,7 @@ sending: it would cost a third of the DynamoDB writes to prevent only the rare d
 receivers must handle anyway. Receiver failures never raise: they are recorded and retried by a
 new, delayed message, so one bad endpoint never makes the rest of its batch run again.
 
-Flow control (services/flow_control.py) is asked just before the send: a delivery over its
+Flow control (services/receivers/flow_control.py) is asked just before the send: a delivery over its
 queue's or flow_key's limit is parked (state `waiting`), never attempted, never counted.
 
 Besides work, the dispatch queue carries cron firings, release tasks and replay steps: the

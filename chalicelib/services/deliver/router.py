@@ -41,11 +41,13 @@ def route(body: str, message_id: str | None):
         msg = json.loads(body)
     except ValueError:
         msg = None
-    if isinstance(msg, dict) and cron_runs.is_firing(msg):
+    if not isinstance(msg, dict):
+        return attempts.work_of(msg, body, message_id)
+    if "cron" in msg and "at" in msg and "d" not in msg:
         return cron_runs.fire(str(msg["cron"]), str(msg["at"]), message_id=message_id)[1] or "fired"
-    if isinstance(msg, dict) and isinstance(msg.get("release"), dict):
+    if isinstance(msg.get("release"), dict):
         task = msg["release"]
         return endpoints.continue_release(task) if "e" in task else holding.continue_release(task)
-    if isinstance(msg, dict) and isinstance(msg.get("replay"), dict):
+    if isinstance(msg.get("replay"), dict):
         return replays.continue_replay(msg["replay"])
     return attempts.work_of(msg, body, message_id)

@@ -65,7 +65,7 @@ def submit(record: dict) -> dict:
     hold the wait. Once stored it is accepted: a failed send is left to the reconciler."""
     try:
         store.put(record, condition="attribute_not_exists(pk)")
-    except store.ConditionFailed:   # a retried request (services/request_ids.py): made already
+    except store.ConditionFailed:   # a retried request (services/tenancy/request_ids.py): made already
         return store.get(record["pk"], record["sk"])
     if record["enqueued"]:
         send_first_attempts([record])
@@ -197,7 +197,7 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
 
 
 def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
-    """Attempt n waits for its flow's limit (services/flow_control.py) until `until`: visibly
+    """Attempt n waits for its flow's limit (services/receivers/flow_control.py) until `until`: visibly
     (state `waiting`), not as an attempt, with its marker moved past the wait in the same write
     (so the reconciler never mistakes it for a lost send), then its work goes to SQS (or, for a
     wait longer than SQS holds, the sweep sends it). None if the delivery moved on meanwhile."""

@@ -70,8 +70,8 @@ def put(project_id: str, name: str, body: dict) -> dict:
         changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, options.MAX_TIMEOUT)
     if "paused" in body:
         changes["paused"] = validation.boolean(body, "paused", False)
-    changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/flow_control.py)
-    changes.update(breaker.fields(body))      # services/circuit_breaker.py; null turns it off
+    changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/receivers/flow_control.py)
+    changes.update(breaker.fields(body))      # services/receivers/circuit_breaker.py; null turns it off
     if "retry_schedule" in body:   # null: back to the default (core/retry_policy.py)
         changes["retry_schedule"] = retry_policy.check(body["retry_schedule"])
     current = ensure(project_id, name)   # only once every field has passed

@@ -1,5 +1,5 @@
 """The endpoints API: which target endpoints have failed, what their circuit breakers hold,
-and releasing one by hand (services/circuit_breaker.py has the state machine)."""
+and releasing one by hand (services/receivers/circuit_breaker.py has the state machine)."""
 from ...aws import dispatch, keys, store
 from ...core import clock, validation
 from ...core.errors import Conflict, NotFound

@@ -1,6 +1,6 @@
 """Named flows: a `flow_key` that webhook sends and cron jobs name to share one limit, so
 several sources share one endpoint's budget. `PUT /v1/scheduling/flows/{key}` sets its
-`rate_limit` and `parallelism`; the same item holds its limiter state (services/flow_control.py).
+`rate_limit` and `parallelism`; the same item holds its limiter state (services/receivers/flow_control.py).
 A send or a job may name only a flow that exists: a typo is a 400, never a silent no-limit."""
 from ...aws import keys, store
 from ...core import clock, flow_limits, validation

@@ -10,7 +10,7 @@ finishes what each record still owes:
   that died): its work is sent (again), the wait before the next check doubling each time;
   after due.MAX_REPAIRS repairs it is failed, visibly and replayably (poison);
 - an ended delivery whose notices (dead-letter notice, callback, delivery.failed event) were
-  not all made (services/notices.py);
+  not all made (services/delivery/notices.py);
 - a finished bulk replay whose replay.finished event was not emitted;
 - a message written held whose queue accepts by now (a publish that raced a PUT);
 - a queue whose release of held messages did not finish;

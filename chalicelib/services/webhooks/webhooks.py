@@ -18,7 +18,7 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
     timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
-    flow_key = flows.require(project_id, body)   # a shared limit (services/flow_control.py)
+    flow_key = flows.require(project_id, body)   # a shared limit (services/receivers/flow_control.py)
     schedule = retry_policy.check(body.get("retry_schedule"))
     fuse = breaker.fields(body)   # its endpoint's circuit breaker: the defaults, its own, or off
     calls = callbacks(body)

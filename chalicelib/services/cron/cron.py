@@ -274,10 +274,23 @@ def _change(old: dict, fields: dict) -> dict:
 
 def delete(project_id: str, cron_id: str) -> None:
     """Marked `deleting` first (it is gone for the API from then on), then its schedules go, then
-    its record; the reconciler finishes a delete that died half-way."""
+    its record; the reconciler finishes a delete that died half-way.
+
+    The `deleting` mark is written only on a job that exists and is not being deleted yet: two
+    DELETEs racing (both read the job, one ran to its end first) would otherwise have the late
+    one's write re-create the job as a stub, whose own delete gave the plan's slot back a second
+    time (the counter below what exists, then a Conflict on every later give-back). So one
+    request marks it and frees the slot; the other finds it gone (404, as a DELETE after it)."""
     old = load(project_id, cron_id)
-    store.update(old["pk"], old["sk"], {"sync": "deleting", "updated_at": max(clock.now(), old["updated_at"] + 0.001),
-                                        **due.mark(old["pk"], clock.now() + due.SYNC_GRACE, due.SYNC)})
+    try:
+        store.update(old["pk"], old["sk"], {"sync": "deleting",
+                                            "updated_at": max(clock.now(), old["updated_at"] + 0.001),
+                                            **due.mark(old["pk"], clock.now() + due.SYNC_GRACE, due.SYNC)},
+                     condition="attribute_exists(pk) AND #sync <> :deleting", names={"#sync": "sync"},
+                     values={":deleting": "deleting"})
+    except store.ConditionFailed:
+        raise NotFound(f"No cron job '{cron_id}' in this project: it was deleted while this request ran.",
+                       field="cron_id")
     converge({**old, "sync": "deleting"}, quiet=True)
 
 

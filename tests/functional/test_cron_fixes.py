@@ -1,0 +1,86 @@
+"""Cron races, each interleaving forced deterministically:
+- two DELETEs of one job give its plan slot back once, and leave no stub behind."""
+from chalicelib import config
+from chalicelib.aws import clients, store
+from chalicelib.services.cron import cron
+from chalicelib.services.tenancy import counters
+
+from .conftest import reconcile_after
+
+BASE = "/v1/scheduling/cron"
+JOB = {"name": "daily", "schedule": "0 9 * * *", "url": "https://hooks.example.com/d", "payload": {}}
+
+
+def schedules():
+    resp = clients.scheduler().list_schedules(GroupName=config.schedule_group())
+    return {s["Name"]: clients.scheduler().get_schedule(Name=s["Name"], GroupName=config.schedule_group())
+            for s in resp["Schedules"]}
+
+
+def cron_items():
+    items = clients.dynamodb().scan(TableName=config.table_name())["Items"]
+    return [i for i in items if i["sk"]["S"] == "CRON"]
+
+
+def slots_taken(project_id):
+    return store.get(*counters.counter_key(project_id, "cron_jobs"))["n"]
+
+
+def project_id(api):
+    return api.call("GET", "/v1/auth/me").data["project_id"]
+
+
+# -- 1. two DELETEs of one job ----------------------------------------------------------------------
+
+def test_two_racing_deletes_free_the_slot_once_and_leave_no_stub(api, monkeypatch):
+    """Both DELETEs read the job; one runs to its end (schedules, record and slot gone); then the
+    other writes `sync: deleting`. That write must not re-create the job as a stub whose delete
+    gives a second slot back (the counter then says 0 with a job still there)."""
+    pid = project_id(api)
+    keep = api.call("POST", BASE, JOB).data
+    job = api.call("POST", BASE, JOB).data
+    assert slots_taken(pid) == 2
+    real_load = cron.load
+    raced = []
+
+    def load_then_the_other_delete_runs(project, cron_id):
+        record = real_load(project, cron_id)
+        if not raced:
+            raced.append(1)
+            cron.delete(project, cron_id)   # the other DELETE, from its read to its end
+        return record
+    monkeypatch.setattr(cron, "load", load_then_the_other_delete_runs)
+    resp = api.call("DELETE", f"{BASE}/{job['cron_id']}")
+    assert raced
+    assert slots_taken(pid) == 1, "one job left, one slot taken"
+    assert [i["cron_id"]["S"] for i in cron_items()] == [keep["cron_id"]], "no stub of the deleted job"
+    assert resp.status_code == 404, "the other request deleted it: this one finds it gone"
+    assert reconcile_after(3600) == {}
+    assert api.call("DELETE", f"{BASE}/{keep['cron_id']}").status_code == 200
+    assert slots_taken(pid) == 0 and cron_items() == [] and schedules() == {}
+
+
+class Died(BaseException):
+    """A request's process ending (not an exception the code could catch)."""
+
+
+def test_a_late_delete_that_dies_after_its_write_leaves_nothing_for_the_reconciler(api, monkeypatch):
+    """The other DELETE finished; this one dies right after its `sync: deleting` write. Before
+    the fix that write left a stub (no cron_id) that the reconciler failed on at every run."""
+    pid = project_id(api)
+    job = api.call("POST", BASE, JOB).data
+    stale = cron.load(pid, job["cron_id"])
+    cron.delete(pid, job["cron_id"])
+    assert slots_taken(pid) == 0 and cron_items() == []
+    monkeypatch.setattr(cron, "load", lambda project, cron_id: stale)   # what it read before
+
+    def die(*a, **k):
+        raise Died()
+    monkeypatch.setattr(cron, "converge", die)
+    try:
+        cron.delete(pid, job["cron_id"])
+    except (Died, Exception):
+        pass
+    assert cron_items() == [], "no stub"
+    assert reconcile_after(3600) == {}
+    assert slots_taken(pid) == 0

@@ -93,8 +93,9 @@ def continue_release(task: dict) -> str:
 
 
 def release_probe(item: dict, now: float) -> str:
-    """An open breaker's probe is due: the oldest held message of its queues (or, with none, of
-    the webhook sends and cron runs it holds) goes, alone."""
+    """An open breaker's probe is due: the oldest held message of its queues that accept (or,
+    with none, of the webhook sends and cron runs it holds) goes, alone. A paused queue's
+    messages are no candidates (holding.release_oldest): they could not reach the endpoint."""
     released = any(holding.release_oldest(item["project_id"], name) for name in sorted(item.get("queues") or []))
     for kind in sorted(item.get("kinds") or []):
         if released:

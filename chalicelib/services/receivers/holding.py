@@ -86,7 +86,13 @@ def send_released(records: list[dict]) -> None:
 
 
 def release_oldest(project_id: str, name: str) -> bool:
-    """Release the queue's oldest held message alone (an open circuit breaker's probe)."""
+    """Release the queue's oldest held message alone (an open circuit breaker's probe). Only if
+    the queue accepts: a paused queue's (or one without an endpoint's) message, released, is held
+    again by its queue before it reaches the endpoint, so it probes nothing; counting it as the
+    probe starved the endpoint's other held deliveries (webhook sends, cron runs, its other
+    queues' messages) every probe period, and the breaker never closed."""
+    if not accepts(find(project_id, name)):
+        return False
     items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, keys.queue_kind(name), "held"), limit=1,
                                 cursor=None, newest_first=False)
     released = [r for r in (unhold(msg) for msg in items) if r]

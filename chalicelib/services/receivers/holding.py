@@ -16,6 +16,7 @@ from ..delivery import deliveries, delivery_index
 log = logging.getLogger(__name__)
 
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
+RELEASE_RECHECK = 900   # while a release task carries on, the queue's RELEASE marker waits this long
 
 
 def find(project_id: str, name: str) -> dict | None:
@@ -30,9 +31,19 @@ def accepts(queue: dict | None) -> bool:
 def finish_release(queue: dict) -> int:
     """Release the queue's held messages (a page here, the rest through release tasks), then
     drop the queue's marker if no newer change set another meanwhile. Returns how many
-    messages this step released."""
+    messages this step released.
+
+    While a release task carries on, the marker moves RELEASE_RECHECK later instead (as an
+    endpoint's does, endpoints.release_held), at every step of the chain, and its last step
+    drops it. Left where it was, the marker fell due while the chain was still going and the
+    reconciler started another chain, one more every minute. Moved, it falls due only if the
+    chain stops (its task lost for good, in the dead-letter queue): then another release runs.
+    A queue released without a marker (its endpoint's breaker closed) gets one the same way."""
     released, more = release_held(queue["project_id"], queue["name"]) if accepts(queue) else (0, False)
-    if more or "gsi3sk" not in queue:
+    if more:
+        _release_later(queue, clock.now() + RELEASE_RECHECK)
+        return released
+    if "gsi3sk" not in queue:
         return released
     try:
         store.update(queue["pk"], queue["sk"], due.unmark(), condition="gsi3sk = :sk",
@@ -40,6 +51,17 @@ def finish_release(queue: dict) -> int:
     except store.ConditionFailed:
         pass
     return released
+
+
+def _release_later(queue: dict, at: float) -> None:
+    """The queue's RELEASE marker moved to `at`, unless a newer change set another meanwhile."""
+    had = "gsi3sk" in queue
+    try:
+        store.update(queue["pk"], queue["sk"], due.mark(queue["pk"], at, due.RELEASE),
+                     condition="gsi3sk = :sk" if had else "attribute_exists(pk) AND attribute_not_exists(gsi3sk)",
+                     values={":sk": queue["gsi3sk"]} if had else None)
+    except store.ConditionFailed:
+        pass
 
 
 def release_held(project_id: str, name: str) -> tuple[int, bool]:

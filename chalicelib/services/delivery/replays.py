@@ -18,8 +18,9 @@ Crash-safe and never twice:
 - a marker's last move (claimed -> queued | skipped) and the job's counter are one transaction,
   so each marker is counted once, whoever (a redelivered or duplicate step) finishes it.
 - markers are written only if absent: a late duplicate of a matching step cannot reset one.
-Each replayed delivery counts against the plan's deliveries per day; at the limit the job
-stops (state `stopped`, with the error), and the rest stay failed.
+Each replayed delivery counts against the plan's deliveries per day (only those replayed: a
+marker whose delivery is no longer failed is skipped before the page is charged); at the limit
+the job stops (state `stopped`, with the error), and the rest stay failed.
 
 When a job ends, the write that ends it carries a due marker (core/due.py) until its
 `replay.finished` event is emitted (`announce`): a step that dies in between leaves the event to
@@ -162,13 +163,17 @@ def _match_page(job: dict) -> dict:
 
 
 def _replay_page(job: dict) -> dict:
+    """One page of markers: each is first claimed and checked (_check), and only those still to
+    replay are taken from the plan's deliveries per day, together, then replayed. Taking the
+    whole page first charged the day for deliveries then skipped (no longer failed), and could
+    stop the job at the limit for them."""
     markers, nxt = store.query_page(None, job["pk"], limit=REPLAY_PAGE, cursor=job.get("replay_cursor"),
                                     newest_first=False, sk_prefix="ITEM#")
-    todo = [m for m in markers if m["status"] in ("pending", "claimed")]
+    todo = [m for m in (_check(m) for m in markers if m["status"] in ("pending", "claimed")) if m]
     try:
         if todo:
             quotas.take_deliveries(job["project_id"], len(todo))
-    except QuotaExceeded as e:
+    except QuotaExceeded as e:   # the claimed markers stay claimed: the job ends here
         return {"state": "stopped", "error": e.to_dict()["error"], "finished_at": clock.now()}
     for m in todo:
         _replay_one(job, m)
@@ -178,28 +183,40 @@ def _replay_page(job: dict) -> dict:
     return changes
 
 
-def _replay_one(job: dict, marker: dict) -> None:
+def _check(marker: dict) -> dict | None:
+    """Claim a pending marker and see whether its delivery is to be replayed: still failed with
+    the attempt count it had when matched. Returns the (claimed) marker if so; else the marker
+    is finished here, costing nothing, and None is returned."""
     recovering = marker["status"] == "claimed"
     if not recovering and not _claim(marker):
-        return                    # a duplicate of this step claimed it first and will count it
+        return None               # a duplicate of this step claimed it first and will count it
     record = store.get(*keys.delivery(marker["delivery_id"]))
-    unchanged = bool(record and record["state"] == "failed" and record["attempt_count"] == marker["count"])
-    if unchanged:
-        try:
-            deliveries.replay(job["project_id"], marker["delivery_id"], counted=True)
-            outcome = "queued"
-        except (Conflict, NotFound):
-            outcome = "skipped"   # it changed meanwhile (retried by hand); a failed enqueue raises:
-                                  # the step is redone and this claimed marker replayed then
-    else:
-        # changed since it was matched: retried by hand (skipped) or, when this step died after
-        # replaying it, by us; the two cannot be told apart, and either way it was sent again
-        outcome = "queued" if recovering and record else "skipped"
+    if record and record["state"] == "failed" and record["attempt_count"] == marker["count"]:
+        return {**marker, "status": "claimed"}
+    # changed since it was matched: retried by hand (skipped) or, when this step died after
+    # replaying it, by us; the two cannot be told apart, and either way it was sent again
+    _finish(marker, "queued" if recovering and record else "skipped")
+    return None
+
+
+def _replay_one(job: dict, marker: dict) -> None:
+    """A claimed marker whose delivery was still failed when checked, already taken from the day."""
+    try:
+        deliveries.replay(job["project_id"], marker["delivery_id"], counted=True)
+        outcome = "queued"
+    except (Conflict, NotFound):
+        outcome = "skipped"   # it changed since the check (retried by hand); a failed enqueue raises:
+                              # the step is redone and this claimed marker replayed then
+    _finish(marker, outcome)
+
+
+def _finish(marker: dict, outcome: str) -> None:
+    """The marker's last move and its job's counter, one transaction (the job shares its pk)."""
     try:
         store.transact_update([
             {"pk": marker["pk"], "sk": marker["sk"], "sets": {"status": outcome}, "condition": "#st = :claimed",
              "names": {"#st": "status"}, "values": {":claimed": "claimed"}},
-            {"pk": job["pk"], "sk": job["sk"], "adds": {outcome: 1}}])
+            {"pk": marker["pk"], "sk": SORT_KEY, "adds": {outcome: 1}}])
     except store.ConditionFailed:
         pass                      # finished (and counted) by a duplicate of this step
 

@@ -1,7 +1,10 @@
 """Cron races, each interleaving forced deterministically:
-- two DELETEs of one job give its plan slot back once, and leave no stub behind."""
+- two DELETEs of one job give its plan slot back once, and leave no stub behind;
+- a PATCH whose Scheduler write lands after a racing change's leaves Scheduler on the record."""
+import pytest
+
 from chalicelib import config
-from chalicelib.aws import clients, store
+from chalicelib.aws import clients, keys, scheduler, store
 from chalicelib.services.cron import cron
 from chalicelib.services.tenancy import counters
 
@@ -84,3 +87,34 @@ def test_a_late_delete_that_dies_after_its_write_leaves_nothing_for_the_reconcil
     assert cron_items() == [], "no stub"
     assert reconcile_after(3600) == {}
     assert slots_taken(pid) == 0
+
+
+# -- 2. a late Scheduler write ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("other,expression,state", [
+    (lambda pid, cid: cron.update(pid, cid, {"schedule": "0 11 * * *"}), "cron(0 11 * * ? *)", "ENABLED"),
+    (lambda pid, cid: cron.set_enabled(pid, cid, False), "cron(0 10 * * ? *)", "DISABLED"),
+], ids=["patch-schedule", "pause"])
+def test_a_patch_whose_schedule_write_lands_last_leaves_scheduler_on_the_record(api, monkeypatch, other,
+                                                                              expression, state):
+    """PATCH A writes its record; before its Scheduler write lands, change B runs to its end
+    (B's record wins, B's Scheduler write is done); then A's write lands with A's expression.
+    Scheduler must end as the record says, after the race and whatever repair follows."""
+    pid = project_id(api)
+    job = api.call("POST", BASE, JOB).data
+    real = scheduler.put
+    raced = []
+
+    def put_after_the_other_change(*a, **k):
+        if not raced:
+            raced.append(1)
+            other(pid, job["cron_id"])
+        return real(*a, **k)
+    monkeypatch.setattr(scheduler, "put", put_after_the_other_change)
+    resp = api.call("PATCH", f"{BASE}/{job['cron_id']}", {"schedule": "0 10 * * *"})
+    assert raced and resp.status_code == 200
+    reconcile_after(3600)
+    record = store.get(*keys.cron_job(job["cron_id"]))
+    assert record["sync"] == "ok" and record["aws_expressions"] == [expression]
+    s = schedules()[job["cron_id"]]
+    assert (s["ScheduleExpression"], s["State"]) == (expression, state)

@@ -170,9 +170,17 @@ def converge(record: dict, quiet: bool = False) -> dict | None:
     """Make the schedules match the record, then mark it synced (dropping its marker); a job
     being deleted loses its schedules, then its record. A record changed meanwhile is followed
     to its newer version. Returns the record as it now is (None once deleted). With `quiet`, a
-    failure leaves the record marked for the reconciler instead of raising."""
+    failure leaves the record marked for the reconciler instead of raising.
+
+    A newer version found already `ok` is not the end: its writer put its schedules, but ours
+    (of the older version) may have landed after them (PATCH A writes its record, PATCH B writes
+    its record and schedules, then A's Scheduler write arrives), leaving Scheduler on A's
+    expression, state or timezone with no marker left to repair it. So we put the newer
+    version's schedules again and read the record once more: done when it is still that
+    version (any later change writes its record after that read, so its schedules land after
+    ours); followed again otherwise."""
     try:
-        for _ in range(3):
+        for _ in range(4):
             if record.get("sync") == "deleting":
                 drop_schedules(record["cron_id"])
                 quotas.delete_cron_job(record, condition="#sync = :deleting", names={"#sync": "sync"},
@@ -181,6 +189,15 @@ def converge(record: dict, quiet: bool = False) -> dict | None:
                     store.delete(*keys.cron_watch(record["cron_id"]))   # left behind, it deletes itself
                 return None
             _sync_schedules(record)
+            if record.get("sync") == "ok":   # a newer version, synced by its writer: ours may have landed last
+                current = store.get(record["pk"], record["sk"])
+                if current is None:
+                    drop_schedules(record["cron_id"])
+                    return None
+                if current.get("sync") == "ok" and current["updated_at"] == record["updated_at"]:
+                    return current
+                record = current
+                continue
             _sync_watch(record)
             try:
                 return store.update(record["pk"], record["sk"], {"sync": "ok", **due.unmark()},
@@ -191,8 +208,8 @@ def converge(record: dict, quiet: bool = False) -> dict | None:
                 if current is None:   # deleted while we synced: what we just put must go
                     drop_schedules(record["cron_id"])
                     return None
-                if current.get("sync") == "ok":
-                    return current
+                if current.get("sync") == "ok" and current["updated_at"] == record["updated_at"]:
+                    return current   # ours, synced by another request meanwhile: what we put is it
                 record = current
     except Exception:
         if not quiet:

@@ -1,11 +1,15 @@
-"""Cron races, each interleaving forced deterministically:
+"""Cron races and a catch-up edge, each interleaving forced deterministically:
 - two DELETEs of one job give its plan slot back once, and leave no stub behind;
-- a PATCH whose Scheduler write lands after a racing change's leaves Scheduler on the record."""
+- a PATCH whose Scheduler write lands after a racing change's leaves Scheduler on the record;
+- a schedule change does not make the catch-up fire times the new schedule had before it."""
+from datetime import datetime
+
 import pytest
 
 from chalicelib import config
 from chalicelib.aws import clients, keys, scheduler, store
-from chalicelib.services.cron import cron
+from chalicelib.core import clock, due
+from chalicelib.services.cron import cron, cron_runs
 from chalicelib.services.tenancy import counters
 
 from .conftest import reconcile_after
@@ -118,3 +122,61 @@ def test_a_patch_whose_schedule_write_lands_last_leaves_scheduler_on_the_record(
     assert record["sync"] == "ok" and record["aws_expressions"] == [expression]
     s = schedules()[job["cron_id"]]
     assert (s["ScheduleExpression"], s["State"]) == (expression, state)
+
+
+# -- 3. a schedule change and the catch-up window ---------------------------------------------------
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.fixture
+def now(monkeypatch):
+    class Clock:
+        t = at("2026-11-02T00:10:00Z")
+
+        def set(self, text):
+            self.t = at(text)
+    c = Clock()
+    monkeypatch.setattr(clock, "_now", lambda: c.t)
+    return c
+
+
+@pytest.fixture
+def fired(monkeypatch):
+    order = []
+    real = cron_runs.fire
+
+    def spy(cron_id, scheduled, **kw):
+        order.append(clock.rfc3339(at(scheduled)))
+        return real(cron_id, scheduled, **kw)
+    monkeypatch.setattr(cron_runs, "fire", spy)
+    return order
+
+
+def test_a_schedule_change_catches_up_only_times_of_the_schedule_in_force(api, now, fired):
+    """Hourly at :00 from 00:10 with a 2 h window; its 01:00 run never fired. At 01:05 it changes
+    to :10 and :50; Scheduler fires 01:50. The check at 02:00 owes 01:00 (old schedule, missed)
+    and 01:10 (new schedule, missed), never 00:50: the new schedule was not in force then."""
+    job = api.call("POST", BASE, {**JOB, "schedule": "0 * * * *", "catch_up_window_seconds": 7200}).data
+    now.set("2026-11-02T01:05:00Z")
+    assert api.call("PATCH", f"{BASE}/{job['cron_id']}", {"schedule": "10,50 * * * *"}).status_code == 200
+    now.set("2026-11-02T01:50:00Z")
+    cron_runs.fire(job["cron_id"], "2026-11-02T01:50:00Z")   # Scheduler's firing
+    now.set("2026-11-02T02:00:00Z")
+    reconcile_after(0)
+    assert fired[1:] == ["2026-11-02T01:00:00.000Z", "2026-11-02T01:10:00.000Z"]
+
+
+def test_a_timezone_change_catches_up_only_times_of_the_timezone_in_force(api, now, fired):
+    """Daily at 09:00 UTC from 02:00; at 09:30 UTC it moves to Asia/Kolkata (09:00 IST = 03:30
+    UTC). The 03:30 UTC of that day was never scheduled: nothing is owed."""
+    now.set("2026-11-02T02:00:00Z")
+    job = api.call("POST", BASE, {**JOB, "catch_up_window_seconds": 7 * 86400}).data
+    now.set("2026-11-02T09:00:00Z")
+    cron_runs.fire(job["cron_id"], "2026-11-02T09:00:00Z")   # Scheduler's firing
+    now.set("2026-11-02T09:30:00Z")
+    assert api.call("PATCH", f"{BASE}/{job['cron_id']}", {"timezone": "Asia/Kolkata"}).status_code == 200
+    now.set("2026-11-02T10:00:00Z")
+    reconcile_after(due.SYNC_GRACE)
+    assert fired == ["2026-11-02T09:00:00.000Z"]

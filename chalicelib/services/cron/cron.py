@@ -273,10 +273,30 @@ def _public_fields(record: dict) -> dict:
                                         "flow_key", "circuit_breaker", "breaker_off", *OPTIONAL)}
 
 
+MAX_HISTORY = 50   # schedule changes kept per job for the catch-up; older ones: nothing owed before them
+
+
+def _schedule_history(old: dict, fields: dict, now: float) -> list[dict]:
+    """The schedules a job had before, each with `until` (when it stopped being in force), kept
+    for the catch-up (cron_catchup): a scheduled time is one of the schedule in force at it, so
+    a PATCH of `schedule` or `timezone` must not make the new schedule's earlier times look like
+    runs that were missed. A change appends the schedule it ends; entries ended longer than the
+    longest window ago are dropped (no catch-up reaches them); past MAX_HISTORY the oldest give
+    way to one entry without a schedule: no time before it is owed."""
+    history = [h for h in old.get("schedule_history") or [] if h["until"] > now - MAX_CATCH_UP_WINDOW]
+    if (fields["schedule"], fields["timezone"]) != (old["schedule"], old["timezone"]):
+        history.append({"schedule": old["schedule"], "timezone": old["timezone"], "until": now})
+    if len(history) > MAX_HISTORY:
+        history = [{"schedule": None, "timezone": None, "until": history[-MAX_HISTORY]["until"]},
+                   *history[-MAX_HISTORY + 1:]]
+    return history
+
+
 def _change(old: dict, fields: dict) -> dict:
     _check_quota(old["project_id"], fields, was_enabled=old["enabled"])
     now = max(clock.now(), old["updated_at"] + 0.001)
     new = {**old, **fields, "aws_expressions": _aws_expressions(fields), "updated_at": now, "sync": "pending",
+           "schedule_history": _schedule_history(old, fields, now),
            **due.mark(old["pk"], now + due.SYNC_GRACE, due.SYNC)}
     try:
         store.put(new, condition="updated_at = :u AND #sync <> :deleting", names={"#sync": "sync"},

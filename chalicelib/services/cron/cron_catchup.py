@@ -9,7 +9,8 @@ item (keys.cron_watch, made by cron._sync_watch) holding `checked_to`: every sch
 to it has been looked at. Its due marker (core/due.py, kind CATCH_UP) brings it to the
 reconciler shortly after each scheduled time (at least GRACE after it, at most every
 CHECK_EVERY), and at once when the job is resumed. The reconciler then lists the scheduled
-times in (checked_to, now - GRACE] and looks up their runs:
+times in (checked_to, now - GRACE], each of the schedule in force at it (a PATCH of `schedule`
+or `timezone` ends the old one's span: _times_in_force), and looks up their runs:
 - a time with a run fired (by Scheduler, an earlier catch-up or a backfill): nothing to do;
 - a time without one, at most `catch_up_window_seconds` old: fired now, oldest first;
 - a time without one, older than that: skipped, and told in one `cron.run_skipped` event
@@ -70,8 +71,8 @@ def check(watch: dict, now: float) -> str:
     frm, to = float(watch["checked_to"]), now - GRACE
     too_old = min(now - job["catch_up_window_seconds"], to)   # times up to here are past the window
     if frm < too_old:
-        _report_missed(job, schedule, frm, too_old)
-    fired, checked_to, more = _catch_up(job, schedule, max(frm, too_old), to) if max(frm, too_old) < to \
+        _report_missed(job, frm, too_old)
+    fired, checked_to, more = _catch_up(job, max(frm, too_old), to) if max(frm, too_old) < to \
         else (0, max(frm, to), False)
     if more:
         at = now   # the rest at the reconciler's next pass
@@ -92,9 +93,27 @@ def _settle(watch: dict, changes: dict) -> None:
         pass
 
 
-def _report_missed(job: dict, schedule, frm: float, until: float) -> None:
+def _times_in_force(job: dict, frm: float, to: float, limit: int) -> list[datetime]:
+    """The scheduled times in (frm, to], oldest first, at most `limit`: each a time of the
+    schedule (and timezone) in force at it. The job's `schedule_history` (cron._schedule_history)
+    says until when each earlier one was; without it, a PATCH of `schedule` made the new
+    expression's times before the change look missed, and the catch-up fired runs that were
+    never scheduled. An entry without a schedule (history cut short) owes nothing."""
+    segments = [*(job.get("schedule_history") or []),
+                {"schedule": job["schedule"], "timezone": job["timezone"], "until": to}]
+    out, since = [], frm
+    for seg in segments:
+        until = min(float(seg["until"]), to)
+        if seg["schedule"] and since < until and len(out) < limit:
+            out += schedules.times_in(schedules.parse(seg["schedule"]), seg["timezone"], _dt(since + 0.001),
+                                      _dt(until + 0.001), limit - len(out))
+        since = max(since, until)
+    return out
+
+
+def _report_missed(job: dict, frm: float, until: float) -> None:
     """Tell how many scheduled times in (frm, until] have no run: too old to fire."""
-    times = schedules.times_in(schedule, job["timezone"], _dt(frm + 0.001), _dt(until + 0.001), SKIP_COUNT_CAP)
+    times = _times_in_force(job, frm, until, SKIP_COUNT_CAP)
     if not times:
         return
     lo, hi = times[0].timestamp(), times[-1].timestamp()
@@ -112,11 +131,11 @@ def _report_missed(job: dict, schedule, frm: float, until: float) -> None:
                  "catch_up_window_seconds": job["catch_up_window_seconds"]}, now=hi)
 
 
-def _catch_up(job: dict, schedule, frm: float, to: float) -> tuple[int, float, bool]:
+def _catch_up(job: dict, frm: float, to: float) -> tuple[int, float, bool]:
     """Fire the times in (frm, to] that have no run, oldest first, up to CATCH_UP_PAGE. Returns
     (how many fired, checked up to, whether more remain). The span is at most the window (7
     days), so every time in it is listed."""
-    times = schedules.times_in(schedule, job["timezone"], _dt(frm + 0.001), _dt(to + 0.001), 8 * 24 * 60)
+    times = _times_in_force(job, frm, to, 8 * 24 * 60)
     fired = 0
     for start in range(0, len(times), CHUNK):
         for t in _without_run(job["cron_id"], times[start:start + CHUNK]):

@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
 from chalicelib.api import openapi
+from chalicelib import config
 from chalicelib.core import due
 from chalicelib.services.deliver import router
 from chalicelib.services.repair import reconciler
@@ -33,7 +34,8 @@ def remember_lambda_context(event, get_response):
 
 
 @app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), name="deliver",
-                    batch_size=10, maximum_batching_window_in_seconds=1, maximum_concurrency=20)
+                    batch_size=10, maximum_batching_window_in_seconds=1,
+                    maximum_concurrency=config.deliver_concurrency())   # a deploy setting: INFRAI_DELIVER_CONCURRENCY
 def deliver(event):
     """Each message to its handler, up to 10 at once (chalicelib/services/deliver/router.py)."""
     records = [r.to_dict() for r in event]

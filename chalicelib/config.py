@@ -53,3 +53,31 @@ def local_project_key() -> str | None:
 
 def retry_schedule():
     return retry_policy.parse_schedule(os.environ.get("INFRAI_RETRY_SCHEDULE"))
+
+
+# The deliver function's SQS event source: at most this many invocations at once, each a batch
+# of 10 sent concurrently (docs/deployment.md#sizing-the-deliver-function has the arithmetic).
+# Lambda accepts 2 to 1,000 (ScalingConfig.MaximumConcurrency). The default takes half of an
+# account's default 1,000 concurrent executions and leaves the rest to the API and the reconciler.
+DELIVER_CONCURRENCY_DEFAULT = 500
+DELIVER_CONCURRENCY_MIN, DELIVER_CONCURRENCY_MAX = 2, 1000
+
+
+def deliver_concurrency() -> int:
+    """A deploy setting: read when app.py is imported, so `chalice deploy` and `chalice package`
+    (and `make deploy`/`make package DELIVER_CONCURRENCY=n`) put it on the event source; the
+    running functions never use it. An unset or empty value is the default; anything else must
+    be a whole number in Lambda's range, or this raises ValueError saying so."""
+    raw = os.environ.get("INFRAI_DELIVER_CONCURRENCY", "").strip()
+    if not raw:
+        return DELIVER_CONCURRENCY_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not DELIVER_CONCURRENCY_MIN <= value <= DELIVER_CONCURRENCY_MAX:
+        raise ValueError(
+            f"INFRAI_DELIVER_CONCURRENCY={raw!r}: the deliver function's maximum concurrency must be a "
+            f"whole number from {DELIVER_CONCURRENCY_MIN} to {DELIVER_CONCURRENCY_MAX} (Lambda's range for "
+            f"an SQS event source; unset for the default, {DELIVER_CONCURRENCY_DEFAULT})")
+    return value

@@ -1,19 +1,27 @@
 # Deployment targets (issue 7). The main Makefile includes this file with `-include deploy/deploy.mk`.
-#   make deploy  [STAGE=prod] [ALARM_EMAIL=ops@example.com]   provision (alarms: deploy/alarms.py) +
-#                               chalice deploy + event-source settings; idempotent
-#   make package [STAGE=prod]   chalice package --merge-template -> build/package-$(STAGE)/
+#   make deploy  [STAGE=prod] [ALARM_EMAIL=ops@example.com] [DELIVER_CONCURRENCY=n]
+#                               provision (alarms: deploy/alarms.py) + chalice deploy +
+#                               event-source settings; idempotent
+#   make package [STAGE=prod] [DELIVER_CONCURRENCY=n]
+#                               chalice package --merge-template -> build/package-$(STAGE)/
 #   make check-template [STAGE=prod]   package, then samtranslator + cfn-lint (offline)
 #   make destroy STAGE=name     chalice delete + remove what provisioning made (STAGE required)
+#   DELIVER_CONCURRENCY: the deliver event source's maximum concurrency, 2 to 1000 (default: the
+#   stage's INFRAI_DELIVER_CONCURRENCY in .chalice/config.json, else chalicelib/config.py's);
+#   sizing: docs/deployment.md#sizing-the-deliver-function
 # Credentials and region: the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
 
 VENV ?= .venv
 STAGE ?= prod
 ALARM_EMAIL ?=
+DELIVER_CONCURRENCY ?= $(INFRAI_DELIVER_CONCURRENCY)
 DEPLOY_PY := $(VENV)/bin/python
 DEPLOY_CHALICE := $(VENV)/bin/chalice
 DEPLOY_BUILD := build
 DEPLOY_TOOLS := $(VENV)/.requirements-deploy.stamp
-DEPLOY_IN_STAGE := $(DEPLOY_PY) -m deploy.stage $(STAGE) --
+# Deploy settings, for every step that reads them (deploy/stage.py: DEPLOY_SETTINGS)
+DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)'
+DEPLOY_IN_STAGE := $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 
 .PHONY: deploy package check-template destroy
 
@@ -23,12 +31,12 @@ $(DEPLOY_TOOLS): $(STAMP) requirements-deploy.txt
 
 # $(STAMP) (the main Makefile's install stamp): each target works on a fresh clone by itself
 deploy: $(STAMP)
-	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
+	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.provision up --stage $(STAGE) --write-config
 	$(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) deploy --stage $(STAGE)
-	$(DEPLOY_PY) -m deploy.provision tune --stage $(STAGE)
+	$(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.provision tune --stage $(STAGE)
 
 package: $(STAMP)
-	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
+	INFRAI_ALARM_EMAIL=$(ALARM_EMAIL) $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.template --stage $(STAGE) -o $(DEPLOY_BUILD)/merge-$(STAGE).json
 	rm -rf $(DEPLOY_BUILD)/package-$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) package \
 		--stage $(STAGE) --merge-template $(DEPLOY_BUILD)/merge-$(STAGE).json $(DEPLOY_BUILD)/package-$(STAGE)

@@ -44,6 +44,7 @@ def up(stage: str, write_config: bool = False) -> dict:
     from local import provision as core
 
     with stages.applied(stage):
+        deploy_resources.deliver_max_concurrency()   # a bad value stops here, before anything is made
         clients.reset()
         dispatch.reset()
         sqs, ddb = _client("sqs"), _client("dynamodb")
@@ -187,13 +188,16 @@ def deliver_event_sources(stage: str) -> list[dict]:
 def tune(stage: str) -> list[str]:
     """`chalice deploy` sets batch size from app.py and resets the batching window to the
     decorator's (0) on every deploy, and never sets partial batch responses: set the window,
-    the concurrency cap and ReportBatchItemFailures after it."""
+    the concurrency cap (the deploy setting, as app.py gave it to Chalice) and
+    ReportBatchItemFailures after it."""
+    with stages.applied(stage):
+        max_concurrency = deploy_resources.deliver_max_concurrency()
     lam = _client("lambda")
     changed = []
     for esm in deliver_event_sources(stage):
         want = {"BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
                 "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
-                "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
+                "ScalingConfig": {"MaximumConcurrency": max_concurrency},
                 "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES}
         if any(esm.get(k) != v for k, v in want.items()):
             lam.update_event_source_mapping(UUID=esm["UUID"], **want)

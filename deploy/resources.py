@@ -9,16 +9,27 @@ from chalicelib import config
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 LOG_RETENTION_DAYS = 30
 # The deliver function's SQS event source. Batches of 10 are sent concurrently; a 1 s window
-# fills batches under load at the cost of at most 1 s of latency; the concurrency cap keeps a
-# burst from taking the account's whole Lambda concurrency (and from hammering targets).
+# fills batches under load at the cost of at most 1 s of latency; the concurrency cap (a deploy
+# setting, deliver_max_concurrency() below) keeps a burst from taking the account's whole Lambda
+# concurrency, and sets the deployment's throughput: cap x 10 sends in flight.
 DELIVER_BATCH_SIZE = 10
 DELIVER_BATCHING_WINDOW = 1
-DELIVER_MAX_CONCURRENCY = 20
 # The handler answers {"batchItemFailures": [...]}: only those messages come back, so one bad
 # message never re-runs (or forks the work of) its batch-mates. Chalice never sets this.
 DELIVER_RESPONSE_TYPES = ["ReportBatchItemFailures"]
 # API Gateway caches an authorizer's answer per Authorization header for this long.
 AUTHORIZER_CACHE_TTL = 300
+
+
+def deliver_max_concurrency() -> int:
+    """The event source's ScalingConfig.MaximumConcurrency: INFRAI_DELIVER_CONCURRENCY as the
+    deployer gave it (`make deploy DELIVER_CONCURRENCY=n`) or the stage records it, else the
+    default (chalicelib/config.py). Out of Lambda's range (2 to 1,000) it stops the deploy or
+    package before anything is made, saying why."""
+    try:
+        return config.deliver_concurrency()
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def scheduler_role_name() -> str:

@@ -23,6 +23,22 @@ def stage_environment(stage: str, project_dir: Path = ROOT) -> dict:
     return env
 
 
+# Deploy settings: a stage may record one in its environment_variables (committed, so every
+# deploy of the stage keeps it); the deployer's own environment overrides it for that run
+# (`make deploy DELIVER_CONCURRENCY=800` sets INFRAI_DELIVER_CONCURRENCY).
+DEPLOY_SETTINGS = ("INFRAI_DELIVER_CONCURRENCY",)
+
+
+def deploy_environment(stage: str, project_dir: Path = ROOT) -> dict:
+    """The stage's environment with the deploy settings the deployer set (non-empty) on top:
+    what app.py and the deploy code read at deploy and package time."""
+    env = stage_environment(stage, project_dir)
+    for name in DEPLOY_SETTINGS:
+        if os.environ.get(name, "").strip():
+            env[name] = os.environ[name]
+    return env
+
+
 def app_name(project_dir: Path = ROOT) -> str:
     return load_config(project_dir)["app_name"]
 
@@ -36,9 +52,10 @@ def function_names(stage: str, project_dir: Path = ROOT) -> dict:
 
 @contextlib.contextmanager
 def applied(stage: str, project_dir: Path = ROOT):
-    """os.environ as the stage's functions see it (for provisioning and for importing app.py,
-    whose SQS event source takes its queue name from the environment)."""
-    env = stage_environment(stage, project_dir)
+    """os.environ as the stage's functions see it, with the deployer's deploy settings (for
+    provisioning and for importing app.py, whose SQS event source takes its queue name and
+    maximum concurrency from the environment)."""
+    env = deploy_environment(stage, project_dir)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -60,7 +77,7 @@ def main(argv=None) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print(main.__doc__, file=sys.stderr)
         return 2
-    env = dict(os.environ, **stage_environment(argv[0]))
+    env = dict(os.environ, **deploy_environment(argv[0]))
     return subprocess.call(argv[2:], env=env)
 
 

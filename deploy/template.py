@@ -1,8 +1,9 @@
 """The merge template for `chalice package --merge-template`: every resource a stage needs beyond
 the functions and the API, from the same definitions provisioning uses, plus the settings Chalice
-cannot express (the event source's queue reference, batching window and concurrency cap; the
-scheduler role's ARN in the functions' environment; log groups with a retention; authorizer
-caching). Deploy the result with `aws cloudformation deploy` (see README-deploy.md).
+cannot express (the event source's queue reference, batching window and concurrency cap, the
+last a deploy setting: INFRAI_DELIVER_CONCURRENCY; the scheduler role's ARN in the functions'
+environment; log groups with a retention; authorizer caching). Deploy the result with
+`aws cloudformation deploy` (see docs/deployment.md).
 
     python -m deploy.template --stage prod -o build/merge-prod.json
 """
@@ -60,6 +61,7 @@ def merge_template(stage: str, app=None) -> dict:
     from chalicelib.aws import resources as app_resources
 
     with stages.applied(stage):
+        max_concurrency = deploy_resources.deliver_max_concurrency()   # a bad value stops here
         if app is None:
             from app import app
         fn_names = stages.function_names(stage)
@@ -102,7 +104,7 @@ def merge_template(stage: str, app=None) -> dict:
                 event: {"Properties": {
                     "BatchSize": deploy_resources.DELIVER_BATCH_SIZE,
                     "MaximumBatchingWindowInSeconds": deploy_resources.DELIVER_BATCHING_WINDOW,
-                    "ScalingConfig": {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY},
+                    "ScalingConfig": {"MaximumConcurrency": max_concurrency},
                     "FunctionResponseTypes": deploy_resources.DELIVER_RESPONSE_TYPES,
                 }}}
         # API Gateway's own answers (unknown routes, ...) in our error format, quoting nothing

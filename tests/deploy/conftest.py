@@ -12,6 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = str(Path(sys.executable).with_name("chalice"))
 PACKAGED_STAGE = "prod"
+# The packaged template is made with the deliver function's concurrency given as `make package
+# DELIVER_CONCURRENCY=750` gives it (a value other than the default, so the test sees it carried).
+PACKAGED_DELIVER_CONCURRENCY = 750
 
 
 def _require(module: str):
@@ -40,9 +43,11 @@ def copy_project(dest: Path) -> Path:
 
 
 def stage_env(stage: str, **extra) -> dict:
+    """The environment `python -m deploy.stage STAGE -- chalice ...` gives Chalice: the stage's,
+    with the deploy settings set in this process (as `make` sets them) on top."""
     from deploy import stage as stages
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAI_")}
-    env.update(stages.stage_environment(stage))
+    env.update(stages.deploy_environment(stage))
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     env.update(extra)
     return env
@@ -59,8 +64,16 @@ def packaged(tmp_path_factory):
     work = tmp_path_factory.mktemp("package")
     project = copy_project(work / "project")
     merge = work / "merge.json"
-    merge.write_text(json.dumps(template.merge_template(PACKAGED_STAGE)))
-    env = stage_env(PACKAGED_STAGE)
+    saved = os.environ.get("INFRAI_DELIVER_CONCURRENCY")
+    os.environ["INFRAI_DELIVER_CONCURRENCY"] = str(PACKAGED_DELIVER_CONCURRENCY)
+    try:
+        merge.write_text(json.dumps(template.merge_template(PACKAGED_STAGE)))
+        env = stage_env(PACKAGED_STAGE)
+    finally:
+        if saved is None:
+            os.environ.pop("INFRAI_DELIVER_CONCURRENCY", None)
+        else:
+            os.environ["INFRAI_DELIVER_CONCURRENCY"] = saved
     env.pop("AWS_ENDPOINT_URL", None)
     out = work / "out"
     run = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", PACKAGED_STAGE,

@@ -98,17 +98,27 @@ def deployed(endpoint):
     }
 
 
-def test_make_deploy_against_moto(moto_server, tmp_path):
+def _scaling(endpoint) -> dict:
+    (esm,) = boto3.client("lambda", region_name=REGION, endpoint_url=endpoint).list_event_source_mappings()[
+        "EventSourceMappings"]
+    return esm.get("ScalingConfig")
+
+
+def test_make_deploy_against_moto(moto_server, tmp_path, monkeypatch):
     endpoint = moto_server
     env = stages.stage_environment(STAGE)
     names = stages.function_names(STAGE)
+    # `make deploy DELIVER_CONCURRENCY=750`: every step sees INFRAI_DELIVER_CONCURRENCY
+    monkeypatch.setenv("INFRAI_DELIVER_CONCURRENCY", "750")
     up = provision.up(STAGE)
     assert up["scheduler_role_arn"] == env["INFRAI_SCHEDULER_ROLE_ARN"], \
         "the local stage's config names the role provisioning makes"
     project = copy_project(tmp_path / "project")
     out = chalice(project, endpoint, "deploy", "--stage", STAGE)
     assert "Rest API URL" in out
+    assert _scaling(endpoint) == {"MaximumConcurrency": 750}, "chalice deploy takes it from app.py"
     provision.tune(STAGE)
+    assert _scaling(endpoint) == {"MaximumConcurrency": 750}
     assert "MISSING_AUTHENTICATION_TOKEN" in provision.tune_api(STAGE)
     apigw = boto3.client("apigateway", region_name=REGION, endpoint_url=endpoint)
     (api_id,) = [a["id"] for a in apigw.get_rest_apis()["items"]]
@@ -150,13 +160,22 @@ def test_make_deploy_against_moto(moto_server, tmp_path):
         (pname,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
         assert iam.get_role_policy(RoleName=role, PolicyName=pname)["PolicyDocument"] == policy
 
-    # `make deploy` again: nothing new
+    # a cap changed by hand is put back by the next tune
+    lam.update_event_source_mapping(UUID=esm["UUID"], ScalingConfig={"MaximumConcurrency": 20})
+    assert provision.tune(STAGE) == [esm["UUID"]]
+    assert _scaling(endpoint) == {"MaximumConcurrency": 750}
+    assert provision.tune(STAGE) == [], "a second tune changes nothing"
+
+    # `make deploy` again, with another concurrency: nothing new, the event source updated
+    monkeypatch.setenv("INFRAI_DELIVER_CONCURRENCY", "40")
     before = provision.describe(STAGE)
     provision.up(STAGE)
     chalice(project, endpoint, "deploy", "--stage", STAGE)
+    assert _scaling(endpoint) == {"MaximumConcurrency": 40}
     provision.tune(STAGE)
     assert deployed(endpoint) == first
     assert provision.describe(STAGE) == before
+    assert _scaling(endpoint) == {"MaximumConcurrency": 40}
 
     # `make destroy`
     chalice(project, endpoint, "delete", "--stage", STAGE)

@@ -10,7 +10,7 @@ from chalicelib.aws import resources
 from deploy import resources as deploy_resources
 from deploy import stage as stages
 
-from .conftest import PACKAGED_STAGE, ROOT
+from .conftest import PACKAGED_DELIVER_CONCURRENCY, PACKAGED_STAGE, ROOT
 
 STAGE_ENV = stages.stage_environment(PACKAGED_STAGE)
 
@@ -67,11 +67,15 @@ def test_functions(cfn):
         assert "INFRAI_ALLOW_PRIVATE_TARGETS" not in env
 
 
-def test_deliver_event_source(cfn):
+def test_deliver_event_source(cfn, packaged):
     (esm,) = [v["Properties"] for v in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()]
     assert esm["BatchSize"] == 10 == deploy_resources.DELIVER_BATCH_SIZE
     assert esm["MaximumBatchingWindowInSeconds"] == deploy_resources.DELIVER_BATCHING_WINDOW
-    assert esm["ScalingConfig"] == {"MaximumConcurrency": deploy_resources.DELIVER_MAX_CONCURRENCY}
+    # the deploy setting (`make package DELIVER_CONCURRENCY=750`), in the SAM template and in
+    # the CloudFormation made of it
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": PACKAGED_DELIVER_CONCURRENCY}
+    (event,) = packaged["sam"]["Resources"]["Deliver"]["Properties"]["Events"].values()
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": PACKAGED_DELIVER_CONCURRENCY}
     assert esm["EventSourceArn"]["Fn::Sub"].endswith(":" + STAGE_ENV["INFRAI_DISPATCH_QUEUE"])
     assert esm["FunctionName"] == {"Ref": "Deliver"}
     # The handler answers {"batchItemFailures": [...]}: only those messages come back.

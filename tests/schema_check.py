@@ -57,29 +57,47 @@ def find_operation(method: str, path: str):
     return None
 
 
-def _resolve_response(response: dict) -> dict:
-    while "$ref" in response:
-        name = response["$ref"].rsplit("/", 1)[-1]
-        response = spec()["components"]["responses"][name]
-    return response
+def _at(pointer: str):
+    """The part of the spec a local reference (`#/components/...`) or JSON pointer names."""
+    node = spec()
+    for part in pointer.lstrip("#").lstrip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def inlined(node):
+    """`node` (any part of the spec) with every `$ref` replaced by what it names, the reference's
+    own keywords (a description, a default, `required`) over it: for reading a field's bounds
+    wherever they are written. Responses are validated against the spec itself (`check`)."""
+    if isinstance(node, list):
+        return [inlined(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return {**inlined(_at(node["$ref"])), **inlined({k: v for k, v in node.items() if k != "$ref"})}
+    return {k: inlined(v) for k, v in node.items()}
 
 
 @functools.lru_cache(maxsize=None)
 def _validator(method: str, template: str, status: int):
     operation = spec()["paths"][template][method]
     responses = operation["responses"]
-    response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
-    if response is None:
+    code = next((c for c in (str(status), f"{str(status)[0]}XX", "default") if c in responses), None)
+    if code is None:
         return None
-    content = _resolve_response(response).get("content")
-    if not content:
+    # the schema is named by where it is in the spec, so the `$ref`s in it (and in the schemas it
+    # names) resolve against the spec, whether it is itself a `$ref` or written in place
+    pointer, response = f"/paths/{_escape(template)}/{method}/responses/{code}", responses[code]
+    while "$ref" in response:
+        pointer, response = response["$ref"].lstrip("#"), _at(response["$ref"])
+    if not response.get("content"):
         return False
-    schema = content["application/json"]["schema"]
-    if "$ref" in schema:
-        schema = {"$ref": SPEC_URI + schema["$ref"]}
-    else:
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
-    return Draft202012Validator(schema, registry=_registry())
+    return Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}/content/{_escape('application/json')}/schema"},
+                                registry=_registry())
 
 
 def check(method: str, path: str, status: int, body) -> None:

@@ -35,7 +35,7 @@ def operations() -> dict:
                 continue
             ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
             body = set(schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]) if "$ref" in ref else set()
-            params = [p for p in op.get("parameters", []) if "$ref" not in p]
+            params = schema_check.inlined(op.get("parameters", []))   # shared ones too (PageLimit, ...)
             out[op["operationId"]] = {
                 "method": method.upper(), "path": path, "body": body,
                 "query": {p["name"] for p in params if p["in"] == "query"},

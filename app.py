@@ -41,11 +41,11 @@ def deliver(event):
     records = [r.to_dict() for r in event]
     result = router.process_batch([r["body"] for r in records],
                                   [int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) for r in records],
-                                  [r.get("messageId") for r in records])
+                                  [r.get("messageId") for r in records], [r.get("receiptHandle") for r in records])
     return {"batchItemFailures": result["batchItemFailures"]}   # Lambda's partial batch response
 
 
 @app.schedule(f"rate({due.RECONCILE_EVERY // 60} minute)", name="reconcile")
 def reconcile(event):
-    """Finish whatever a crash or a failed AWS call left half-done (chalicelib/services/repair/reconciler.py)."""
-    return reconciler.run()
+    """The timers' tick, handed out shard by shard, and the dead-letter sweep (chalicelib/services/repair/)."""
+    return reconciler.run(fan_out=True)

@@ -125,6 +125,24 @@ def repaired(kind: str, count: int) -> None:
         logging.getLogger(__name__).exception("repair telemetry failed")
 
 
+def repair_failed(errors: int, quarantined: int) -> None:
+    """Repairs that raised in a run (their markers moved on), and of them the quarantined ones."""
+    if not errors and not quarantined:
+        return
+    try:
+        if log_format() == "text":
+            _text_log.warning("reconciler: %s repairs raised, %s quarantined", errors + quarantined, quarantined)
+            return
+        _logger().warning("repair_failed", extra={"event": "repair_failed", "errors": errors,
+                                                  "quarantined": quarantined})
+        m = _metrics()
+        m.add_metric(name="RepairErrors", unit="Count", value=errors + quarantined)
+        m.add_metric(name="RepairsQuarantined", unit="Count", value=quarantined)
+        m.flush_metrics()
+    except Exception:  # noqa: BLE001 - telemetry must not fail the run
+        logging.getLogger(__name__).exception("repair telemetry failed")
+
+
 def event(name: str, **fields) -> None:
     """Any other operational event (a replay job's progress), as one line."""
     try:

@@ -65,6 +65,9 @@ def alarms(function_names: dict, api_name: str, topic_arn) -> list[dict]:
               "AWS/Lambda", "Throttles", [{"Name": "FunctionName", "Value": fn}], 1, stat="Sum"),
         alarm("api-5xx", "The API answered 5xx.", "AWS/ApiGateway", "5XXError",
               [{"Name": "ApiName", "Value": api_name}], 5, stat="Sum"),
+        alarm("repairs-quarantined", "The reconciler could not repair an item 5 times: it is quarantined "
+              "(retried hourly). GET /v1/scheduling/deliveries shows it with `repair.error`; fix the cause.",
+              *_service_metric("RepairsQuarantined"), 1, stat="Sum"),
         alarm("lateness-p99", "Cron runs or delayed deliveries went out late (p99 of sent at - due at).",
               *_service_metric("Lateness"), LATENESS_P99_MS, stat="p99", op="GreaterThanThreshold", periods=2),
     ]

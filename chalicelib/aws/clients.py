@@ -6,6 +6,11 @@ import os
 import threading
 
 _lock = threading.Lock()
+# Every call has a bound: botocore's defaults (60 s to connect, 60 s to read, per try) let one
+# slow call use up a reconciler run or a deliver batch. DynamoDB, SQS and Scheduler answer in
+# milliseconds; a long poll (WaitTimeSeconds <= 20) must fit in the read timeout.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 25
 
 
 @functools.lru_cache(maxsize=None)
@@ -16,8 +21,9 @@ def _client(service: str, region: str):
     with _lock:  # boto3's default session is not safe to create clients from concurrently
         return boto3.session.Session().client(
             service, region_name=region,
-            config=Config(retries={"max_attempts": 4, "mode": "standard"},
-                          max_pool_connections=32))
+            config=Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=32,
+                          connect_timeout=float(os.environ.get("INFRAI_AWS_CONNECT_TIMEOUT", CONNECT_TIMEOUT)),
+                          read_timeout=float(os.environ.get("INFRAI_AWS_READ_TIMEOUT", READ_TIMEOUT))))
 
 
 def client(service: str):

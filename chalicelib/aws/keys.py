@@ -86,3 +86,8 @@ def endpoints_of(project_id: str) -> str:
 def flows_of(project_id: str) -> str:
     """gsi1 partition: a project's named flows, by key."""
     return f"{project_id}#flows"
+
+
+def timer_lease(shard: int) -> tuple[str, str]:
+    """The lease of the due index's shard while a timers task works it (services/repair/timers.py)."""
+    return f"TIMERS#{shard}", "LEASE"

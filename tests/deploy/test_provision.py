@@ -66,7 +66,8 @@ def test_alarms_topic_and_dashboard_are_provisioned_once(aws, monkeypatch):
     assert got["subscriptions"] == [{"Protocol": "email", "Endpoint": "ops@example.com"}]
     assert got["dashboards"] == ["infrai-prod-operations"]
     assert set(got["alarms"]) == {f"infrai-prod-{n}" for n in (
-        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "lateness-p99")}
+        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "repairs-quarantined",
+        "lateness-p99")}
     for alarm in got["alarms"].values():
         assert alarm["AlarmActions"] == [first["alarm_topic_arn"]]
     dlq = got["alarms"]["infrai-prod-dlq-not-empty"]

@@ -205,7 +205,8 @@ def test_alarms_notify_the_topic_and_the_dashboard_shows_the_service_metrics(cfn
     assert sub["Condition"] == "HasAlarmEmail" and sub["Properties"]["Protocol"] == "email"
     found = {v["Properties"]["AlarmName"]: v["Properties"] for v in of_type(cfn, "AWS::CloudWatch::Alarm").values()}
     assert set(found) == {f"infrai-prod-{n}" for n in (
-        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "lateness-p99")}
+        "dlq-not-empty", "dispatch-oldest-message", "deliver-errors", "deliver-throttles", "api-5xx", "repairs-quarantined",
+        "lateness-p99")}
     assert all(a["AlarmActions"] == [{"Ref": topic[0]}] for a in found.values())
     assert found["infrai-prod-api-5xx"]["Dimensions"] == [{"Name": "ApiName", "Value": stages.app_name()}]
     [dash] = of_type(cfn, "AWS::CloudWatch::Dashboard").values()

@@ -110,7 +110,7 @@ def dispatch_messages():
 def receive_work(visibility: int = 600) -> list[dict]:
     from chalicelib.aws import clients, dispatch
     return clients.sqs().receive_message(QueueUrl=dispatch.dispatch_queue_url(), MaxNumberOfMessages=10,
-                                         VisibilityTimeout=visibility).get("Messages", [])
+                                         VisibilityTimeout=visibility, AttributeNames=["All"]).get("Messages", [])
 
 
 def come_back(msgs) -> None:
@@ -127,7 +127,9 @@ def run_round(msgs) -> None:
     it did not report failed, give the rest back."""
     from chalicelib.aws import clients, dispatch
     from chalicelib.services.deliver import router
-    out = router.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs])
+    out = router.process_batch([m["Body"] for m in msgs], message_ids=[m["MessageId"] for m in msgs],
+                               receive_counts=[int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)) for m in msgs],
+                               receipts=[m["ReceiptHandle"] for m in msgs])
     failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
     come_back([m for m in msgs if m["MessageId"] in failed])
     for m in msgs:

@@ -109,9 +109,9 @@ def test_a_failing_schedule_create_is_stored_and_converges(api, monkeypatch):
     resp = api.call("POST", BASE, JOB)
     assert resp.status_code == 201 and len(jobs_stored()) == 1 and schedules() == {}
     assert reconcile_after(0) == {}, "not due yet: the request may still be finishing"
-    assert reconcile_after(due.SYNC_GRACE + 1) == {"error": 1}, "still down: stays due"
+    assert reconcile_after(due.SYNC_GRACE + 1) == {"error": 1}, "still down: tried again a minute on"
     monkeypatch.setattr(scheduler, "put", real)
-    assert reconcile_after(due.SYNC_GRACE + 1) == {"synced": 1}
+    assert reconcile_after(due.SYNC_GRACE + 1 + due.RECONCILE_EVERY) == {"synced": 1}
     assert schedules()[resp.data["cron_id"]]["ScheduleExpression"] == "cron(0 9 * * ? *)"
     assert reconcile_after(3600) == {}, "synced: nothing more is due"
 
@@ -251,17 +251,19 @@ def test_unknown_cron_id_is_404_on_every_route(api):
     assert api.call("GET", f"{BASE}/not-an-id").status_code == 404
 
 
-def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_reconciler(api):
+def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_failed_visibly(api):
     """The first firing crashed after writing its run and delivery but before sending. Its own
     SQS message, redelivered, sends it; another copy of the firing (Scheduler may send two)
-    sends nothing; and if no copy comes back at all, the reconciler sends it. Once either way."""
+    sends nothing. If SQS gives up on it instead (the dead-letter queue), the reconcile
+    function's sweep fails its delivery visibly, and a replay sends it. Once either way."""
     from unittest import mock
     from chalicelib import sender
+    from chalicelib.aws import clients, dispatch
     from chalicelib.services.cron import cron_runs
     from chalicelib.services.deliver import router
     firing_at = "2026-11-28T09:00:00Z"
     ok = sender.AttemptResult(status=200, duration_ms=5, error=None, excerpt="", retry_after=None)
-    for way in ("redelivery", "reconciler"):
+    for way in ("redelivery", "dead letter"):
         job = api.call("POST", BASE, JOB).data
         delivery_id, work = cron_runs.fire(job["cron_id"], firing_at, message_id="sqs-1")   # then "crash"
         assert work is not None
@@ -272,7 +274,10 @@ def test_a_firing_that_died_after_its_write_is_sent_by_its_redelivery_or_the_rec
             if way == "redelivery":
                 router.process_batch([firing], message_ids=["sqs-1"])
             else:
-                assert reconcile_after(job["timeout_seconds"] + due.CHECK_MARGIN + 1) == {"repaired": 1}
+                clients.sqs().send_message(QueueUrl=dispatch.dead_letter_queue_url(), MessageBody=firing)
+                assert reconcile_after(0) == {"poison": 1}
+                assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{delivery_id}").data["state"] == "failed"
+                api.call("POST", f"/v1/scheduling/webhook/deliveries/{delivery_id}/retry", {})
                 drain()
             assert post.call_count == 1, way
             assert reconcile_after(7 * 86400) == {}, "delivered: nothing is owed"

@@ -155,7 +155,7 @@ def test_long_delays_wait_in_the_due_index_one_send_each_never_early(aws, projec
     from chalicelib import sender
     from chalicelib.aws import dispatch
     from chalicelib.core import clock, due
-    from chalicelib.services.deliver import attempts, router
+    from chalicelib.services.deliver import router
     from chalicelib.services.queues import messages, queues
     from chalicelib.services.repair import reconciler
     start = 1_800_000_000.25
@@ -185,10 +185,9 @@ def test_long_delays_wait_in_the_due_index_one_send_each_never_early(aws, projec
     assert reconciler.run(now=t[0] + 7 * 86400) == {}, "delivered: nothing is owed"
 
 
-def test_a_publish_whose_send_fails_is_stored_accepted_and_sent_by_the_reconciler(api, monkeypatch):
-    """Stored is accepted: SQS refusing the send is the reconciler's to finish, at its next run
-    (the record's marker is brought forward), and a client's retry with the same key finds the
-    same message instead of making a second."""
+def test_a_publish_whose_send_fails_is_refused_and_its_retry_made_once(api, monkeypatch):
+    """Handed before stored: SQS refusing the send refuses the publish (503, nothing stored),
+    and a client's retry with the same key makes the one message."""
     from chalicelib.aws import dispatch
     from .conftest import reconcile_after
     api.call("PUT", f"{Q}/iq2", {"url": "https://hooks.example.com/iq2"})
@@ -199,13 +198,12 @@ def test_a_publish_whose_send_fails_is_stored_accepted_and_sent_by_the_reconcile
         raise RuntimeError("SQS is down")
     monkeypatch.setattr(dispatch, "enqueue_many", down)
     first = api.call("POST", f"{Q}/publish", body)
-    assert first.status_code == 202 and first.data["state"] == "queued"
-    assert dispatch_messages() == []
+    assert first.status_code == 503 and stored_messages() == [] and dispatch_messages() == []
     monkeypatch.setattr(dispatch, "enqueue_many", real)
     again = api.call("POST", f"{Q}/publish", body)
-    assert again.data["message_id"] == first.data["message_id"] and len(stored_messages()) == 1
-    assert reconcile_after(1) == {"repaired": 1}
-    assert [m["d"] for m in dispatch_messages()] == [first.data["message_id"]]
+    assert again.status_code == 202 and len(stored_messages()) == 1
+    assert [m["d"] for m in dispatch_messages()] == [again.data["message_id"]]
+    assert reconcile_after(3600) == {}
 
 
 def test_a_batch_to_a_held_queue_is_released_and_listed_in_batch_order(api, monkeypatch):

@@ -1,6 +1,7 @@
 """The webhook routes through chalice.test.Client against moto: what a client sees, and that
 refused requests store nothing."""
 import json
+from unittest import mock
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_health_needs_no_key(client):
     assert resp.status_code == 200 and json.loads(resp.body) == {"status": "ok"}
 
 
-def test_send_accepts_queues_and_can_be_read_back(api):
+def test_send_accepts_queues_and_can_be_read_back(api, project):
     resp = api.call("POST", SEND, {"url": "https://api.example.com/hooks/order",
                                    "payload": {"order_id": "ord_42", "status": "paid"}})
     assert resp.status_code == 202
@@ -30,7 +31,9 @@ def test_send_accepts_queues_and_can_be_read_back(api):
     assert d["state"] == "queued" and d["delivery_id"].startswith("dlv_")
     assert d["retries"] == 3 and d["timeout_seconds"] == 30 and d["attempts"] == []
     assert d["created_at"].endswith("Z")
-    assert dispatch_messages() == [{"d": d["delivery_id"], "n": 1, "at": pytest.approx(0, abs=10**10)}]
+    # the work names its project: its fair-queue group (issue 22)
+    assert dispatch_messages() == [{"d": d["delivery_id"], "n": 1, "at": pytest.approx(0, abs=10**10),
+                                    "p": project["project_id"], "v": mock.ANY}]
     got = api.call("GET", f"/v1/scheduling/webhook/deliveries/{d['delivery_id']}")
     assert got.status_code == 200 and got.data["state"] == "queued"
     assert got.data["url"] == "https://api.example.com/hooks/order"
@@ -170,9 +173,10 @@ def test_idempotent_send_returns_the_first_response_and_queues_once(api):
     assert other_body.status_code == 422 and other_body.data["error"]["code"] == "idempotency_key_reused"
 
 
-def test_a_send_sqs_refuses_is_stored_accepted_and_sent_by_the_next_reconcile(api, monkeypatch):
-    """Once stored it is accepted (a 202 means stored, never "maybe"): the delivery is marked
-    due now, and the reconciler's next run sends it."""
+def test_a_send_sqs_refuses_is_refused_whole_and_its_retry_goes(api, monkeypatch):
+    """Work is handed to SQS before its record is written (core/due.HANDOFF_GRACE), so a 202
+    means stored *and* on its way: when SQS refuses, the request is refused (503, nothing
+    stored), and the client's retry with the same key makes it once."""
     from chalicelib.aws import dispatch
     from .conftest import dispatch_messages, reconcile_after
     real = dispatch.enqueue_many
@@ -180,12 +184,15 @@ def test_a_send_sqs_refuses_is_stored_accepted_and_sent_by_the_next_reconcile(ap
     def refuse(*a, **k):
         raise RuntimeError("SQS is down")
     monkeypatch.setattr(dispatch, "enqueue_many", refuse)
-    resp = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}})
-    assert resp.status_code == 202 and resp.data["state"] == "queued"
-    assert count_deliveries() == 1 and dispatch_messages() == []
+    body = {"url": "https://x.example.com/", "payload": {}, "idempotency_key": "k-sqs"}
+    resp = api.call("POST", SEND, body)
+    assert resp.status_code == 503 and resp.data["error"]["code"] == "unavailable"
+    assert count_deliveries() == 0 and dispatch_messages() == []
     monkeypatch.setattr(dispatch, "enqueue_many", real)
-    assert reconcile_after(1) == {"repaired": 1}
-    assert [m["d"] for m in dispatch_messages()] == [resp.data["delivery_id"]]
+    again = api.call("POST", SEND, body)
+    assert again.status_code == 202 and count_deliveries() == 1
+    assert [m["d"] for m in dispatch_messages()] == [again.data["delivery_id"]]
+    assert reconcile_after(3600) == {}    # nothing owed: the message is the lease
 
 
 def test_resources_come_from_one_definition():

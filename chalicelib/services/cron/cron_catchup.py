@@ -31,7 +31,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from ...aws import dispatch, keys, store
+from ...aws import keys, store
 from ...core import clock, due, ids, schedules, validation
 from ...core.errors import InvalidInput
 from . import cron, cron_runs
@@ -154,15 +154,10 @@ def _without_run(cron_id: str, times: list[datetime]) -> list[datetime]:
 
 def _fire(cron_id: str, t: datetime, requested: bool) -> str:
     """Fire one scheduled time; returns 'fired' or 'skipped' (over the plan's limit, or the job
-    went away meanwhile). Its first attempt is sent now; if that send fails, the delivery's due
-    marker has the reconciler send it."""
-    delivery_id, work = cron_runs.fire(cron_id, t.strftime("%Y-%m-%dT%H:%M:%SZ"), requested=requested)
-    if work:
-        try:
-            dispatch.enqueue(work)
-        except Exception:  # noqa: BLE001 - stored and marked: the reconciler sends it
-            log.warning("enqueue failed for a missed run of %s; the reconciler will send it", cron_id,
-                        exc_info=True)
+    went away meanwhile). Its first attempt is handed to SQS before its delivery is written; if
+    that send fails, this raises and nothing of the run is written (the watch's marker, or the
+    backfill's caller, tries again)."""
+    delivery_id, _ = cron_runs.fire(cron_id, t.strftime("%Y-%m-%dT%H:%M:%SZ"), requested=requested, hand=True)
     return "fired" if delivery_id else "skipped"
 
 

@@ -22,12 +22,15 @@ KIND = "cron"
 
 
 def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message_id=None,
-         delivery_id=None, requested=False) -> tuple[str | None, dict | None]:
+         delivery_id=None, requested=False, hand=False) -> tuple[str | None, dict | None]:
     """Materialise one firing. Returns (delivery id, the dispatch work for its first attempt);
-    work is None when nothing is to be sent now (a queue target that holds it, a duplicate),
-    and both are None when the job does not fire (gone, deleting or paused, or skipped over the
-    plan's limit). `message_id`: the SQS message carrying the firing, so that its own redelivery
-    may finish what it started. `requested`: a scheduled time asked for by the user (a
+    work is None when nothing is to be sent now (a queue target that holds it, a duplicate, or
+    work already handed), and both are None when the job does not fire (gone, deleting or
+    paused, or skipped over the plan's limit). `message_id`: the SQS message carrying the
+    firing (the deliver function, which attempts the work itself under that message's lease),
+    so that its own redelivery may finish what it started. `hand`: no message is leased (a
+    trigger, a catch-up, a backfill): the work goes to SQS before the delivery is written
+    (core/due.HANDOFF_GRACE). `requested`: a scheduled time asked for by the user (a
     backfill), fired also while the job is paused."""
     record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
     if not manual and (not record or record.get("sync") == "deleting"):
@@ -37,7 +40,7 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
         return None, None
     if not record["enabled"] and not (manual or requested):
         return None, None
-    at = _epoch(scheduled)
+    at = epoch(scheduled)
     delivery_id = delivery_id or (ids.new_id("dlv") if manual else scheduled_run_id(cron_id, at, scheduled))
     now = clock.now()
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
@@ -66,10 +69,12 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             retry_schedule=record.get("retry_schedule"), callback_url=record.get("callback_url"),
             failure_callback_url=record.get("failure_callback_url"),
             breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")})
+    if hand and delivery["enqueued"]:
+        dispatch.enqueue(deliveries.first_work(delivery))
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:
-        return delivery_id, (deliveries.work(delivery_id, 1, now) if delivery["enqueued"] else None)
+        return delivery_id, (deliveries.work_of(delivery, 1, now) if delivery["enqueued"] and not hand else None)
     return delivery_id, _redelivered(run if run_made else store.get(run_pk, run_sk) or {}, delivery, message_id)
 
 
@@ -82,7 +87,7 @@ def _redelivered(run: dict, delivery: dict, message_id: str | None) -> dict | No
         return None
     d = store.get(delivery["pk"], delivery["sk"])
     if d and d["state"] == "queued" and d["attempt_count"] == 0 and d.get("enqueued"):
-        return deliveries.work(d["delivery_id"], 1, d["next_attempt_at"])
+        return deliveries.work_of(d, 1)
     return None
 
 
@@ -112,7 +117,7 @@ def scheduled_run_id(cron_id: str, at: float, scheduled: str | None = None) -> s
     return ids.derived_id("dlv", at, cron_id, stamp if at == int(at) or scheduled is None else scheduled)
 
 
-def _epoch(scheduled: str) -> float:
+def epoch(scheduled: str) -> float:
     return datetime.fromisoformat(scheduled.replace("Z", "+00:00")).timestamp()
 
 
@@ -123,15 +128,8 @@ def trigger(project_id: str, cron_id: str, idem_key: str | None) -> dict:
     def run():
         quotas.take_deliveries(project_id)
         [reserved] = request_ids.reserve(project_id, "cron.trigger", idem_key, "dlv")
-        delivery_id, work = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id,
-                                 delivery_id=reserved)
-        if work:
-            try:
-                dispatch.enqueue(work)
-            except Exception:  # noqa: BLE001 - the run and its delivery are stored and marked
-                log.warning("enqueue failed for the trigger of %s; the reconciler will send it", cron_id,
-                            exc_info=True)
-                deliveries.expedite(store.get(*keys.delivery(delivery_id)))
+        delivery_id, _ = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id,
+                              delivery_id=reserved, hand=True)
         return _views([store.get(*keys.cron_run(cron_id, delivery_id))])[0]
     return idempotency.once(project_id, "cron.trigger", idem_key, {"cron_id": cron_id}, run)
 

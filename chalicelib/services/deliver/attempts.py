@@ -59,9 +59,10 @@ def concurrently(fn, items):
     return results, errors
 
 
-def attempt_all(works: list, errors: list) -> tuple[list, list]:
+def attempt_all(works: list, errors: list, receipts: list | None = None) -> tuple[list, list]:
     """The work messages among `works` (the router's other words pass through), attempted
-    concurrently with the batch's deliveries read at once. Returns (outcomes, errors) in order."""
+    concurrently with the batch's deliveries read at once. Returns (outcomes, errors) in order.
+    `receipts`: the batch's SQS receipt handles, whose leases are fitted to its attempts."""
     wanted = [keys.delivery(w["d"]) for w in works if isinstance(w, dict)]
     try:
         records = store.get_many(wanted) if wanted else {}
@@ -69,13 +70,26 @@ def attempt_all(works: list, errors: list) -> tuple[list, list]:
         log.exception("could not read the batch's deliveries")
         records, errors = {}, [e if isinstance(w, dict) else err for w, err in zip(works, errors)]
         works = [None if isinstance(w, dict) else w for w in works]
+    if receipts and records:
+        _lease(receipts, records.values())
     context = _Context(records.values())
     outcomes, errors2 = concurrently(_guarded, [
         (w, records.get(keys.delivery(w["d"])) if isinstance(w, dict) else None, context) for w in works])
     return outcomes, [a or b for a, b in zip(errors, errors2)]
 
 
-def work_of(msg, body: str, message_id: str | None):
+def _lease(receipts: list, records) -> None:
+    """The batch's messages stay invisible while its longest attempt may run, plus a margin, so
+    that if this instance dies they come back then, not after the queue's long default
+    visibility. Lambda returns the batch as a whole, so one lease for all. Best effort: a
+    failure leaves the queue's default, which is only slower."""
+    try:
+        dispatch.lease([r for r in receipts if r], max(r["timeout_seconds"] for r in records) + due.LEASE_MARGIN)
+    except Exception:  # noqa: BLE001
+        log.warning("could not fit the batch's leases", exc_info=True)
+
+
+def work_of(msg, body: str, message_id: str | None, receive_count: int | None = None):
     """A work message {d, n, at[, h]} as the attempt needs it, or "unreadable" (and the body
     on the DLQ: nobody can ever read it, so it goes there at once rather than failing 5 times)."""
     try:
@@ -83,8 +97,13 @@ def work_of(msg, body: str, message_id: str | None):
     except (KeyError, TypeError, ValueError):
         dispatch.dead_letter({"reason": "unreadable dispatch message", "body": body[:4096]})
         return "unreadable"
+    for k in ("p", "t", "v"):
+        if k in msg:
+            work[k] = msg[k]
     if message_id:
         work["mid"] = message_id
+    if receive_count:
+        work["rc"] = receive_count
     return work
 
 
@@ -137,11 +156,16 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
     if not isinstance(work, dict):
         return work or "nothing"
     n, not_before = work["n"], work["at"]
-    if record is None:
-        return "unknown"
-    if record["state"] in deliveries.TERMINAL or record["state"] == "held" or record["attempt_count"] >= n:
-        # attempt n is on record (a duplicate, or a redelivery after a crash): what follows it
-        # is owed by its marker, so only a failed delivery's missing notice is finished here
+    if record is None or (record["attempt_count"] == n - 1 and record["state"] in ("held", "failed")):
+        # handed before its write (core/due.HANDOFF_GRACE): a submit, a release or a replay whose
+        # write has not landed yet comes back later; past the grace its writer died unanswered
+        return _not_yet(work) if clock.now() - not_before < due.HANDOFF_GRACE else "unknown"
+    if work.get("v") and record.get("hand") and work["v"] != record["hand"] and n == 1:
+        return "duplicate hand-off"   # its submit lost to a record already there (deliveries.first_work)
+    if record["attempt_count"] >= n:
+        # attempt n is on record: a duplicate, or this message back after its follow-up failed
+        return _follow_up(record, fresh=False, again=record["attempt_count"] == n and work.get("rc", 1) > 1)
+    if record["state"] in deliveries.TERMINAL or record["state"] == "held":
         return _follow_up(record, fresh=False)
     if record["attempt_count"] != n - 1:
         return "stale"
@@ -151,7 +175,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
     if now < not_before:
         # Early (a clock ahead of ours, or a wait queued before the due index): wait out the
         # rest, at most SQS's 900 s a hop. Marked as a hop: only one copy may send (_claim_hop).
-        dispatch.enqueue({**deliveries.work(record["delivery_id"], n, not_before), "h": 1}, not_before - now)
+        dispatch.enqueue({**deliveries.work_of(record, n, not_before), "h": 1}, not_before - now)
         return "waiting"
     if work.get("h") and work.get("mid") and not _claim_hop(record, n, work["mid"]):
         return "duplicate hop"
@@ -231,7 +255,7 @@ def _defer(record: dict, n: int, at: float) -> str:
     observability.event("attempt_deferred", delivery_id=record["delivery_id"], project_id=record["project_id"],
                         limit="attempts_per_day", until=clock.rfc3339(at))
     if send_now:
-        dispatch.enqueue(deliveries.work(record["delivery_id"], n, at), at - now)
+        dispatch.enqueue(deliveries.work_of(record, n, at), at - now)
     return "deferred"
 
 
@@ -295,14 +319,26 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
         return store.get(record["pk"], record["sk"]), False
 
 
-def _follow_up(record: dict, fresh: bool = True) -> str:
-    """What an attempt just recorded implies outside DynamoDB: the next attempt's work (only
-    by the writer of the record: a redelivery leaves it to the marker, so no copy is doubled),
-    or an ended delivery's notices (its callback, event, dead-letter notice: notices.py)."""
+def _follow_up(record: dict, fresh: bool = True, again: bool = False) -> str:
+    """What an attempt just recorded implies outside DynamoDB: the next attempt's work, or an
+    ended delivery's notices (its callback, event, dead-letter notice: notices.py). The work is
+    sent by the writer of the record (`fresh`), or `again` by the same message come back (it was
+    received before: its first run may have died before sending) — never by a twin that lost
+    the write, so no copy is doubled without a crash. Until the message is deleted it is the
+    lease: nothing else owes this work."""
     state, n = record["state"], record["attempt_count"]
-    if fresh and state == "retrying" and record.get("enqueued", 0) >= n + 1:
+    if (fresh or again) and state == "retrying" and record.get("enqueued", 0) >= n + 1:
         at = record["next_attempt_at"]
-        dispatch.enqueue(deliveries.work(record["delivery_id"], n + 1, at), at - clock.now())
+        dispatch.enqueue(deliveries.work_of(record, n + 1, at), at - clock.now())
     elif state in ("succeeded", "failed") and notices.owed(record):
         notices.finish(record)
     return state
+
+
+def _not_yet(work: dict) -> str:
+    """The write this work waits for has not landed: a copy comes back after 10, 20, 40 ... s
+    (a new message, so SQS's receive count, which sends poison to the DLQ, is not spent)."""
+    tries = int(work.get("t", 0))
+    copy = {k: v for k, v in work.items() if k not in ("mid", "rc", "h")}
+    dispatch.enqueue({**copy, "t": tries + 1}, min(300, 10 * 2 ** tries))
+    return "not yet"

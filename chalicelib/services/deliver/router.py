@@ -7,6 +7,7 @@
 | `{release: {p, q}}`              | a queue's release of many held messages    | receivers/holding.continue_release      |
 | `{release: {p, e, k, c}}`        | an endpoint's release after its breaker    | receivers/endpoints.continue_release    |
 | `{replay: {...}}`                | a bulk replay's next step                  | delivery/replays.continue_replay        |
+| `{timers: {s}}`                  | the reconcile function's tick, per shard   | repair/timers.continue_timers           |
 
 Anything else can never be read by anyone: attempts.work_of sends it to the DLQ at once.
 Up to 10 messages are handled concurrently, and only the ones that raised come back to SQS
@@ -17,16 +18,19 @@ import json
 from ..cron import cron_runs
 from ..delivery import replays
 from ..receivers import endpoints, holding
+from ..repair import timers
 from . import attempts
 
 
 def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
-                  message_ids: list[str | None] | None = None) -> dict:
+                  message_ids: list[str | None] | None = None, receipts: list[str] | None = None) -> dict:
     """Each message to its handler; report the ones that failed by SQS message id. Without
-    message ids (a direct call) a failure raises."""
+    message ids (a direct call) a failure raises. `receive_counts` tell a message back after a
+    failure from a twin; `receipts` let the batch's leases fit its attempts."""
     mids = list(message_ids or [None] * len(bodies))
-    routed, errors = attempts.concurrently(route, list(zip(bodies, mids)))
-    outcomes, errors = attempts.attempt_all(routed, errors)
+    counts = list(receive_counts or [None] * len(bodies))
+    routed, errors = attempts.concurrently(route, list(zip(bodies, mids, counts)))
+    outcomes, errors = attempts.attempt_all(routed, errors, receipts)
     failed = [i for i, e in enumerate(errors) if e is not None]
     if any(mids[i] is None for i in failed):
         raise next(errors[i] for i in failed if mids[i] is None)
@@ -34,7 +38,7 @@ def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
             "processed": len(bodies) - len(failed), "outcomes": outcomes}
 
 
-def route(body: str, message_id: str | None):
+def route(body: str, message_id: str | None, receive_count: int | None = None):
     """Work is returned as work (attempted with its batch-mates); anything else is handled
     here and returns a word for the outcome."""
     try:
@@ -50,4 +54,6 @@ def route(body: str, message_id: str | None):
         return endpoints.continue_release(task) if "e" in task else holding.continue_release(task)
     if isinstance(msg.get("replay"), dict):
         return replays.continue_replay(msg["replay"])
-    return attempts.work_of(msg, body, message_id)
+    if isinstance(msg.get("timers"), dict):
+        return timers.continue_timers(msg["timers"])
+    return attempts.work_of(msg, body, message_id, receive_count)

@@ -6,12 +6,13 @@ then is its work sent to SQS. If the send fails or the process dies before it, t
 still there: the reconciler sends it. A 2xx therefore means *stored*, never "maybe stored"."""
 import json
 import logging
+import secrets
 from contextlib import nullcontext
 
 from ...aws import dispatch, keys, store
 from ...core import breaker as breaker_rules
 from ...core import clock, due, ids
-from ...core.errors import Conflict, NotFound
+from ...core.errors import Conflict, NotFound, ServiceUnavailable
 from . import delivery_index
 from ..tenancy import quotas
 
@@ -26,9 +27,24 @@ MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded d
 ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
 
 
-def work(delivery_id: str, attempt: int, not_before: float) -> dict:
-    """The SQS message body: small, so the payload is read from the record, never from the queue."""
-    return {"d": delivery_id, "n": attempt, "at": not_before}
+def work(delivery_id: str, attempt: int, not_before: float, project_id: str | None = None) -> dict:
+    """The SQS message body: small, so the payload is read from the record, never from the queue.
+    `p`, the project, is its fair-queue group (aws/dispatch.py): one project's flood never holds
+    up another's deliveries."""
+    return {"d": delivery_id, "n": attempt, "at": not_before, **({"p": project_id} if project_id else {})}
+
+
+def first_work(record: dict) -> dict:
+    """The work of a new record's first attempt, handed before the record is written. It names
+    the record's hand-off token: if the write loses to a record already there (a repeated submit
+    of a derived id), its work is dropped on arrival instead of sending a second copy."""
+    return {**work_of(record, 1, record["deliver_at"]), "v": record["hand"]}
+
+
+def work_of(record: dict, attempt: int | None = None, at: float | None = None) -> dict:
+    """The work of a record's next attempt (or of `attempt` at `at`)."""
+    n = record["attempt_count"] + 1 if attempt is None else attempt
+    return work(record["delivery_id"], n, record["next_attempt_at"] if at is None else at, record["project_id"])
 
 
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
@@ -42,7 +58,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
     if state == "queued":
-        marker, send_now = due.waiting_mark(pk, now + delay_seconds, timeout_seconds, now)
+        marker, send_now = due.waiting_mark(pk, now + delay_seconds, now)
     else:
         marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
     return delivery_index.with_fields({**marker,
@@ -54,6 +70,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
+        "hand": secrets.token_hex(4),   # names its first work: a losing duplicate submit's is dropped
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
         "retry_schedule": retry_schedule, "callback_url": callback_url,
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
@@ -61,41 +78,30 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
 
 
 def submit(record: dict) -> dict:
-    """Store the record (with its due marker), then send its first attempt's work if SQS can
-    hold the wait. Once stored it is accepted: a failed send is left to the reconciler."""
+    """Hand the first attempt's work to SQS (if SQS can hold the wait), then store the record:
+    a 2xx means both are done, and the record needs no marker (core/due.HANDOFF_GRACE). If this
+    dies between the two, nothing was accepted: the message finds no record and is dropped."""
+    send_first_attempts([record])
     try:
         store.put(record, condition="attribute_not_exists(pk)")
     except store.ConditionFailed:   # a retried request (services/tenancy/request_ids.py): made already
         return store.get(record["pk"], record["sk"])
-    if record["enqueued"]:
-        send_first_attempts([record])
     return record
 
 
 def send_first_attempts(records: list[dict]) -> None:
-    """The SQS work of freshly stored records (those whose wait SQS can hold). A failure is not
-    the caller's: the records are stored and marked, so each is pulled forward to the
-    reconciler's next run instead of waiting out its whole check margin."""
+    """The SQS work of records about to be stored (those whose wait SQS can hold), sent before
+    they are. A failure is the caller's: nothing is stored, the request is refused (503)."""
     now = clock.now()
     ready = [r for r in records if r.get("enqueued")]
+    if not ready:
+        return
     try:
-        dispatch.enqueue_many([(work(r["delivery_id"], 1, r["deliver_at"]), r["deliver_at"] - now) for r in ready])
-    except Exception:  # noqa: BLE001 - stored is accepted; the reconciler finishes the send
-        log.warning("enqueue failed for %d stored deliveries; the reconciler will send them", len(ready),
-                    exc_info=True)
-        for r in ready:
-            expedite(r)
-
-
-def expedite(record: dict) -> None:
-    """Bring a stranded delivery's marker forward to now (best effort: if this fails too, the
-    marker already in place still falls due)."""
-    try:
-        store.update(record["pk"], record["sk"], due.mark(record["pk"], clock.now(), due.CHECK),
-                     condition="attribute_exists(gsi3pk) AND attempt_count = :n",
-                     values={":n": record["attempt_count"]})
-    except Exception:  # noqa: BLE001
-        log.warning("could not expedite %s", record["delivery_id"], exc_info=True)
+        dispatch.enqueue_many([(first_work(r), r["deliver_at"] - now) for r in ready])
+    except Exception as e:
+        log.warning("enqueue failed for %d deliveries; nothing was stored", len(ready), exc_info=True)
+        raise ServiceUnavailable("The delivery could not be queued; nothing was stored. Retry the request "
+                                 "(with the same Idempotency-Key).") from e
 
 
 def get(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
@@ -130,30 +136,28 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
     with quotas.deliveries_taken(project_id) if not counted else nullcontext():
         now = clock.now()
         n = record["attempt_count"] + 1
+        try:   # handed first, as in submit: its message waits for this write (HANDOFF_GRACE)
+            dispatch.enqueue(work(delivery_id, n, now, project_id))
+        except Exception as e:
+            raise ServiceUnavailable("The retry could not be queued; nothing was changed. Retry the "
+                                     "request.") from e
         try:
             record = store.update(record["pk"], record["sk"], {
                 "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
                 "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
-                **due.mark(record["pk"], due.check_after(now, record["timeout_seconds"]), due.CHECK),
-                "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+                **due.unmark(), "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
                 **delivery_index.fields({**record, "state": "queued"})},
                 removes=("dead_lettered", "deferred"), condition="#st = :failed",
                 names={"#st": "state"}, values={":failed": "failed"})
         except store.ConditionFailed:
             raise Conflict("The delivery changed while being retried; read it again.", field="delivery_id")
-    try:
-        dispatch.enqueue(work(delivery_id, n, now))
-    except Exception:  # noqa: BLE001 - queued and marked: the reconciler sends it
-        log.warning("enqueue failed for the retry of %s; the reconciler will send it", delivery_id,
-                    exc_info=True)
-        expedite(record)
     return record
 
 
 def waiting(record: dict, n: int, at: float, now: float) -> tuple[dict, bool]:
     """The fields that put a delivery in wait for attempt n at `at`, and whether its work goes
     to SQS now (else the reconciler's sweep sends it when SQS can hold the rest of the wait)."""
-    marker, send_now = due.waiting_mark(record["pk"], at, record["timeout_seconds"], now)
+    marker, send_now = due.waiting_mark(record["pk"], at, now)
     return {**marker, "next_attempt_at": at, "enqueued": n if send_now else n - 1}, send_now
 
 
@@ -198,9 +202,10 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
 
 def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
     """Attempt n waits for its flow's limit (services/receivers/flow_control.py) until `until`: visibly
-    (state `waiting`), not as an attempt, with its marker moved past the wait in the same write
-    (so the reconciler never mistakes it for a lost send), then its work goes to SQS (or, for a
-    wait longer than SQS holds, the sweep sends it). None if the delivery moved on meanwhile."""
+    (state `waiting`), not as an attempt, then its work goes to SQS (or, for a wait longer than
+    SQS holds, a timer marker in the same write). Called by the deliver function only: the
+    message it works on is the lease, so if the send fails or we die first, that message comes
+    back and parks again. None if the delivery moved on meanwhile."""
     now = clock.now()
     fields, send_now = waiting(record, n, until, now)
     try:
@@ -213,11 +218,7 @@ def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
     except store.ConditionFailed:
         return None
     if send_now:
-        try:
-            dispatch.enqueue(work(record["delivery_id"], n, until), until - now)
-        except Exception:  # noqa: BLE001 - marked: the reconciler sends it
-            log.warning("enqueue failed for a waiting delivery; the reconciler will send it", exc_info=True)
-            expedite(updated)
+        dispatch.enqueue(work_of(updated, n, until), until - now)
     return updated
 
 
@@ -258,6 +259,9 @@ def view(record: dict) -> dict:
             out[field] = record[field]
     if breaker_rules.is_set(record):
         out["circuit_breaker"] = breaker_rules.settings(record)
+    if record.get("repair_errors"):   # the reconciler could not carry it on (repair/timers.set_aside)
+        out["repair"] = {"error": record.get("repair_error"), "tries": record["repair_errors"],
+                         "at": clock.rfc3339(record.get("repair_error_at")), "quarantined": bool(record.get("quarantined"))}
     return out
 
 

@@ -33,6 +33,7 @@ from . import deliveries, delivery_list, events
 from ..tenancy import idempotency, quotas
 
 
+STEP_RECHECK = 900   # a running job's marker: a step task not done by then is sent again
 MATCH_PAGE = 100
 REPLAY_PAGE = 25
 KEEP_SECONDS = 30 * 24 * 3600       # jobs and their markers expire (TTL) a month after they start
@@ -66,7 +67,7 @@ def start(project_id: str, body: dict, idem_key: str | None) -> dict:
         job = {"pk": pk, "sk": sk, "replay_id": replay_id, "project_id": project_id,
                "filters": delivery_list.filters_view(filters), "state": "matching", "step": 0,
                "matched": 0, "queued": 0, "skipped": 0, "created_at": now, "updated_at": now,
-               "ttl": int(now) + KEEP_SECONDS}
+               "ttl": int(now) + KEEP_SECONDS, **due.mark(pk, now + STEP_RECHECK, due.CHECK)}
         store.put(job, condition="attribute_not_exists(pk)")
         try:
             dispatch.enqueue(_task(job, 0))
@@ -114,6 +115,8 @@ def continue_replay(task: dict) -> str:
     changes.update({"step": step + 1, "updated_at": clock.now()})
     if changes.get("state") in ("completed", "stopped"):   # its replay.finished event is owed
         changes.update(due.mark(job["pk"], clock.now() + due.CHECK_MARGIN, due.CHECK))
+    else:   # the next step's task is owed: if it is lost (the DLQ), the marker resumes the job
+        changes.update(due.mark(job["pk"], clock.now() + STEP_RECHECK, due.CHECK))
     try:
         job = store.update(job["pk"], job["sk"], changes, condition="step = :s", values={":s": step})
     except store.ConditionFailed:
@@ -125,6 +128,21 @@ def continue_replay(task: dict) -> str:
                             state=job["state"], matched=job["matched"], queued=job["queued"], skipped=job["skipped"])
         announce(job)
     return "replay step"
+
+
+def on_due(job: dict) -> str:
+    """The job's marker fell due: a running job whose step task was lost (SQS gave up on it) is
+    resumed from its step, and marked again; an ended one announces its end."""
+    if job.get("state") in ("matching", "replaying"):
+        dispatch.enqueue(_task(job, job["step"]))
+        try:
+            store.update(job["pk"], job["sk"], due.mark(job["pk"], clock.now() + STEP_RECHECK, due.CHECK),
+                         condition="gsi3sk = :sk AND step = :s", values={":sk": job["gsi3sk"], ":s": job["step"]})
+        except store.ConditionFailed:
+            pass
+        return "replay resumed"
+    announce(job)
+    return "announced"
 
 
 def announce(job: dict) -> None:

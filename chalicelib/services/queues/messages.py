@@ -2,11 +2,10 @@
 from ...aws import store
 from ...core import clock, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
-from ..delivery import deliveries
-from . import queues
+from ..delivery import deliveries, options
 from ..receivers import holding
 from ..tenancy import idempotency, quotas, request_ids
-from ..delivery import options
+from . import queues
 
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
@@ -82,16 +81,16 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
 
 
 def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
-    """All records in batched writes, then their first attempts in batched sends. Once written
-    they are accepted: a failed send is the reconciler's to finish (deliveries.send_first_attempts).
+    """Their first attempts in batched sends, then all records in batched writes: handed before
+    stored, as deliveries.submit, so a 2xx means both (a failed send refuses the batch whole).
     A retried request (request_ids) finds the records it made before and writes only the rest."""
     if not records:
         return records
     found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
-        store.put_many(rest)
         deliveries.send_first_attempts(rest)
+        store.put_many(rest)
     return [found.get((r["pk"], r["sk"]), r) for r in records]
 
 

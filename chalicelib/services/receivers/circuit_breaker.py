@@ -133,26 +133,48 @@ def observe(b: Breaker, ok: bool, error: str | None = None) -> dict | None:
 
 def _open(b: Breaker, item: dict, now: float) -> None:
     probe_at = now + b.cfg["probe_seconds"]
+    owed = {"type": "endpoint.held", "at": now,
+            "data": {"endpoint_id": b.id, "url": b.endpoint, "failures": item["fails"],
+                     "failing_since": clock.rfc3339(item["first_fail_at"]), "last_error": item.get("last_error")}}
     try:
-        store.update(b.pk, b.sk, {"state": breaker.OPEN, "opened_at": now, "probe_at": probe_at,
-                                  "probe_seconds": b.cfg["probe_seconds"], **due.mark(b.pk, probe_at, due.PROBE)},
-                     condition="#st = :closed", names={"#st": "state"}, values={":closed": breaker.CLOSED})
+        new = store.update(b.pk, b.sk, {"state": breaker.OPEN, "opened_at": now, "probe_at": probe_at,
+                                        "probe_seconds": b.cfg["probe_seconds"], "owed_event": owed,
+                                        **due.mark(b.pk, probe_at, due.PROBE)},
+                           condition="#st = :closed", names={"#st": "state"}, values={":closed": breaker.CLOSED})
     except store.ConditionFailed:
         return
     log.warning("endpoint held by its circuit breaker", extra={"endpoint_id": b.id, "fails": item["fails"]})
-    events.emit(b.project_id, "endpoint.held", {"endpoint_id": b.id, "url": b.endpoint, "failures": item["fails"],
-                                                "failing_since": clock.rfc3339(item["first_fail_at"]),
-                                                "last_error": item.get("last_error")}, now=now)
+    tell(new)
+
+
+def tell(item: dict) -> None:
+    """The operational event a transition owes (`owed_event`, written in the transition's own
+    write, while the item is marked: its probe or its release), emitted, then the debt cleared.
+    Dying in between, the marker's timer tells it again; the event's id is derived from the
+    transition's time, so it is posted once."""
+    owed = item.get("owed_event")
+    if not owed:
+        return
+    events.emit(item["project_id"], owed["type"], owed["data"], now=float(owed["at"]))
+    try:
+        store.update(item["pk"], item["sk"], {"owed_event": None}, condition="owed_event.#at = :at",
+                     names={"#at": "at"}, values={":at": owed["at"]})
+    except store.ConditionFailed:
+        pass
 
 
 def close(item: dict, now: float | None = None, by_hand: bool = False) -> dict | None:
     """Closed, failures reset; an endpoint that was holding is marked RELEASE (its held messages
-    are owed) and returned. None if it changed meanwhile or held nothing."""
+    are owed) and returned, with its `endpoint.released` event owed in the same write (tell).
+    None if it changed meanwhile or held nothing."""
     now = clock.now() if now is None else now
     was_holding = item.get("state") in (breaker.OPEN, breaker.DISABLED)
+    tell(item)   # a held event still owed goes first
+    owed = {"type": "endpoint.released", "at": now,
+            "data": {"endpoint_id": item.get("endpoint_id"), "url": item.get("url"), "by_hand": by_hand}}
     sets = {"state": breaker.CLOSED, "fails": 0, "first_fail_at": None, "opened_at": None, "probe_at": None,
-            "disabled_at": None, **(due.mark(item["pk"], now + due.SYNC_GRACE, due.RELEASE) if was_holding
-                                    else due.unmark())}
+            "disabled_at": None, "owed_event": owed if was_holding else None,
+            **(due.mark(item["pk"], now + due.SYNC_GRACE, due.RELEASE) if was_holding else due.unmark())}
     try:
         new = store.update(item["pk"], item["sk"], sets, condition="#st = :st", names={"#st": "state"},
                            values={":st": item.get("state", breaker.CLOSED)})
@@ -160,8 +182,7 @@ def close(item: dict, now: float | None = None, by_hand: bool = False) -> dict |
         return None
     if not was_holding:
         return None
-    events.emit(item["project_id"], "endpoint.released", {"endpoint_id": item["endpoint_id"], "url": item["url"],
-                                                          "by_hand": by_hand}, now=now)
+    tell(new)
     return new
 
 

@@ -1,10 +1,13 @@
 """The endpoints API: which target endpoints have failed, what their circuit breakers hold,
 and releasing one by hand (services/receivers/circuit_breaker.py has the state machine)."""
+import logging
+
 from ...aws import dispatch, keys, store
 from ...core import clock, validation
 from ...core.errors import Conflict, NotFound
-
 from . import circuit_breaker, holding
+
+log = logging.getLogger(__name__)
 
 RELEASE_PAGES = 5   # pages of a shared held partition read per release step (holding.RELEASE_PAGE each)
 RELEASE_RECHECK = 900   # while a release task carries on, the endpoint's RELEASE marker waits this long
@@ -42,7 +45,10 @@ def release(project_id: str, endpoint_id: str) -> dict:
     closed = circuit_breaker.close(item, by_hand=True)
     if closed is None:
         raise Conflict("The endpoint changed while being released; read it again.", field="endpoint_id")
-    release_held(closed)
+    try:
+        release_held(closed)
+    except Exception:  # noqa: BLE001 - closed and marked RELEASE: the reconciler finishes the release
+        log.warning("release of held deliveries failed; the reconciler finishes it", exc_info=True)
     item = load(project_id, endpoint_id)
     return circuit_breaker.view(item, held_count(item))
 
@@ -74,7 +80,7 @@ def release_kinds(project_id: str, endpoint_id: str, kinds: list[str], cursor: s
         for _ in range(RELEASE_PAGES):
             items, cursor = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, "held"),
                                              limit=holding.RELEASE_PAGE, cursor=cursor, newest_first=False)
-            holding.send_released([r for r in (holding.unhold(m) for m in items if m.get("held_by") == endpoint_id) if r])
+            holding.release([m for m in items if m.get("held_by") == endpoint_id])
             if cursor is None:
                 break
         if cursor is not None:
@@ -115,9 +121,7 @@ def _release_oldest(project_id: str, endpoint_id: str, kind: str) -> bool:
                                          limit=holding.RELEASE_PAGE, cursor=cursor, newest_first=False)
         for msg in items:
             if msg.get("held_by") == endpoint_id:
-                back = holding.unhold(msg)
-                if back:
-                    holding.send_released([back])
+                if holding.release([msg]):
                     return True
         if cursor is None:
             return False

@@ -224,7 +224,7 @@ def _wake(project_id: str, kind: str) -> None:
         now = clock.now()
         for item in items:
             if (item.get("flow_slot") or 0) - now <= SLEEP_MAX:   # a waiter for a later rate slot keeps it
-                dispatch.enqueue(deliveries.work(item["delivery_id"], item["attempt_count"] + 1, now))
+                dispatch.enqueue(deliveries.work_of(item, item["attempt_count"] + 1, now))
     except Exception:  # noqa: BLE001 - the waiter's own wake-up is on its way
         log.warning("could not wake a waiting message", exc_info=True)
 

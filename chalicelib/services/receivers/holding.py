@@ -7,13 +7,9 @@ Convergence (core/due.py): every message written held is marked for one re-check
 that may send again is marked until its held messages are all released, so neither a crash
 mid-release nor a publish racing the PUT (or the held index lagging) leaves a message held on a
 queue that accepts."""
-import logging
-
 from ...aws import dispatch, keys, store
 from ...core import clock, due
 from ..delivery import deliveries, delivery_index
-
-log = logging.getLogger(__name__)
 
 RELEASE_PAGE = 200   # held messages released per step; more continue through the dispatch queue
 RELEASE_RECHECK = 900   # while a release task carries on, the queue's RELEASE marker waits this long
@@ -71,19 +67,30 @@ def release_held(project_id: str, name: str) -> tuple[int, bool]:
     is released by its own re-check marker."""
     items, more = store.query_page("gsi2", keys.deliveries_in_state(project_id, keys.queue_kind(name), "held"),
                                    limit=RELEASE_PAGE, cursor=None, newest_first=False)
-    released = [r for r in (unhold(msg) for msg in items) if r]
-    send_released(released)
+    released = release(items)
     if more:
         dispatch.enqueue({"release": {"p": project_id, "q": name}})
     return len(released), bool(more)
 
 
-def unhold(msg: dict) -> dict | None:
-    """One held message back to queued (marked, so it is sent even if we die next); None if it
-    was cancelled or released meanwhile."""
+def release(msgs: list[dict]) -> list[dict]:
+    """Held messages back on their way, in the order given: their work handed to SQS first
+    (those whose wait SQS can hold), then each record held -> queued. A 2xx, a finished task or
+    a dropped marker thus means both are done; if this raises, nothing was unheld and the
+    caller's marker, task or request brings the release back. A message cancelled or released
+    meanwhile keeps its state, and the work sent for it is dropped when it arrives
+    (core/due.HANDOFF_GRACE). Returns the records released."""
     now = clock.now()
-    n = msg["attempt_count"] + 1
-    waiting, _ = deliveries.waiting(msg, n, max(now, msg["deliver_at"]), now)
+    plans = [(m, max(now, m["deliver_at"])) for m in msgs]
+    dispatch.enqueue_many([(deliveries.work_of(m, m["attempt_count"] + 1, at), at - now)
+                           for m, at in plans if at - now <= due.SQS_LEAD])
+    return [r for r in (_unhold(m, at, now) for m, at in plans) if r]
+
+
+def _unhold(msg: dict, at: float, now: float) -> dict | None:
+    """One held message back to queued (its work already handed, or a timer marker for a wait
+    longer than SQS holds); None if it was cancelled or released meanwhile."""
+    waiting, _ = deliveries.waiting(msg, msg["attempt_count"] + 1, at, now)
     try:
         return store.update(msg["pk"], msg["sk"], {
             "state": "queued", "updated_at": now, **waiting, "held_by": None,
@@ -92,19 +99,6 @@ def unhold(msg: dict) -> dict | None:
             condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
     except store.ConditionFailed:
         return None
-
-
-def send_released(records: list[dict]) -> None:
-    now = clock.now()
-    works = [(deliveries.work(r["delivery_id"], r["attempt_count"] + 1, r["next_attempt_at"]),
-              r["next_attempt_at"] - now) for r in records if r["enqueued"] == r["attempt_count"] + 1]
-    try:
-        dispatch.enqueue_many(works)
-    except Exception:  # noqa: BLE001 - released and marked: the reconciler sends them
-        log.warning("enqueue failed for %d released messages; the reconciler will send them", len(works),
-                    exc_info=True)
-        for r in records:
-            deliveries.expedite(r)
 
 
 def release_oldest(project_id: str, name: str) -> bool:
@@ -117,9 +111,7 @@ def release_oldest(project_id: str, name: str) -> bool:
         return False
     items, _ = store.query_page("gsi2", keys.deliveries_in_state(project_id, keys.queue_kind(name), "held"), limit=1,
                                 cursor=None, newest_first=False)
-    released = [r for r in (unhold(msg) for msg in items) if r]
-    send_released(released)
-    return bool(released)
+    return bool(release(items))
 
 
 def recheck_held(msg: dict, blocked: bool = False) -> str:
@@ -129,9 +121,7 @@ def recheck_held(msg: dict, blocked: bool = False) -> str:
     held by its endpoint's breaker has no queue: only `blocked` keeps it."""
     on_queue = msg["kind"].startswith("queue:")
     if msg["state"] == "held" and not blocked and (not on_queue or accepts(find(msg["project_id"], msg["source"]["queue"]))):
-        released = unhold(msg)
-        if released:
-            send_released([released])
+        if release([msg]):
             return "released"
     try:
         store.update(msg["pk"], msg["sk"], due.unmark(), condition="#st = :held AND gsi3sk = :sk",

@@ -70,7 +70,7 @@ def requeue_pending(records: list[dict] | None = None) -> int:
     for r in records:
         at = r.get("next_attempt_at") or r.get("deliver_at") or now
         if at - now <= due.SQS_LEAD:
-            works.append((deliveries.work(r["delivery_id"], r["attempt_count"] + 1, at), at - now))
+            works.append((deliveries.work_of(r, r["attempt_count"] + 1, at), at - now))
     dispatch.enqueue_many(works)
     return len(works)
 

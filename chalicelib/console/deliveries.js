@@ -71,6 +71,10 @@ export function rows(items) {
     const b = c[2].firstChild;
     b.className = `badge state-${d.state}`;
     b.textContent = d.state;
+    if (d.repair) {   // the reconciler could not carry it on: say so where it is listed
+      b.textContent = `${d.state} · ${d.repair.quarantined ? "quarantined" : "repair failing"}`;
+      b.title = d.repair.error || "";
+    }
     c[3].textContent = d.kind;
     c[4].textContent = d.url || (d.queue ? `queue ${d.queue}` : "—");
     c[5].textContent = d.status_code === null ? "—" : d.status_code;
@@ -214,7 +218,9 @@ export async function detail(ctx, id) {
         h("dt", {}, "Target"), h("dd", {}, rec.url || "— (a held queue message: its queue has no endpoint)"),
         h("dt", {}, "Created"), h("dd", {}, when(rec.created_at)),
         h("dt", {}, "Next attempt"), h("dd", {}, when(rec.next_attempt_at)),
-        h("dt", {}, "Attempts"), h("dd", {}, `${rec.attempt_count} (retries allowed: ${rec.retries}, timeout ${rec.timeout_seconds} s)`)),
+        h("dt", {}, "Attempts"), h("dd", {}, `${rec.attempt_count} (retries allowed: ${rec.retries}, timeout ${rec.timeout_seconds} s)`),
+        rec.repair ? [h("dt", {}, "Repair"), h("dd", { id: "delivery-repair" },
+          `${rec.repair.quarantined ? "Quarantined: " : ""}${rec.repair.error} (tried ${rec.repair.tries} times, last ${when(rec.repair.at)})`)] : null),
       h("h2", {}, "Attempts"), attemptsTable(rec.attempts),
       rec.payload === undefined ? null : [h("h2", {}, "Payload"), h("pre", { class: "payload" }, pretty(rec.payload))],
       h("h2", {}, "Headers sent"), sentHeaders(rec)));

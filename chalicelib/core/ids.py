@@ -41,6 +41,15 @@ def new_id(prefix: str, at: float | None = None) -> str:
     return f"{prefix}_{_b32(ms, 10)}{_b32(rand, 16)}"
 
 
+def order_key(at: float, any_id: str) -> str:
+    """A queue's one ordering key for its messages (the state index's sort key): `msg_`, the time
+    the message joined the queue, then the id's random part. A published message's own id is
+    already this; a cron-fed message (a `dlv_` id, which sorted before every `msg_`) and a
+    replayed one (its old id, which sorted first) get one made when they join, so FIFO order
+    is the order messages joined the queue, and a replay goes behind."""
+    return f"msg_{_b32(int(at * 1000), 10)}{any_id[-16:]}"
+
+
 def derived_id(prefix: str, at: float, *parts: str) -> str:
     """The same id for the same inputs: a cron firing (cron id, scheduled time) always maps to
     one delivery, however many times Scheduler sends it. Still sorts by `at`."""

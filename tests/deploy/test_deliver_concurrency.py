@@ -104,7 +104,6 @@ def test_a_stage_may_record_it_and_the_deployer_override_it(tmp_path, monkeypatc
     assert VAR not in stages.stage_environment("prod")   # the committed stages leave it to the default
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize("target, steps", [
     ("deploy", ["deploy.provision up", "chalice deploy", "deploy.provision tune"]),
     ("package", ["deploy.template", "chalice package"]),

@@ -34,6 +34,15 @@ def work(delivery_id: str, attempt: int, not_before: float, project_id: str | No
     return {"d": delivery_id, "n": attempt, "at": not_before, **({"p": project_id} if project_id else {})}
 
 
+def _order(kind: str, delivery_id: str, now: float, again: bool = False) -> str:
+    """The state index's sort key: the id, except for a queue's message, which sorts by when it
+    joined the queue (core/ids.order_key): a published message's id already does; a cron-fed
+    one and a replayed one get a key of their own."""
+    if not kind.startswith("queue:") or (delivery_id.startswith("msg_") and not again):
+        return delivery_id
+    return ids.order_key(now, delivery_id)
+
+
 def first_work(record: dict) -> dict:
     """The work of a new record's first attempt, handed before the record is written. It names
     the record's hand-off token: if the write loses to a record already there (a repeated submit
@@ -64,7 +73,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     return delivery_index.with_fields({**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
-        "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": delivery_id,
+        "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": _order(kind, delivery_id, now),
         "url": url, "payload": payload, "headers": headers or {}, "meta_headers": meta_headers or {},
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
@@ -146,6 +155,7 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
                 "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
                 "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
                 **due.unmark(), "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+                "gsi2sk": _order(record["kind"], delivery_id, now, again=True),   # a replay goes behind
                 **delivery_index.fields({**record, "state": "queued"})},
                 removes=("dead_lettered", "deferred"), condition="#st = :failed",
                 names={"#st": "state"}, values={":failed": "failed"})

@@ -241,18 +241,24 @@ def _is_head(flow: Flow, record: dict) -> bool:
     for state in PENDING:
         items, _ = store.query_page("gsi2", keys.deliveries_in_state(record["project_id"], record["kind"], state),
                                     limit=1, cursor=None, newest_first=False)
-        older += [i["delivery_id"] for i in items if i["delivery_id"] < record["delivery_id"]]
+        older += [i["delivery_id"] for i in items if _place(i) < _place(record)]
     return not older
 
 
 def _behind_head(flow: Flow, record: dict) -> bool:
-    """Whether the message the queue's last attempt left pending (`head`) is older than this
-    one and still pending (consistent reads of the limiter item and of that message)."""
+    """Whether the message the queue's last attempt left pending (`head`) is ahead of this one
+    and still pending (consistent reads of the limiter item and of that message)."""
     head = (store.get(flow.pk, flow.sk) or {}).get("head")
-    if not head or head >= record["delivery_id"]:
+    if not head or head == record["delivery_id"]:
         return False
     ahead = store.get(*keys.delivery(head))
-    return bool(ahead and ahead["state"] in PENDING)
+    return bool(ahead and ahead["state"] in PENDING and _place(ahead) < _place(record))
+
+
+def _place(record: dict) -> str:
+    """A message's place in its queue: the state index's sort key (core/ids.order_key), or, on a
+    record written before queues had one, its id."""
+    return record.get("gsi2sk") or record["delivery_id"]
 
 
 def state(flow_pk: str, flow_sk: str, now: float | None = None) -> dict:

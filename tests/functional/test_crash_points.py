@@ -255,7 +255,31 @@ OPS = {
     "endpoint released by hand (held webhook sends)": (_held_webhooks,
                                                        lambda p, c, w: endpoints.release(p, c["endpoint"])),
     "reconcile": (lambda p, u, w: _stranded(p, u, w), lambda p, c, w: reconciler.run(now=clock.now() + 4000)),
+    "reconcile: a tick hands timers out": (lambda p, u, w: _timers_due(p, u, w),
+                                           lambda p, c, w: reconciler.run(fan_out=True)),
+    "deliver: a timers task": (lambda p, u, w: _timers_due(p, u, w, handed_out=True), lambda p, c, w: _deliver_once(w)),
+    "reconcile: the dead-letter sweep": (lambda p, u, w: _work_in_the_dlq(p, u, w), lambda p, c, w: reconciler.run()),
 }
+
+
+def _timers_due(pid, url, w, handed_out=False):
+    """Two messages delayed an hour (timers), the clock moved past their markers; with
+    `handed_out`, the tick has already put their shards' tasks on the dispatch queue."""
+    _queue(pid, url)
+    for i in range(2):
+        messages.publish(pid, {"queue": "q", "payload": {"i": i}, "delay_seconds": 3600}, None)
+    w["offset"][0] += 3600 - due.SQS_LEAD + 1
+    if handed_out:
+        reconciler.run(fan_out=True)
+    return {}
+
+
+def _work_in_the_dlq(pid, url, w):
+    """A message whose work SQS gave up on (moved to the dead-letter queue)."""
+    _queue(pid, url)
+    messages.publish(pid, {"queue": "q", "payload": {}}, None)
+    _empty_dispatch_queue(to_dead_letters=True)
+    return {}
 
 
 def _deliver_once(w):
@@ -370,10 +394,10 @@ def _fires(project_id, jobs, w):
         assert any(r["scheduled_at"] == at and r["delivery_state"] == "succeeded" for r in runs), job["cron_id"]
 
 
-def _empty_dispatch_queue(to_dead_letters=False):
-    """Nothing left on the dispatch queue (or, `to_dead_letters`, all of it moved to the DLQ,
-    as SQS moves a message it gave up on)."""
-    sqs, url = clients.sqs(), dispatch.dispatch_queue_url()
+def _empty_dispatch_queue(to_dead_letters=False, url=None):
+    """Nothing left on the dispatch queue (or `url`; or, `to_dead_letters`, all of it moved to the
+    DLQ, as SQS moves a message it gave up on)."""
+    sqs, url = clients.sqs(), url or dispatch.dispatch_queue_url()
     while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages"):
         for m in msgs if to_dead_letters else []:
             sqs.send_message(QueueUrl=dispatch.dead_letter_queue_url(), MessageBody=m["Body"])
@@ -383,6 +407,7 @@ def _empty_dispatch_queue(to_dead_letters=False):
 
 def _fresh(w):
     _empty_dispatch_queue()
+    _empty_dispatch_queue(url=dispatch.dead_letter_queue_url())   # each run's DLQ its own
     for name in _schedules():
         clients.scheduler().delete_schedule(Name=name, GroupName=config.schedule_group())
     w["receiver"].arrivals.clear()

@@ -20,22 +20,23 @@ def sweep() -> Counter:
     """Fail what SQS gave up on; how many of each outcome (what is left for operators is not
     counted: it is nothing to do)."""
     out: Counter = Counter()
-    keep = []
+    held = []   # received and not forgotten: visible again at the end, whatever happens
     try:
         for _ in range(PAGES):
             msgs = dispatch.dead_letters()
             if not msgs:
                 break
+            held += [m["ReceiptHandle"] for m in msgs]
             for m in msgs:
                 work, firing = _work(m["Body"]), _firing(m["Body"])
                 if work is None and firing is None:
-                    keep.append(m["ReceiptHandle"])
                     continue
                 out[_fail(*work) if work else _fire_or_fail(*firing)] += 1
                 dispatch.forget_dead_letter(m["ReceiptHandle"])
+                held.remove(m["ReceiptHandle"])
     finally:
-        for start in range(0, len(keep), 10):
-            dispatch.return_dead_letters(keep[start:start + 10])
+        for start in range(0, len(held), 10):
+            dispatch.return_dead_letters(held[start:start + 10])
     return out
 
 

@@ -103,8 +103,8 @@ def main():
              + ("enough" if due.SHARDS >= tasks else "TOO FEW")),
             ("AWS: due-index write units/s per shard partition at 1M/min (limit 1,000)",
              f"{shard_wu:.0f} ({shard_wu / PARTITION_WRITE_UNITS:.0%} of a partition)"),
-            ("AWS: with the other project's timer in any shard, its wait at 1M/min (s)",
-             f"{need / due.SHARDS / aws_rate:.1f} (its shard's share of the minute's timers, worked at the task's rate)"),
+            ("AWS: the other project's one timer among 1M due in a minute: at most (s)",
+             f"{GOAL_PER_MINUTE / due.SHARDS / aws_rate:.1f} (its shard's share of the minute's timers at one task's rate)"),
         ])
         clients.reset()
         dispatch.reset()

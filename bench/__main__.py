@@ -4,7 +4,7 @@ import os
 
 from . import common  # noqa: F401 - puts the project on sys.path
 
-SUITES = ["architecture", "webhooks", "queues", "cron", "load", "deliveries", "flow", "console", "fairness"]
+SUITES = ["architecture", "timers", "webhooks", "queues", "cron", "load", "deliveries", "flow", "console", "fairness", "sizing"]
 
 for name in os.environ.get("BENCH", ",".join(SUITES)).split(","):
     importlib.import_module(f"bench.{name}").main()

@@ -96,3 +96,17 @@ def test_work_sqs_gave_up_on_is_failed_visibly_and_replayable(api, receiver):
     drain()
     assert [a.headers["webhook-id"] for a in receiver.at("/dlq")] == [d["delivery_id"]]
     assert store.get(*keys.delivery(d["delivery_id"]))["state"] == "succeeded"
+
+
+def test_a_write_that_lands_a_moment_after_its_hand_off_is_attempted_without_a_copy(api, project, receiver):
+    import threading
+    record = deliveries.new_record(project["project_id"], kind="webhook", url=receiver.url("/moment"),
+                                   payload="{}", retries=0, timeout_seconds=5)
+    dispatch.enqueue(deliveries.first_work(record))
+    timer = threading.Timer(0.1, store.put, [record])            # the write lands 100 ms later
+    timer.start()
+    out = router.process_batch([m["Body"] for m in receive_work()])
+    timer.join()
+    assert out["outcomes"] == ["succeeded"]
+    assert visible_work() == []                                   # no copy was sent round
+    assert [a.headers["webhook-id"] for a in receiver.at("/moment")] == [record["delivery_id"]]

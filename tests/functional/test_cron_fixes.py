@@ -2,31 +2,20 @@
 - two DELETEs of one job give its plan slot back once, and leave no stub behind;
 - a PATCH whose Scheduler write lands after a racing change's leaves Scheduler on the record;
 - a schedule change does not make the catch-up fire times the new schedule had before it."""
-from datetime import datetime
 
 import pytest
 
-from chalicelib import config
-from chalicelib.aws import clients, keys, scheduler, store
-from chalicelib.core import clock, due
+from chalicelib.aws import keys, scheduler, store
+from chalicelib.core import due
 from chalicelib.services.cron import cron, cron_runs
 from chalicelib.services.tenancy import counters
 
 from .conftest import reconcile_after
+from .test_cron_api import jobs_stored as cron_items, schedules
+from .test_cron_missed_runs import fired, now  # noqa: F401 - fixtures
 
 BASE = "/v1/scheduling/cron"
 JOB = {"name": "daily", "schedule": "0 9 * * *", "url": "https://hooks.example.com/d", "payload": {}}
-
-
-def schedules():
-    resp = clients.scheduler().list_schedules(GroupName=config.schedule_group())
-    return {s["Name"]: clients.scheduler().get_schedule(Name=s["Name"], GroupName=config.schedule_group())
-            for s in resp["Schedules"]}
-
-
-def cron_items():
-    items = clients.dynamodb().scan(TableName=config.table_name())["Items"]
-    return [i for i in items if i["sk"]["S"] == "CRON"]
 
 
 def slots_taken(project_id):
@@ -125,34 +114,6 @@ def test_a_patch_whose_schedule_write_lands_last_leaves_scheduler_on_the_record(
 
 
 # -- 3. a schedule change and the catch-up window ---------------------------------------------------
-
-def at(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-@pytest.fixture
-def now(monkeypatch):
-    class Clock:
-        t = at("2026-11-02T00:10:00Z")
-
-        def set(self, text):
-            self.t = at(text)
-    c = Clock()
-    monkeypatch.setattr(clock, "_now", lambda: c.t)
-    return c
-
-
-@pytest.fixture
-def fired(monkeypatch):
-    order = []
-    real = cron_runs.fire
-
-    def spy(cron_id, scheduled, **kw):
-        order.append(clock.rfc3339(at(scheduled)))
-        return real(cron_id, scheduled, **kw)
-    monkeypatch.setattr(cron_runs, "fire", spy)
-    return order
-
 
 def test_a_schedule_change_catches_up_only_times_of_the_schedule_in_force(api, now, fired):
     """Hourly at :00 from 00:10 with a 2 h window; its 01:00 run never fired. At 01:05 it changes

@@ -34,15 +34,16 @@ USER_AGENT = deliveries.USER_AGENT
 # partial batch responses a batch-mate's failure never sends it round again.
 POISON_CRASHES = 3
 EXCERPT_BYTES = 512
-RACE_WINDOW = 5      # s: work this fresh whose record is not there yet gets one more look ...
-RACE_WAIT = 0.3      # ... this much later, before it is sent round again (_not_yet)
+RACE_WINDOW = 5           # s: work this fresh whose record is not there yet gets another look ...
+RACE_WAITS = (0.3, 0.7)   # ... this much later (a batch of 100 is written after its 100 hand-offs), then _not_yet
 _pool = None
 
 
 def _executor():
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
+        # 10 per batch; an instance runs one batch at a time on Lambda, the local poller several
+        _pool = ThreadPoolExecutor(max_workers=40, thread_name_prefix="deliver")
     return _pool
 
 
@@ -72,9 +73,11 @@ def attempt_all(works: list, errors: list, receipts: list | None = None) -> tupl
         log.exception("could not read the batch's deliveries")
         records, errors = {}, [e if isinstance(w, dict) else err for w, err in zip(works, errors)]
         works = [None if isinstance(w, dict) else w for w in works]
-    early = [keys.delivery(w["d"]) for w in works if isinstance(w, dict) and _ahead_of_its_write(w, records)]
-    if early:   # a hand-off is usually milliseconds ahead of its write: one look a moment later
-        clock.sleep(RACE_WAIT)
+    for wait in RACE_WAITS:   # a hand-off is usually milliseconds ahead of its write: look again
+        early = [keys.delivery(w["d"]) for w in works if isinstance(w, dict) and _ahead_of_its_write(w, records)]
+        if not early:
+            break
+        clock.sleep(wait)
         records.update(store.get_many(early))
     if receipts and records:
         _lease(receipts, records.values())

@@ -22,10 +22,10 @@ INDEX = "gsi3"
 SHARDS = 64   # 1,000,000 timers a minute: ~260 index writes/s per partition, a quarter of its 1,000
 SQS_LEAD = 840          # < SQS's 900 s ceiling: a swept message always fits one DelaySeconds
 RECONCILE_EVERY = 60    # seconds between reconciler runs (AWS: an EventBridge rule; locally a thread)
-CHECK_MARGIN = 60       # how long past an attempt's timeout before a missing attempt counts as stranded
+CHECK_MARGIN = 60       # an ended delivery's notices (or a finished job's event) are looked at this long after
 HELD_RECHECK = 60       # a message written held is re-checked once, this long after (its queue may accept by then)
 SYNC_GRACE = 60         # a cron job or queue change not finished by then is finished by the reconciler
-MAX_REPAIRS = 5         # a delivery stranded this often never completes: it is failed, visibly (poison)
+MAX_REPAIRS = 5         # a CHECK on an active delivery (only records written before issue 22) repaired this often is failed
 # Work handed to SQS needs no marker: SQS keeps the message until the deliver function has
 # recorded its attempt (a crash gives it back; the attempt's lease bounds how soon). Where no
 # message is leased (an API request, the reconciler), the work is sent *before* the write that
@@ -38,7 +38,7 @@ LEASE_MARGIN = 60       # an attempt's message stays invisible for its timeout p
 
 # What the reconciler does when a marker falls due (`due` attribute).
 SEND = "send"           # a delivery whose next attempt has no SQS message yet: send it
-CHECK = "check"         # a delivery whose attempt should have happened by now: send it again
+CHECK = "check"         # what an ended delivery or a replay job owes (an active delivery: before issue 22)
 HELD = "held"           # a held message: release it if its queue accepts now, else unmark
 RELEASE = "release"     # a queue whose held messages are being released: finish the release
 SYNC = "sync"           # a cron job whose schedules may not match it (or that is being deleted)
@@ -71,12 +71,6 @@ def mark(pk: str, at: float, kind: str) -> dict:
 def unmark() -> dict:
     """The fields to REMOVE (None means REMOVE in store.update) when nothing is owed any more."""
     return {f: None for f in MARK_FIELDS}
-
-
-def check_after(next_attempt_at: float, timeout_seconds: float, repairs: int = 0) -> float:
-    """When an attempt due at `next_attempt_at` is surely stranded if still unrecorded: after its
-    timeout and a margin, the wait doubling with each repair (a backlog must not be amplified)."""
-    return next_attempt_at + (timeout_seconds + CHECK_MARGIN) * (2 ** min(repairs, 10))
 
 
 def waiting_mark(pk: str, next_attempt_at: float, now: float) -> tuple[dict, bool]:

@@ -14,6 +14,10 @@ from tests import schema_check
 def aws(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "1")
+    from chalicelib.core import due
+    # 64 shards are the deployment's scale figure (core/due.py); every reconciler run queries each,
+    # and these tests run it thousands of times: 8 exercise the same code at an eighth of the cost
+    monkeypatch.setattr(due, "SHARDS", 8)
     from chalicelib.aws import clients, dispatch
     from local import moto_atomic
     moto_atomic.install()     # conditional writes atomic under concurrency, as on AWS

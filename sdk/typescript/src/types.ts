@@ -127,6 +127,8 @@ export interface DeliveryRecord {
   flow_key?: string;
   /** set while the next attempt waits for a plan limit to free (made at `until`) */
   deferred?: { limit: "attempts_per_day"; until: Timestamp } | null;
+  /** present only while the reconcile function cannot carry it on (quarantined after 5 tries) */
+  repair?: { error: string; tries: number; at: Timestamp; quarantined: boolean };
   /** single-delivery reads only: the payload as sent */
   payload?: unknown;
   /** single-delivery reads only: the headers every attempt carries (webhook-timestamp,

@@ -1,18 +1,31 @@
-"""What operators see: one structured log line per delivery attempt (Powertools Logger) and
-CloudWatch metrics in the embedded metric format (Powertools Metrics: JSON printed to stdout,
-which CloudWatch Logs turns into metrics, so no PutMetricData call and no added latency).
+"""What operators see, at the price of what they read: a log line for every attempt that needs an
+operator's eye (a retry, a failure) and a sample of the rest (Powertools Logger), and CloudWatch
+metrics in the embedded metric format (Powertools Metrics: JSON printed to stdout, which CloudWatch
+Logs turns into metrics, so no PutMetricData call and no added latency).
+
+Per attempt: `retrying` is logged at INFO, `failed` at WARNING; `succeeded` at DEBUG, except in a
+sampled invocation (INFRAI_LOG_SAMPLE_RATE, default 1 %), whose success lines are logged at INFO
+with `"sampled": true` (Lambda's log-level filter, LoggingConfig.ApplicationLogLevel INFO, drops
+DEBUG lines before CloudWatch: a sampled DEBUG line would never arrive). Metrics are counted in
+memory and printed as ONE EMF document per invocation by `flush()`, which the deliver function
+calls at the end of each batch (it also decides whether the next invocation is sampled). EMF
+takes one value per dimension in a document, so outcomes are metric names (AttemptsSucceeded,
+AttemptsRetrying, AttemptsFailed), not an `outcome` dimension.
 
 Never logged: payloads, headers, signing secrets, API keys, response bodies. A log line says
 which delivery, where it went (the host only: a URL's path and query may carry tokens), how it
 went and what happens next.
 
 On deployed stages the lines are JSON; on the local stack (INFRAI_LOG_FORMAT=text, the default
-when INFRAI_STAGE is local) they are one readable line each and no EMF is printed. Powertools
-is imported on first use (the API function never pays for it)."""
+when INFRAI_STAGE is local) they are one readable line each, every attempt at INFO, and no EMF is
+printed. Powertools is imported on first use (the API function never pays for it)."""
 import functools
 import logging
 import os
+import random
 import sys
+import threading
+from collections import Counter
 from urllib.parse import urlsplit
 
 from . import config
@@ -21,12 +34,27 @@ from .core import clock
 SERVICE = "infrai-scheduling"
 NAMESPACE = "InfraiScheduling"
 TERMINAL = {"succeeded": "DeliveriesSucceeded", "failed": "DeliveriesFailed"}
+# One metric per outcome (an EMF document carries one value per dimension, and a batch mixes them)
+BY_OUTCOME = {"succeeded": "AttemptsSucceeded", "retrying": "AttemptsRetrying", "failed": "AttemptsFailed"}
+SAMPLE_RATE_ENV = "INFRAI_LOG_SAMPLE_RATE"
+DEFAULT_SAMPLE_RATE = 0.01
+# EMF takes at most 100 values per metric in a document: a process that never flushes (a test, a
+# long-running caller) prints a document at this many attempts instead of growing without bound.
+MAX_PENDING = 90
 
 _text_log = logging.getLogger("infrai.attempts")
 
 
 def log_format() -> str:
     return os.environ.get("INFRAI_LOG_FORMAT") or ("text" if config.stage() == "local" else "json")
+
+
+def sample_rate() -> float:
+    """INFRAI_LOG_SAMPLE_RATE, the share of invocations whose success lines are logged (0 to 1)."""
+    try:
+        return min(1.0, max(0.0, float(os.environ.get(SAMPLE_RATE_ENV, DEFAULT_SAMPLE_RATE))))
+    except ValueError:
+        return DEFAULT_SAMPLE_RATE
 
 
 class _Stdout(logging.StreamHandler):
@@ -45,6 +73,7 @@ class _Stdout(logging.StreamHandler):
 def _logger():
     from aws_lambda_powertools import Logger
     logger = Logger(service=SERVICE, logger_handler=_Stdout())
+    logger.remove_keys(["location"])   # the event name says where; ~40 bytes a line saved
     logging.getLogger(SERVICE).propagate = False   # one line per event: not again through the runtime's root handler
     return logger
 
@@ -55,6 +84,32 @@ def _metrics(**dimensions):
     for name, value in dimensions.items():
         m.add_dimension(name=name, value=value)
     return m
+
+
+class _Pending:
+    """This invocation's metrics, counted until flush() (attempts run on a pool of threads)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts: Counter = Counter()
+        self.values: dict[str, list] = {"AttemptLatency": [], "Lateness": []}
+        self.sampled: bool | None = None   # decided on first use in an invocation
+
+    def take(self) -> tuple[Counter, dict]:
+        with self.lock:
+            counts, values = self.counts, self.values
+            self.counts, self.values = Counter(), {"AttemptLatency": [], "Lateness": []}
+            return counts, values
+
+
+_pending = _Pending()
+
+
+def _sampled() -> bool:
+    with _pending.lock:
+        if _pending.sampled is None:
+            _pending.sampled = random.random() < sample_rate()
+        return _pending.sampled
 
 
 def _host(url: str | None) -> str | None:
@@ -94,19 +149,53 @@ def attempt_recorded(record: dict, n: int, result, outcome: str, next_at: float 
                            line["duration_ms"], outcome,
                            f", next at {line['next_attempt_at']}" if "next_attempt_at" in line else "")
             return
-        _logger().info("attempt", extra=line)
-        by_outcome = _metrics(outcome=outcome)
-        by_outcome.add_metric(name="Attempts", unit="Count", value=1)
-        by_outcome.flush_metrics()
-        overall = _metrics()
-        overall.add_metric(name="AttemptLatency", unit="Milliseconds", value=result.duration_ms)
-        if outcome in TERMINAL:
-            overall.add_metric(name=TERMINAL[outcome], unit="Count", value=1)
-        if "lateness_ms" in line:
-            overall.add_metric(name="Lateness", unit="Milliseconds", value=line["lateness_ms"])
-        overall.flush_metrics()
+        if outcome == "failed":
+            _logger().warning("attempt", extra=line)
+        elif outcome != "succeeded":
+            _logger().info("attempt", extra=line)
+        elif _sampled():
+            _logger().info("attempt", extra={**line, "sampled": True})
+        else:
+            _logger().debug("attempt", extra=line)
+        with _pending.lock:
+            c = _pending.counts
+            c["Attempts"] += 1
+            c[BY_OUTCOME.get(outcome, "Attempts" + outcome.capitalize())] += 1
+            if outcome in TERMINAL:
+                c[TERMINAL[outcome]] += 1
+            _pending.values["AttemptLatency"].append(result.duration_ms)
+            if "lateness_ms" in line:
+                _pending.values["Lateness"].append(line["lateness_ms"])
+            full = c["Attempts"] >= MAX_PENDING
+        if full:
+            _print_metrics()
     except Exception:  # noqa: BLE001 - see docstring
         logging.getLogger(__name__).exception("attempt telemetry failed")
+
+
+def _print_metrics() -> None:
+    counts, values = _pending.take()
+    if not counts:
+        return
+    doc = _metrics()
+    for name, value in counts.items():
+        doc.add_metric(name=name, unit="Count", value=value)
+    for name, vals in values.items():
+        for v in vals:
+            doc.add_metric(name=name, unit="Milliseconds", value=v)
+    doc.flush_metrics()
+
+
+def flush() -> None:
+    """The end of an invocation: print its metrics as one EMF document (nothing when it recorded
+    no attempt), and let the next invocation be sampled anew. Never raises."""
+    try:
+        _print_metrics()
+    except Exception:  # noqa: BLE001 - telemetry must not fail the batch
+        logging.getLogger(__name__).exception("metrics flush failed")
+    finally:
+        with _pending.lock:
+            _pending.sampled = None
 
 
 def repaired(kind: str, count: int) -> None:

@@ -83,7 +83,7 @@ def dashboard(function_names: dict, api_name: str, region) -> dict:
                 "properties": {"title": title, "region": region, "stat": stat, "period": PERIOD,
                                "view": "timeSeries", "metrics": metrics}}
     return {"widgets": [
-        widget("Attempts by outcome", [[ns, "Attempts", "outcome", o, *svc] for o in ("succeeded", "retrying", "failed")]),
+        widget("Attempts by outcome", [[ns, m, *svc] for m in observability.BY_OUTCOME.values()]),
         widget("Deliveries succeeded / failed", [[ns, "DeliveriesSucceeded", *svc], [ns, "DeliveriesFailed", *svc]], x=12),
         widget("Attempt latency (ms)", [[ns, "AttemptLatency", *svc, {"stat": s, "label": s}] for s in ("p50", "p99")],
                stat="p50", y=6),

@@ -211,7 +211,7 @@ def test_alarms_notify_the_topic_and_the_dashboard_shows_the_service_metrics(cfn
     assert found["infrai-prod-api-5xx"]["Dimensions"] == [{"Name": "ApiName", "Value": stages.app_name()}]
     [dash] = of_type(cfn, "AWS::CloudWatch::Dashboard").values()
     body = dash["Properties"]["DashboardBody"]["Fn::Sub"]
-    for metric in ("Attempts", "DeliveriesSucceeded", "DeliveriesFailed", "AttemptLatency", "Lateness",
-                   "StrandedRepaired"):
+    for metric in ("AttemptsSucceeded", "AttemptsRetrying", "AttemptsFailed", "DeliveriesSucceeded",
+                   "DeliveriesFailed", "AttemptLatency", "Lateness", "StrandedRepaired"):
         assert f'"{metric}"' in body
     assert f'"{alarms.observability.NAMESPACE}"' in body

@@ -15,6 +15,7 @@ Up to 10 messages are handled concurrently, and only the ones that raised come b
 batch-mates."""
 import json
 
+from ... import observability
 from ..cron import cron_runs
 from ..delivery import replays
 from ..receivers import endpoints, holding
@@ -31,6 +32,7 @@ def process_batch(bodies: list[str], receive_counts: list[int] | None = None,
     counts = list(receive_counts or [None] * len(bodies))
     routed, errors = attempts.concurrently(route, list(zip(bodies, mids, counts)))
     outcomes, errors = attempts.attempt_all(routed, errors, receipts)
+    observability.flush()   # the batch's metrics as one EMF document: one per invocation
     failed = [i for i, e in enumerate(errors) if e is not None]
     if any(mids[i] is None for i in failed):
         raise next(errors[i] for i in failed if mids[i] is None)

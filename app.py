@@ -5,7 +5,7 @@ import os
 from chalice import Chalice
 
 from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
-from chalicelib.api import openapi
+from chalicelib.api import http_api, openapi
 from chalicelib import config
 from chalicelib.core import due
 from chalicelib.services.deliver import router
@@ -31,6 +31,11 @@ app.register_blueprint(console.bp)   # the web console's files (not API operatio
 def remember_lambda_context(event, get_response):
     idempotency.set_lambda_context(app.lambda_context)
     return get_response(event)
+
+
+# The API function's handler behind an HTTP API (the packaged template's default front door):
+# Chalice routes REST API events only (chalicelib/api/http_api.py).
+http_api_handler = http_api.entry(app)
 
 
 @app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), name="deliver",

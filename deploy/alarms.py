@@ -35,8 +35,17 @@ def _service_metric(name: str, **dims) -> tuple[str, str, list]:
     return observability.NAMESPACE, name, dimensions
 
 
-def alarms(function_names: dict, api_name: str, topic_arn) -> list[dict]:
-    """PutMetricAlarm parameters, one dict per alarm; `topic_arn` may be a CloudFormation Ref."""
+def api_5xx_metric(api_name: str, http_api_id=None) -> tuple[str, str, list]:
+    """The API's 5xx answers: a REST API's `5XXError` by ApiName, an HTTP API's `5xx` by ApiId
+    (`http_api_id` may be a CloudFormation Ref)."""
+    if http_api_id is not None:
+        return "AWS/ApiGateway", "5xx", [{"Name": "ApiId", "Value": http_api_id}]
+    return "AWS/ApiGateway", "5XXError", [{"Name": "ApiName", "Value": api_name}]
+
+
+def alarms(function_names: dict, api_name: str, topic_arn, http_api_id=None) -> list[dict]:
+    """PutMetricAlarm parameters, one dict per alarm; `topic_arn` may be a CloudFormation Ref;
+    `http_api_id` (an HTTP API front door's id or Ref) moves the API alarm to its metric."""
     p = config.prefix()
     fn = function_names["deliver"]
 
@@ -63,8 +72,7 @@ def alarms(function_names: dict, api_name: str, topic_arn) -> list[dict]:
               "AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": fn}], 1, stat="Sum", periods=2),
         alarm("deliver-throttles", "The deliver function was throttled (account concurrency).",
               "AWS/Lambda", "Throttles", [{"Name": "FunctionName", "Value": fn}], 1, stat="Sum"),
-        alarm("api-5xx", "The API answered 5xx.", "AWS/ApiGateway", "5XXError",
-              [{"Name": "ApiName", "Value": api_name}], 5, stat="Sum"),
+        alarm("api-5xx", "The API answered 5xx.", *api_5xx_metric(api_name, http_api_id), 5, stat="Sum"),
         alarm("repairs-quarantined", "The reconciler could not repair an item 5 times: it is quarantined "
               "(retried hourly). GET /v1/scheduling/deliveries shows it with `repair.error`; fix the cause.",
               *_service_metric("RepairsQuarantined"), 1, stat="Sum"),
@@ -73,8 +81,9 @@ def alarms(function_names: dict, api_name: str, topic_arn) -> list[dict]:
     ]
 
 
-def dashboard(function_names: dict, api_name: str, region) -> dict:
+def dashboard(function_names: dict, api_name: str, region, http_api_id=None) -> dict:
     """The dashboard body (CloudWatch's JSON)."""
+    api_ns, api_metric, [api_dim] = api_5xx_metric(api_name, http_api_id)
     ns, svc = observability.NAMESPACE, ["service", observability.SERVICE]
     fn = function_names["deliver"]
 
@@ -97,9 +106,9 @@ def dashboard(function_names: dict, api_name: str, region) -> dict:
                stat="Maximum", x=12, y=12),
         widget("Deliver function errors / throttles", [["AWS/Lambda", "Errors", "FunctionName", fn],
                                                        ["AWS/Lambda", "Throttles", "FunctionName", fn]], y=18),
-        widget("API 5xx", [["AWS/ApiGateway", "5XXError", "ApiName", api_name]], x=12, y=18),
+        widget("API 5xx", [[api_ns, api_metric, api_dim["Name"], api_dim["Value"]]], x=12, y=18),
     ]}
 
 
-def dashboard_json(function_names: dict, api_name: str, region) -> str:
-    return json.dumps(dashboard(function_names, api_name, region), sort_keys=True)
+def dashboard_json(function_names: dict, api_name: str, region, http_api_id=None) -> str:
+    return json.dumps(dashboard(function_names, api_name, region, http_api_id), sort_keys=True)

@@ -2,25 +2,30 @@
 #   make deploy  [STAGE=prod] [ALARM_EMAIL=ops@example.com] [DELIVER_CONCURRENCY=n]
 #                               provision (alarms: deploy/alarms.py) + chalice deploy +
 #                               event-source settings; idempotent
-#   make package [STAGE=prod] [DELIVER_CONCURRENCY=n]
-#                               chalice package --merge-template -> build/package-$(STAGE)/
+#   make package [STAGE=prod] [DELIVER_CONCURRENCY=n] [API_GATEWAY=http|rest]
+#                               chalice package --merge-template, then the front door finished
+#                               (deploy/template.py) -> build/package-$(STAGE)/
 #   make check-template [STAGE=prod]   package, then samtranslator + cfn-lint (offline)
 #   make destroy STAGE=name     chalice delete + remove what provisioning made (STAGE required)
 #   DELIVER_CONCURRENCY: the deliver event source's maximum concurrency, 2 to 1000 (default: the
 #   stage's INFRAI_DELIVER_CONCURRENCY in .chalice/config.json, else chalicelib/config.py's);
 #   sizing: docs/deployment.md#sizing-the-deliver-function
+#   API_GATEWAY: the packaged template's front door, http (default) or rest (default: the stage's
+#   "api_gateway" in .chalice/config.json, else http); `make deploy` can only make a REST API
+#   and refuses API_GATEWAY=http. docs/deployment.md#the-front-door-http-api-or-rest-api
 # Credentials and region: the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
 
 VENV ?= .venv
 STAGE ?= prod
 ALARM_EMAIL ?=
 DELIVER_CONCURRENCY ?= $(INFRAI_DELIVER_CONCURRENCY)
+API_GATEWAY ?= $(INFRAI_API_GATEWAY)
 DEPLOY_PY := $(VENV)/bin/python
 DEPLOY_CHALICE := $(VENV)/bin/chalice
 DEPLOY_BUILD := build
 DEPLOY_TOOLS := $(VENV)/.requirements-deploy.stamp
 # Deploy settings, for every step that reads them (deploy/stage.py: DEPLOY_SETTINGS)
-DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)'
+DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)' INFRAI_API_GATEWAY='$(API_GATEWAY)'
 DEPLOY_IN_STAGE := $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 
 .PHONY: deploy package check-template destroy
@@ -40,6 +45,7 @@ package: $(STAMP)
 	rm -rf $(DEPLOY_BUILD)/package-$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(DEPLOY_IN_STAGE) $(DEPLOY_CHALICE) package \
 		--stage $(STAGE) --merge-template $(DEPLOY_BUILD)/merge-$(STAGE).json $(DEPLOY_BUILD)/package-$(STAGE)
+	$(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.template --stage $(STAGE) --finish $(DEPLOY_BUILD)/package-$(STAGE)/sam.json
 
 check-template: $(DEPLOY_TOOLS) package
 	$(DEPLOY_PY) -m deploy.check_template $(DEPLOY_BUILD)/package-$(STAGE)/sam.json \

@@ -43,6 +43,10 @@ def up(stage: str, write_config: bool = False) -> dict:
     from chalicelib.aws import resources as app_resources
     from local import provision as core
 
+    if stages.chosen_api_gateway(stage) == "http":   # before anything is made
+        raise SystemExit("chalice deploy can only make a REST API; the HTTP API front door "
+                         "(api_gateway=http) is in the packaged template: make package, or deploy "
+                         "with API_GATEWAY=rest (docs/deployment.md#the-front-door-http-api-or-rest-api)")
     with stages.applied(stage):
         deploy_resources.deliver_max_concurrency()   # a bad value stops here, before anything is made
         clients.reset()

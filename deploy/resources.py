@@ -19,6 +19,23 @@ DELIVER_BATCHING_WINDOW = 1
 DELIVER_RESPONSE_TYPES = ["ReportBatchItemFailures"]
 # API Gateway caches an authorizer's answer per Authorization header for this long.
 AUTHORIZER_CACHE_TTL = 300
+# Every function logs JSON; Lambda drops its own START/END/REPORT lines (system logs below WARN)
+# and application lines below INFO (our EMF documents carry no level: Lambda reads them as INFO,
+# so ApplicationLogLevel must never be raised above INFO). docs/operations.md#what-the-logs-cost
+LOGGING_CONFIG = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
+# The HTTP API's stage throttling, for the whole API: API Gateway's account default (10,000
+# requests/s, a burst of 5,000) stated, so the stage holds it when the account's is raised and
+# a flood is refused at the door (429) before it takes the API function's concurrency. A
+# project's own limits are its plan's, enforced by the app (docs/limits.md).
+HTTP_API_RATE_LIMIT = 10_000
+HTTP_API_BURST_LIMIT = 5_000
+HTTP_API_TIMEOUT_MS = 30_000   # the integration's longest wait; the API function's timeout is 29 s
+# One line per request, with nothing from the request's headers, query or body.
+# (CloudWatch stamps each line's time itself.)
+HTTP_API_ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "method": "$context.httpMethod",
+    "path": "$context.path", "status": "$context.status", "ms": "$context.responseLatency",
+    "error": "$context.integrationErrorMessage"}, separators=(",", ":"))
 
 
 def deliver_max_concurrency() -> int:
@@ -52,6 +69,10 @@ def scheduler_policy(dispatch_queue_arn, dead_letter_queue_arn) -> dict:
 
 
 SCHEDULER_POLICY_NAME = "send-to-dispatch-queue"
+
+
+def http_api_access_log_group() -> str:
+    return f"/aws/apigateway/{config.prefix()}-access"
 
 
 def log_group_names(function_names: dict) -> list[str]:

@@ -39,6 +39,29 @@ def deploy_environment(stage: str, project_dir: Path = ROOT) -> dict:
     return env
 
 
+# The packaged template's front door (docs/deployment.md#the-front-door-http-api-or-rest-api):
+# `make package API_GATEWAY=rest` for that run, else the stage's "api_gateway" in
+# .chalice/config.json, else the HTTP API. `chalice deploy` can only make a REST API.
+API_GATEWAY_ENV = "INFRAI_API_GATEWAY"
+API_GATEWAYS = ("http", "rest")
+DEFAULT_API_GATEWAY = "http"
+
+
+def chosen_api_gateway(stage: str, project_dir: Path = ROOT) -> str | None:
+    """The front door the deployer or the stage named, or None when neither did."""
+    value = os.environ.get(API_GATEWAY_ENV, "").strip().lower() or \
+        load_config(project_dir).get("stages", {}).get(stage, {}).get("api_gateway")
+    if value and value not in API_GATEWAYS:
+        raise SystemExit(f"{API_GATEWAY_ENV}/api_gateway={value!r}: the front door is one of "
+                         f"{', '.join(API_GATEWAYS)} (docs/deployment.md#the-front-door-http-api-or-rest-api)")
+    return value or None
+
+
+def api_gateway(stage: str, project_dir: Path = ROOT) -> str:
+    """The packaged template's front door: "http" (the default) or "rest"."""
+    return chosen_api_gateway(stage, project_dir) or DEFAULT_API_GATEWAY
+
+
 def app_name(project_dir: Path = ROOT) -> str:
     return load_config(project_dir)["app_name"]
 

@@ -53,32 +53,51 @@ def stage_env(stage: str, **extra) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory):
-    """`chalice package --merge-template` for the prod stage, once per session: the SAM template,
-    and the CloudFormation samtranslator makes of it (checked by cfn-lint)."""
+def package(work: Path, front_door: str | None) -> dict:
+    """`chalice package --merge-template` for the prod stage and `deploy.template --finish`, as
+    `make package` runs them; `front_door` as `make package API_GATEWAY=...` gives it (None: the
+    default). The SAM template and where it was written."""
     _require("samtranslator")
     _require("cfnlint")
+    from deploy import stage as stages
     from deploy import template
 
-    work = tmp_path_factory.mktemp("package")
     project = copy_project(work / "project")
     merge = work / "merge.json"
-    saved = os.environ.get("INFRAI_DELIVER_CONCURRENCY")
-    os.environ["INFRAI_DELIVER_CONCURRENCY"] = str(PACKAGED_DELIVER_CONCURRENCY)
+    settings = {"INFRAI_DELIVER_CONCURRENCY": str(PACKAGED_DELIVER_CONCURRENCY),
+                stages.API_GATEWAY_ENV: front_door}
+    saved = {k: os.environ.get(k) for k in settings}
+    for k, v in settings.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         merge.write_text(json.dumps(template.merge_template(PACKAGED_STAGE)))
         env = stage_env(PACKAGED_STAGE)
+        out = work / "out"
+        run = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", PACKAGED_STAGE,
+                              "--merge-template", str(merge), str(out)],
+                             capture_output=True, text=True, env={k: v for k, v in env.items()
+                                                                  if k != "AWS_ENDPOINT_URL"}, timeout=300)
+        assert run.returncode == 0, f"chalice package failed:\n{run.stdout}\n{run.stderr}"
+        sam = template.finish(json.loads((out / "sam.json").read_text()), PACKAGED_STAGE)
     finally:
-        if saved is None:
-            os.environ.pop("INFRAI_DELIVER_CONCURRENCY", None)
-        else:
-            os.environ["INFRAI_DELIVER_CONCURRENCY"] = saved
-    env.pop("AWS_ENDPOINT_URL", None)
-    out = work / "out"
-    run = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", PACKAGED_STAGE,
-                          "--merge-template", str(merge), str(out)],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, f"chalice package failed:\n{run.stdout}\n{run.stderr}"
-    sam = json.loads((out / "sam.json").read_text())
-    return {"sam": sam, "dir": out}
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"sam": sam, "dir": out, "front_door": front_door or stages.DEFAULT_API_GATEWAY}
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """The prod stage packaged with the default front door (the HTTP API), once per session."""
+    return package(tmp_path_factory.mktemp("package"), None)
+
+
+@pytest.fixture(scope="session")
+def packaged_rest(tmp_path_factory):
+    """The prod stage packaged with `make package API_GATEWAY=rest`, once per session."""
+    return package(tmp_path_factory.mktemp("package-rest"), "rest")

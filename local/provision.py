@@ -15,6 +15,7 @@ def provision() -> dict:
                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr})
         else:
             add_missing_indexes(ddb, spec)
+            drop_obsolete_indexes(ddb, spec)
     dlq = resources.dead_letter_queue()
     dlq_url = sqs.create_queue(**dlq)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -47,3 +48,23 @@ def add_missing_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[str]
                          AttributeDefinitions=[d for d in spec["AttributeDefinitions"] if d["AttributeName"] in attrs],
                          GlobalSecondaryIndexUpdates=[{"Create": index}])
         added.append(missing[0])
+
+
+def drop_obsolete_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[str]:
+    """After an upgrade's new indexes are active, delete those it replaced
+    (resources.OBSOLETE_INDEXES: the list indexes before issue 23), one per UpdateTable: an
+    index nothing reads still bills a write for every item that carries its key."""
+    import time
+    dropped = []
+    while True:
+        table = ddb.describe_table(TableName=spec["TableName"])["Table"]
+        have = {g["IndexName"]: g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])}
+        if any(status != "ACTIVE" for status in have.values()):
+            time.sleep(poll_seconds)
+            continue
+        wanted = {g["IndexName"] for g in spec.get("GlobalSecondaryIndexes", [])}
+        gone = [n for n in resources.OBSOLETE_INDEXES if n in have and n not in wanted]
+        if not gone:
+            return dropped
+        ddb.update_table(TableName=spec["TableName"], GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": gone[0]}}])
+        dropped.append(gone[0])

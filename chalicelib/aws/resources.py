@@ -15,14 +15,15 @@ def table():
         "AttributeDefinitions": [
             {"AttributeName": n, "AttributeType": "S"}
             for n in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
-        ] + [{"AttributeName": n, "AttributeType": "S"} for n in (*DELIVERY_INDEXES, DELIVERY_INDEX_SORT)],
+        ] + [{"AttributeName": n, "AttributeType": "S"}
+             for n in (*dict.fromkeys(DELIVERY_INDEXES.values()), DELIVERY_INDEX_SORT)],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [
             _gsi("gsi1"),   # a project's records of one kind, newest first (ids sort by time)
             _gsi("gsi2"),   # the same, narrowed to one state
             _gsi("gsi3", keys_only=True),   # sparse: what is due, by when (core/due.py; the reconciler)
-            *[_delivery_gsi(n) for n in DELIVERY_INDEXES],
+            *[_delivery_gsi(name, key) for name, key in DELIVERY_INDEXES.items()],
         ],
     }
 
@@ -36,18 +37,28 @@ def _gsi(name, keys_only=False):
             "Projection": {"ProjectionType": "KEYS_ONLY" if keys_only else "ALL"}}
 
 
-# GET /v1/scheduling/deliveries: one index per filter, each partitioned by "<project>#<value>"
-# and sorted by creation time (chalicelib/services/delivery/delivery_index.py). Keys only: an index item
-# is written when its key changes, not on every attempt (docs/costs.md).
-DELIVERY_INDEXES = ("ix_all", "ix_state", "ix_kind", "ix_queue", "ix_cron", "ix_host", "ix_status")
+# GET /v1/scheduling/deliveries (chalicelib/services/delivery/delivery_list.py): three indexes,
+# each partitioned by "<project>[#<value>]#<shard>" (LIST_SHARDS of them, so one project's
+# deliveries spread over that many partitions) and sorted by `ix_created` (creation time, then
+# id). Index name -> its partition key attribute. `ix_list` holds every delivery and projects
+# the three attributes a filter may test without reading the record, all fixed at creation (so
+# no later write touches the entry); `ix_state` and `ix_status` are sparse: only the states and
+# status codes people look for (docs/costs.md).
+DELIVERY_INDEXES = {"ix_list": "ix_all", "ix_state": "ix_state", "ix_status": "ix_status"}
 DELIVERY_INDEX_SORT = "ix_created"
+LIST_PROJECTION = ("kind", "ix_host", "ix_cron")
+# The list indexes before issue 23 (keys only, one partition per project and value): dropped by
+# provisioning (local/provision.py converge_indexes) once the new ones are active.
+OBSOLETE_INDEXES = ("ix_all", "ix_kind", "ix_queue", "ix_cron", "ix_host")
 
 
-def _delivery_gsi(name):
+def _delivery_gsi(name, key):
+    projection = ({"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LIST_PROJECTION)} if name == "ix_list"
+                  else {"ProjectionType": "KEYS_ONLY"})
     return {"IndexName": name,
-            "KeySchema": [{"AttributeName": name, "KeyType": "HASH"},
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"},
                           {"AttributeName": DELIVERY_INDEX_SORT, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"}}
+            "Projection": projection}
 
 
 TABLE_TTL_ATTRIBUTE = "ttl"

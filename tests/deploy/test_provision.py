@@ -100,3 +100,29 @@ def test_an_upgrade_adds_the_indexes_a_stage_created_before_them_lacks(aws):
         assert names == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
         assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == []
         clients.reset()
+
+
+def test_an_upgrade_from_the_per_filter_list_indexes_swaps_them_for_the_sharded_ones(aws):
+    """A stage made with the seven keys-only list indexes (before issue 23) gets ix_list and
+    loses ix_all, ix_kind, ix_queue, ix_cron and ix_host, which would otherwise keep billing a
+    write per delivery; ix_state and ix_status stay (same keys, sparse values now)."""
+    from chalicelib.aws import clients, resources
+    from local import provision as core
+    with stages.applied("prod"):
+        clients.reset()
+        spec = resources.table()
+        ddb = clients.dynamodb()
+        legacy = [{"IndexName": n, "KeySchema": [{"AttributeName": n, "KeyType": "HASH"},
+                                                 {"AttributeName": "ix_created", "KeyType": "RANGE"}],
+                   "Projection": {"ProjectionType": "KEYS_ONLY"}}
+                  for n in ("ix_all", "ix_state", "ix_kind", "ix_queue", "ix_cron", "ix_host", "ix_status")]
+        old = {**spec, "GlobalSecondaryIndexes": spec["GlobalSecondaryIndexes"][:3] + legacy,
+               "AttributeDefinitions": spec["AttributeDefinitions"] + [
+                   {"AttributeName": n, "AttributeType": "S"} for n in ("ix_kind", "ix_queue", "ix_cron", "ix_host")]}
+        ddb.create_table(**old)
+        assert core.add_missing_indexes(ddb, spec, poll_seconds=0.01) == ["ix_list"]
+        assert core.drop_obsolete_indexes(ddb, spec, poll_seconds=0.01) == list(resources.OBSOLETE_INDEXES)
+        names = {g["IndexName"] for g in ddb.describe_table(TableName=spec["TableName"])["Table"]["GlobalSecondaryIndexes"]}
+        assert names == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
+        assert core.drop_obsolete_indexes(ddb, spec, poll_seconds=0.01) == []
+        clients.reset()

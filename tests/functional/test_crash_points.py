@@ -25,7 +25,7 @@ from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import breaker, clock, due
 from chalicelib.services.cron import cron, cron_catchup, cron_runs
-from chalicelib.services.delivery import deliveries, events
+from chalicelib.services.delivery import deliveries, delivery_list, events
 from chalicelib.services.queues import messages, queues
 from chalicelib.services.receivers import endpoints, holding
 from chalicelib.services.repair import reconciler
@@ -166,7 +166,7 @@ def _held_webhooks(pid, url, w):
                             "circuit_breaker": {"failures": 1, "min_seconds": 0, "probe_seconds": 3600}}, None)
         drain()
     w["receiver"].script("/wh", [200])
-    assert {d["state"] for d in deliveries.list_page(pid, "webhook", state=None, limit=10, cursor=None)[0]} == {"held"}
+    assert {d["state"] for d in delivery_list.page(pid, {"kind": "webhook"}, limit=10, cursor=None)[0]} == {"held"}
     w["offset"][0] += due.HELD_RECHECK + 1   # their own re-checks are spent (they stay held): only the
     reconciler.run()                         # endpoint's release can bring them back now
     return {"endpoint": breaker.endpoint_id(pid, breaker.endpoint_of(target))}

@@ -132,9 +132,12 @@ def test_each_filter_is_one_query_on_its_index_never_a_scan(api, mixed):
         return real_query(**kw)
     with mock.patch.object(ddb, "query", side_effect=query), \
             mock.patch.object(ddb, "scan", side_effect=AssertionError("a Scan")):
-        for q, index in [("", "ix_all"), ("state=failed", "ix_state"), ("kind=cron", "ix_kind"),
-                         ("queue=jobs", "ix_queue"), (f"cron_id={mixed['cron_id']}", "ix_cron"),
-                         ("host=127.0.0.1", "ix_host"), ("status_code=500", "ix_status")]:
+        # kind, queue, cron job and host are tested in ix_list (projected there); failed and
+        # non-2xx statuses have sparse indexes of their own (issue 23: one index entry per delivery)
+        for q, index in [("", "ix_list"), ("state=failed", "ix_state"), ("kind=cron", "ix_list"),
+                         ("queue=jobs", "ix_list"), (f"cron_id={mixed['cron_id']}", "ix_list"),
+                         ("host=127.0.0.1", "ix_list"), ("status_code=500", "ix_status"),
+                         ("state=succeeded", "ix_list"), ("status_code=200", "ix_list")]:
             used.clear()
             assert api.call("GET", f"{LIST}?{q}").status_code == 200
             assert used and set(used) == {index}, (q, used)

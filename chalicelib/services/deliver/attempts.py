@@ -311,7 +311,7 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
                "ms": result.duration_ms, "error": result.error, "excerpt": _excerpt(result.excerpt or "")}
     sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": 0,
             "repairs": 0, "deferred": None, "flow_slot": None, "flow_waits": None,
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state)}
+            **deliveries.ending(record, state, now)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])
     elif state == "failed" or notices.owes_callback_on_success(record):
@@ -322,7 +322,9 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
     if url and not record.get("url"):
         sets["target_url"] = url   # a queue message's endpoint, for its callback and events
     sets["attempts"] = deliveries.bounded_attempts({**record, **sets}, record.get("attempts", []) + [attempt])
-    sets.update(delivery_index.fields({**record, **sets}, url))
+    sets.update(deliveries.state_keys({**record, **sets}, state))
+    # only what changes: a first-try success touches no index key (docs/costs.md)
+    sets.update(delivery_index.changed(record, delivery_index.fields({**record, **sets}, url)))
     try:
         updated = store.update(
             record["pk"], record["sk"], sets,

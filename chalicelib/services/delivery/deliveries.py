@@ -1,9 +1,10 @@
 """Deliveries: the one thing every feature ends in (a signed POST, retried, recorded).
 Creating, reading, listing and replaying them; the attempts themselves are in `attempts.py`.
 
-Convergence (core/due.py): a delivery is stored with its due marker in the same write, and only
-then is its work sent to SQS. If the send fails or the process dies before it, the marker is
-still there: the reconciler sends it. A 2xx therefore means *stored*, never "maybe stored"."""
+Convergence (core/due.py, docs/guarantees.md): work within SQS's reach is handed to SQS first
+and the record written after, with no marker: the message is its lease, and one that finds no
+record is dropped. A wait longer than SQS holds is a timer marker in the record's own write.
+A 2xx therefore means stored and on its way, never "maybe stored"."""
 import json
 import logging
 import secrets
@@ -14,7 +15,7 @@ from ...core import breaker as breaker_rules
 from ...core import clock, due, ids
 from ...core.errors import Conflict, NotFound, ServiceUnavailable
 from . import delivery_index
-from ..tenancy import quotas
+from ..tenancy import quotas, retention
 
 log = logging.getLogger(__name__)
 USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and shown by content()
@@ -59,10 +60,12 @@ def work_of(record: dict, attempt: int | None = None, at: float | None = None) -
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
                source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
-               callback_url=None, failure_callback_url=None, breaker=None) -> dict:
+               callback_url=None, failure_callback_url=None, breaker=None, target_url=None, ordered=False) -> dict:
     """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
     callback URLs: left out of the record when None (the defaults); `breaker`: the
-    circuit_breaker fields it chose (core/breaker.fields), none for the defaults."""
+    circuit_breaker fields it chose (core/breaker.fields), none for the defaults. A queue
+    message's `target_url` is its queue's endpoint now (its host is listed); `ordered`: its
+    queue has flow limits, which read its place among the queued (state_keys)."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -70,10 +73,9 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         marker, send_now = due.waiting_mark(pk, now + delay_seconds, now)
     else:
         marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
-    return delivery_index.with_fields({**marker,
+    record = {**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
-        "gsi1pk": keys.deliveries_of(project_id, kind), "gsi1sk": delivery_id,
-        "gsi2pk": keys.deliveries_in_state(project_id, kind, state), "gsi2sk": _order(kind, delivery_id, now),
+        "gsi2sk": _order(kind, delivery_id, now),
         "url": url, "payload": payload, "headers": headers or {}, "meta_headers": meta_headers or {},
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
@@ -83,7 +85,34 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
         "retry_schedule": retry_schedule, "callback_url": callback_url,
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
-    })
+        "keep": retention.stamp(project_id), **({"ordered": True} if ordered else {}),
+    }
+    record.update({k: v for k, v in state_keys(record, state).items() if v is not None})
+    return delivery_index.with_fields(record, target_url)
+
+
+def state_keys(record: dict, state: str) -> dict:
+    """The per-kind state index (gsi2: a queue's held, waiting and failed messages in queue
+    order, its counts) holds only what is looked for there: every state but `succeeded`, and
+    `queued` only for work that waits on a timer, or for a queue with flow limits (which
+    checks the order of its queued). Work handed to SQS at once is in no partition: its
+    message is its place. None removes the entry."""
+    listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
+    return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None}
+
+
+def ending(record: dict, state: str, now: float) -> dict:
+    """The expiry a write that moves a delivery to `state` sets (its project's retention for
+    that outcome, stamped on it when made), or removes when it becomes active again."""
+    if state not in TERMINAL:
+        return {"ttl": None}
+    kept_succeeded, kept_failed = record.get("keep") or (retention.DEFAULTS["succeeded"], retention.DEFAULTS["failed"])
+    return {"ttl": int(now + 86400 * (kept_succeeded if state == "succeeded" else kept_failed))}
+
+
+def expired(record: dict, now: float | None = None) -> bool:
+    """Past its retention: DynamoDB deletes such an item within days; every read treats it as gone."""
+    return bool(record.get("ttl")) and record["ttl"] <= (now or clock.now())
 
 
 def submit(record: dict) -> dict:
@@ -118,20 +147,11 @@ def get(project_id: str, delivery_id: str, kind: str | None = None) -> dict:
     record = None
     if isinstance(delivery_id, str) and len(delivery_id) < 64:
         record = store.get(*keys.delivery(delivery_id))
-    if not record or record["project_id"] != project_id or (kind and not record["kind"].startswith(kind)):
+    if not record or record["project_id"] != project_id or (kind and not record["kind"].startswith(kind)) \
+            or expired(record):
         raise NotFound(f"No delivery '{str(delivery_id)[:64]}' in this project; check the id "
                        "returned when it was sent.", field="delivery_id")
     return record
-
-
-def list_page(project_id: str, kind: str, *, state: str | None, limit: int, cursor: str | None):
-    if state:
-        items, nxt = store.query_page("gsi2", keys.deliveries_in_state(project_id, kind, state),
-                                      limit=limit, cursor=cursor)
-    else:
-        items, nxt = store.query_page("gsi1", keys.deliveries_of(project_id, kind),
-                                      limit=limit, cursor=cursor)
-    return items, nxt
 
 
 def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: bool = False) -> dict:
@@ -151,12 +171,13 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
             raise ServiceUnavailable("The retry could not be queued; nothing was changed. Retry the "
                                      "request.") from e
         try:
+            queued = {**record, "state": "queued", "enqueued": n}
             record = store.update(record["pk"], record["sk"], {
                 "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
                 "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
-                **due.unmark(), "gsi2pk": keys.deliveries_in_state(project_id, record["kind"], "queued"),
+                **due.unmark(), **state_keys(queued, "queued"), **ending(record, "queued", now),
                 "gsi2sk": _order(record["kind"], delivery_id, now, again=True),   # a replay goes behind
-                **delivery_index.fields({**record, "state": "queued"})},
+                **delivery_index.changed(record, delivery_index.fields(queued))},
                 removes=("dead_lettered", "deferred"), condition="#st = :failed",
                 names={"#st": "state"}, values={":failed": "failed"})
         except store.ConditionFailed:
@@ -202,8 +223,8 @@ def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | N
             "state": "failed", "attempt_count": n, "updated_at": now, "next_attempt_at": None,
             "attempts": bounded_attempts(record, record.get("attempts", []) + [entry]),
             **due.mark(record["pk"], now + due.CHECK_MARGIN, due.CHECK),
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "failed"),
-            **delivery_index.fields({**record, "state": "failed", "attempts": [entry]})},
+            **state_keys(record, "failed"), **ending(record, "failed", now),
+            **delivery_index.changed(record, delivery_index.fields({**record, "state": "failed", "attempts": [entry]}))},
             condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:
@@ -220,9 +241,8 @@ def wait(record: dict, n: int, until: float, extra: dict) -> dict | None:
     fields, send_now = waiting(record, n, until, now)
     try:
         updated = store.update(record["pk"], record["sk"], {
-            "state": "waiting", "updated_at": now, **fields, **extra,
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "waiting"),
-            **delivery_index.fields({**record, "state": "waiting"})},
+            "state": "waiting", "updated_at": now, **fields, **extra, **state_keys(record, "waiting"),
+            **delivery_index.changed(record, delivery_index.fields({**record, "state": "waiting"}))},
             condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:

@@ -1,39 +1,61 @@
 """One list of every delivery of a project, whatever made it (webhook send, queue message, cron
 run), filtered by state, kind, queue, cron job, target host, last status code and creation time.
 
-Each filter has its own keys-only GSI (chalicelib/aws/resources.py), partitioned by
-"<project>#<value>" and sorted by `ix_created` ("<created ms, 13 digits>#<id>"), so every
-filter is one Query and a time window is a range on the sort key: the cost of a page does not
-depend on how many deliveries the project holds. Several filters at once: the most selective
-index is queried and the others are checked on the records read for the page (so only that
-partition is ever read, never the project). `fields()` computes every index attribute from a
-delivery record; it is merged into each write that creates a delivery or changes its state.
-This module is pure and imports nothing of ours, so any service may call it; the queries are in
-`delivery_list.py`."""
+Three indexes (chalicelib/aws/resources.py), all sorted by `ix_created` ("<created ms, 13
+digits>#<id>") and all write-sharded: a delivery's entries go to partition "<...>#<shard>",
+its shard fixed by its id, so one project's deliveries spread over LIST_SHARDS partitions and
+the list reads them in parallel and merges them (`delivery_list.py`):
+- `ix_list` ("<project>#<shard>"): every delivery, written once at creation, with its kind,
+  host and cron job projected so those filters are tested in the index;
+- `ix_state` ("<project>#<state>#<shard>"): sparse, only the states people look for
+  (INDEXED_STATES: not `succeeded`, not `queued`, which is work on its way);
+- `ix_status` ("<project>#<status>#<shard>"): sparse, only a last attempt that did not answer 2xx.
+So a webhook delivered on its first try writes one index entry, at creation, and its success
+write touches no index key (docs/costs.md). Records written before this layout sit in the
+unsharded partition ("<project>[#<value>]"), which the list reads as one more shard.
+`fields()` computes every index attribute from a delivery record; it is merged into each write
+that creates a delivery or changes its state. This module is pure and imports nothing of ours,
+so any service may call it; the queries are in `delivery_list.py`."""
+import zlib
 from urllib.parse import urlsplit
 
 NO_RESPONSE = "none"        # ix_status of a last attempt that got no HTTP response
+LIST_SHARDS = 20            # a partition takes 1/20 of a project's deliveries (docs/costs.md)
+INDEXED_STATES = ("held", "waiting", "retrying", "failed", "cancelled")
+
+
+def shard_of(delivery_id: str) -> int:
+    return zlib.crc32(delivery_id.encode()) % LIST_SHARDS
+
+
+def partitions(base: str) -> list[str]:
+    """Every partition of an index value: its shards, and the unsharded one of older records."""
+    return [f"{base}#{i}" for i in range(LIST_SHARDS)] + [base]
 
 
 def fields(record: dict, url: str | None = None) -> dict:
     """Every index attribute of a delivery, from its full record (and the URL its last attempt
     went to, for queue messages, whose URL is their queue's). Attributes that do not apply are
-    left out: those indexes are sparse."""
+    None: left out of a new record, removed by an update (those indexes are sparse)."""
     p, source = record["project_id"], record.get("source") or {}
-    family = kind_of(record)
-    out = {"ix_all": p, "ix_created": sort_key(record["created_at"], record["delivery_id"]),
-           "ix_state": f"{p}#{record['state']}", "ix_kind": f"{p}#{family}"}
-    if family == "queue" and source.get("queue"):
-        out["ix_queue"] = f"{p}#{source['queue']}"
-    if source.get("cron_id"):
-        out["ix_cron"] = f"{p}#{source['cron_id']}"
+    shard = shard_of(record["delivery_id"])
+    state = record["state"]
+    out = {"ix_all": f"{p}#{shard}", "ix_created": sort_key(record["created_at"], record["delivery_id"]),
+           "ix_state": f"{p}#{state}#{shard}" if state in INDEXED_STATES else None,
+           "ix_cron": f"{p}#{source['cron_id']}" if source.get("cron_id") else None}
     host = host_of(url or record.get("url"))
-    if host or record.get("ix_host"):
-        out["ix_host"] = f"{p}#{host}" if host else record["ix_host"]
+    out["ix_host"] = f"{p}#{host}" if host else record.get("ix_host")
     attempts = record.get("attempts") or []
-    if attempts:
-        out["ix_status"] = f"{p}#{status_word(attempts[-1].get('status'))}"
+    status = attempts[-1].get("status") if attempts else None
+    out["ix_status"] = (f"{p}#{status_word(status)}#{shard}"
+                        if attempts and not (isinstance(status, int) and 200 <= status < 300) else None)
     return out
+
+
+def changed(record: dict, new: dict) -> dict:
+    """The index attributes of `new` that differ from what `record` holds: an update that sets
+    only these rewrites no index entry it does not have to."""
+    return {k: v for k, v in new.items() if record.get(k) != v}
 
 
 def kind_of(record: dict) -> str:
@@ -61,6 +83,6 @@ def host_in(record: dict) -> str | None:
     return ix.split("#", 1)[1] if ix else host_of(record.get("url"))
 
 
-def with_fields(record: dict) -> dict:
-    """A new delivery record with its index attributes."""
-    return {**record, **fields(record)}
+def with_fields(record: dict, url: str | None = None) -> dict:
+    """A new delivery record with its index attributes (`url`: a queue message's endpoint)."""
+    return {**record, **{k: v for k, v in fields(record, url).items() if v is not None}}

@@ -1,22 +1,29 @@
 """Queries of the one delivery list (GET /v1/scheduling/deliveries), on the indexes whose
-attributes `delivery_index.fields()` writes. A filter picks its index (the most selective one
-given); further filters are checked on the records read for the page, so a request reads one
-index partition (within the time window), never the whole project."""
+attributes `delivery_index.fields()` writes. A filter picks its index and partition value; the
+value's shards (delivery_index.partitions) are read in parallel and merged by creation time.
+Kind, queue, cron job and host are tested in the index itself (projected on `ix_list`); any
+other filter given besides the index's is checked on the records read for the page. A page's
+cursor is the sort key of the last entry it examined: the next page asks every shard for what
+lies beyond it, so page 1,000 costs what page 1 does."""
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from ...aws import resources, store
+from ...aws import clients, store
+from ...aws.resources import DELIVERY_INDEXES, DELIVERY_INDEX_SORT
+from ... import config
 from ...core import clock, validation
 from ...core.errors import InvalidInput
 from . import deliveries
-from .delivery_index import NO_RESPONSE, fields, host_in, kind_of
+from .delivery_index import INDEXED_STATES, NO_RESPONSE, host_in, kind_of, partitions
 
 KINDS = ("webhook", "queue", "cron", "callback", "event")
 FILTERS = ("state", "kind", "queue", "cron_id", "host", "status_code", "since", "until")
-# Most selective first: the first filter given picks the index; the rest are checked per record.
-INDEX_OF = {"cron_id": "ix_cron", "queue": "ix_queue", "host": "ix_host", "status_code": "ix_status",
-            "state": "ix_state", "kind": "ix_kind"}
-READ_BUDGET = 1000          # index entries one request may examine when filters are combined
-KEY_ATTRS = ("pk", "sk")
+RECORD_BUDGET = 1000        # records one request may read to check filters the index cannot
+SCAN_BUDGET = 20_000        # index entries one request may examine (projected: ~150 bytes each)
+CHUNK = 200                 # entries asked of one shard at a time when the index filters
+_pool = ThreadPoolExecutor(max_workers=24, thread_name_prefix="list")
 
 
 def parse_filters(params: dict) -> dict:
@@ -68,11 +75,23 @@ def filters_view(f: dict) -> dict:
     return {k: (clock.rfc3339(v) if k in ("since", "until") else v) for k, v in f.items()}
 
 
-def _partition(project_id: str, f: dict) -> tuple[str, str]:
-    for name, index in INDEX_OF.items():
-        if name in f:
-            return index, f"{project_id}#{f[name]}"
-    return "ix_all", project_id
+def _plan(project_id: str, f: dict) -> tuple[str, str, dict]:
+    """The index and partition value a filter set reads, and the conditions tested in the index."""
+    if f.get("state") in INDEXED_STATES:
+        return "ix_state", f"{project_id}#{f['state']}", {}
+    code = f.get("status_code")
+    if code is not None and not (code.isdigit() and 200 <= int(code) < 300):
+        return "ix_status", f"{project_id}#{code}", {}
+    tests = {}
+    if "queue" in f:
+        tests["kind"] = ("=", f"queue:{f['queue']}")
+    elif "kind" in f:
+        tests["kind"] = ("begins_with", "queue:") if f["kind"] == "queue" else ("=", f["kind"])
+    if "cron_id" in f:
+        tests["ix_cron"] = ("=", f"{project_id}#{f['cron_id']}")
+    if "host" in f:
+        tests["ix_host"] = ("=", f"{project_id}#{f['host']}")
+    return "ix_list", project_id, tests
 
 
 def _bounds(f: dict) -> tuple[str, str]:
@@ -81,43 +100,139 @@ def _bounds(f: dict) -> tuple[str, str]:
     return lo, hi
 
 
-def matches(record: dict, project_id: str, f: dict) -> bool:
-    """Checked on the record as it is now (an index may lag a write by a moment)."""
-    if record.get("project_id") != project_id:
+def matches(record: dict, project_id: str, f: dict, now: float | None = None) -> bool:
+    """Checked on the record as it is now (an index may lag a write by a moment); an expired
+    record (its retention over, DynamoDB not yet done deleting it) matches nothing."""
+    if record.get("project_id") != project_id or deliveries.expired(record, now):
         return False
-    now = fields(record)
-    for name, index in INDEX_OF.items():
-        if name in f and now.get(index) != f"{project_id}#{f[name]}":
+    if "state" in f and record["state"] != f["state"]:
+        return False
+    if "kind" in f and kind_of(record) != f["kind"]:
+        return False
+    source = record.get("source") or {}
+    if "queue" in f and record["kind"] != f"queue:{f['queue']}":
+        return False
+    if "cron_id" in f and source.get("cron_id") != f["cron_id"]:
+        return False
+    if "host" in f and host_in(record) != f["host"]:
+        return False
+    if "status_code" in f:
+        attempts = record.get("attempts") or []
+        last = attempts[-1].get("status") if attempts else False
+        if last is False or (NO_RESPONSE if last is None else str(last)) != f["status_code"]:
             return False
     created = record["created_at"]
     return not ("since" in f and created < f["since"]) and not ("until" in f and created >= f["until"])
 
 
+class _Shard:
+    """One partition's entries in list order, fetched a chunk at a time."""
+
+    def __init__(self, pk: str):
+        self.pk, self.buf, self.start, self.more = pk, [], None, True
+
+
+def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int, newest_first: bool) -> int:
+    names = {"#pk": DELIVERY_INDEXES[index], "#sk": DELIVERY_INDEX_SORT}
+    values = {":pk": shard.pk, ":lo": lo, ":hi": hi}
+    kwargs = {"TableName": config.table_name(), "IndexName": index, "Limit": limit,
+              "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+              "ScanIndexForward": not newest_first}
+    conds = []
+    for i, (attr, (op, value)) in enumerate(tests.items()):
+        names[f"#t{i}"], values[f":t{i}"] = attr, value
+        conds.append(f"begins_with(#t{i}, :t{i})" if op == "begins_with" else f"#t{i} = :t{i}")
+    if conds:
+        kwargs["FilterExpression"] = " AND ".join(conds)
+    if shard.start:
+        kwargs["ExclusiveStartKey"] = shard.start
+    kwargs["ExpressionAttributeNames"] = names
+    kwargs["ExpressionAttributeValues"] = {k: {"S": v} for k, v in values.items()}
+    resp = clients.dynamodb().query(**kwargs)
+    shard.buf += [{"pk": i["pk"]["S"], "sk": i["sk"]["S"], "at": i[DELIVERY_INDEX_SORT]["S"]}
+                  for i in resp.get("Items", [])]
+    shard.start = resp.get("LastEvaluatedKey")
+    shard.more = shard.start is not None
+    return resp.get("ScannedCount", len(resp.get("Items", [])))
+
+
+def _cursor(index: str, base: str, at: str, inclusive: bool) -> str:
+    raw = json.dumps({"i": index, "b": base, "k": at, "x": 0 if inclusive else 1}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _resume(cursor: str, index: str, base: str) -> tuple[str, bool]:
+    """Where a cursor resumes (a sort key, and whether the entry at it is still to come); a
+    cursor of another list (other filters, another project) or not one we made is a 400."""
+    try:
+        plain = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())) \
+            if isinstance(cursor, str) and len(cursor) <= 1024 else None
+        ok = (isinstance(plain, dict) and plain.get("i") == index and plain.get("b") == base
+              and isinstance(plain.get("k"), str) and 0 < len(plain["k"]) <= 200 and plain.get("x") in (0, 1))
+    except (ValueError, TypeError, RecursionError):
+        ok = False
+    if not ok:
+        raise InvalidInput("'cursor' is not one this list returned; pass next_cursor unchanged, "
+                           "or omit it to start from the first page.", field="cursor")
+    return plain["k"], plain["x"] == 0
+
+
+def _position(shards: list[_Shard], newest_first: bool) -> tuple[str, bool] | None:
+    """Where the next page starts: every entry before it, in every shard, has been examined.
+    A shard with entries in hand resumes at its next one (inclusive); one whose last read found
+    nothing to hand (the index's filter) resumes after the last key it examined. None: the end."""
+    marks = [(s.buf[0]["at"], True) if s.buf else (s.start[DELIVERY_INDEX_SORT]["S"], False)
+             for s in shards if s.buf or s.more]
+    if not marks:
+        return None
+    return max(marks) if newest_first else min(marks, key=lambda m: (m[0], not m[1]))
+
+
 def page(project_id: str, f: dict, *, limit: int, cursor: str | None, newest_first=True,
-         budget: int = READ_BUDGET) -> tuple[list[dict], str | None]:
+         budget: int = RECORD_BUDGET) -> tuple[list[dict], str | None]:
     """Up to `limit` delivery records matching `f`, and the cursor of the next page (None at the
     end). Fewer than `limit` with a cursor means the read budget ran out first: ask again."""
-    index, pk_value = _partition(project_id, f)
+    index, base, tests = _plan(project_id, f)
     lo, hi = _bounds(f)
-    found, examined = [], 0
+    after, keep = _resume(cursor, index, base) if cursor else (None, False)
+    if after:
+        hi, lo = (min(hi, after), lo) if newest_first else (hi, max(lo, after))
+    shards = [_Shard(pk) for pk in partitions(base)]
+    chunk = CHUNK if tests else max(2, -(-2 * limit // len(shards)))
+    found, read, scanned, now = [], 0, 0, clock.now()
+
+    def cursor_from(pos):
+        return _cursor(index, base, *pos) if pos else None
     while True:
-        exact = sum(1 for k in f if k in INDEX_OF) <= 1     # one filter (and a time window): the key says it all
-        size = min(max(limit - len(found), 1) if exact else 100, budget - examined)
-        keys_, nxt = store.query_range(index, index, pk_value, resources.DELIVERY_INDEX_SORT, lo=lo, hi=hi,
-                                       limit=size, cursor=cursor, newest_first=newest_first)
-        examined += len(keys_)
-        records = store.get_many([(k["pk"], k["sk"]) for k in keys_]) if keys_ else {}
-        for k in keys_:
-            r = records.get((k["pk"], k["sk"]))
-            if r and matches(r, project_id, f):
+        empty = [s for s in shards if not s.buf and s.more]
+        if empty:
+            if scanned >= SCAN_BUDGET:
+                return found, cursor_from(_position(shards, newest_first))
+            scanned += sum(_pool.map(lambda s: _query(index, s, lo, hi, tests, chunk, newest_first), empty))
+            if not keep:   # BETWEEN is inclusive: the entry the cursor names was examined already
+                for s in empty:
+                    s.buf = [e for e in s.buf if e["at"] != after]
+            continue
+        batch = []
+        while len(batch) < min(100, limit - len(found)) and not any(not s.buf and s.more for s in shards):
+            live = [s for s in shards if s.buf]
+            if not live:
+                break
+            pick = (max if newest_first else min)(live, key=lambda s: s.buf[0]["at"])
+            batch.append(pick.buf.pop(0))
+        if not batch:
+            return found, None
+        records = store.get_many([(e["pk"], e["sk"]) for e in batch])
+        read += len(batch)
+        for i, e in enumerate(batch):
+            r = records.get((e["pk"], e["sk"]))
+            if r and matches(r, project_id, f, now):
                 found.append(r)
                 if len(found) == limit:
-                    last = k is keys_[-1] and nxt is None
-                    return found, None if last else store.cursor_at(k, (*KEY_ATTRS, index,
-                                                                        resources.DELIVERY_INDEX_SORT))
-        cursor = nxt
-        if cursor is None or examined >= budget:
-            return found, cursor
+                    rest = batch[i + 1:]
+                    return found, cursor_from((rest[0]["at"], True) if rest else _position(shards, newest_first))
+        if read >= budget:
+            return found, cursor_from(_position(shards, newest_first))
 
 
 def list_(project_id: str, params: dict) -> dict:

@@ -1,8 +1,8 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
 from ...aws import store
-from ...core import clock, validation
+from ...core import clock, flow_limits, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
-from ..delivery import deliveries, options
+from ..delivery import deliveries, delivery_list, options
 from ..receivers import holding
 from ..tenancy import idempotency, quotas, request_ids
 from . import queues
@@ -29,7 +29,8 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
         state="held" if held else "queued", id_prefix="msg", delivery_id=message_id,
         meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
         retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
-        failure_callback_url=fields.get("failure_callback_url"))
+        failure_callback_url=fields.get("failure_callback_url"), target_url=queue.get("url"),
+        ordered=any(queue.get(f) for f in flow_limits.FIELDS))
 
 
 def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
@@ -114,8 +115,8 @@ def list_(project_id: str, name: str, params: dict) -> dict:
     state = params.get("state")
     if state is not None and state not in deliveries.STATES:
         raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
-    items, nxt = deliveries.list_page(project_id, queues.kind(name), state=state,
-                                      limit=validation.query_limit(params), cursor=params.get("cursor"))
+    items, nxt = delivery_list.page(project_id, {"queue": name, **({"state": state} if state else {})},
+                                    limit=validation.query_limit(params), cursor=params.get("cursor"))
     return {"items": [view(i) for i in items], "next_cursor": nxt}
 
 

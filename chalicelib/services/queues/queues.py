@@ -9,7 +9,7 @@ import re
 from ...aws import keys, store
 from ...core import breaker, clock, due, flow_limits, retry_policy, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
-from ..delivery import delivery_index, options
+from ..delivery import deliveries, delivery_index, options
 from ..receivers import holding
 from ..tenancy import quotas
 
@@ -134,8 +134,8 @@ def cancel_message(msg: dict) -> bool:
     try:
         store.update(msg["pk"], msg["sk"], {
             "state": "cancelled", "updated_at": clock.now(), "next_attempt_at": None, **due.unmark(),
-            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "cancelled"),
-            **delivery_index.fields({**msg, "state": "cancelled"})},
+            **deliveries.state_keys(msg, "cancelled"), **deliveries.ending(msg, "cancelled", clock.now()),
+            **delivery_index.changed(msg, delivery_index.fields({**msg, "state": "cancelled"}))},
             condition="#st IN (:h, :q, :w, :r)", names={"#st": "state"},
             values={":h": "held", ":q": "queued", ":w": "waiting", ":r": "retrying"})
         return True

@@ -94,8 +94,8 @@ def _unhold(msg: dict, at: float, now: float) -> dict | None:
     try:
         return store.update(msg["pk"], msg["sk"], {
             "state": "queued", "updated_at": now, **waiting, "held_by": None,
-            "gsi2pk": keys.deliveries_in_state(msg["project_id"], msg["kind"], "queued"),
-            **delivery_index.fields({**msg, "state": "queued"})},
+            **deliveries.state_keys({**msg, **waiting}, "queued"),
+            **delivery_index.changed(msg, delivery_index.fields({**msg, "state": "queued"}))},
             condition="#st = :held", names={"#st": "state"}, values={":held": "held"})
     except store.ConditionFailed:
         return None
@@ -146,8 +146,8 @@ def hold(record: dict, n: int, held_by: str | None = None) -> str:
         store.update(record["pk"], record["sk"], {
             "state": "held", "updated_at": clock.now(), "next_attempt_at": None, "held_by": held_by,
             **due.mark(record["pk"], clock.now() + due.HELD_RECHECK, due.HELD),
-            "gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], "held"),
-            **delivery_index.fields({**record, "state": "held"})},
+            **deliveries.state_keys(record, "held"),
+            **delivery_index.changed(record, delivery_index.fields({**record, "state": "held"}))},
             condition="attempt_count = :prev AND #st IN (:q, :w, :r)", names={"#st": "state"},
             values={":prev": n - 1, ":q": "queued", ":w": "waiting", ":r": "retrying"})
     except store.ConditionFailed:

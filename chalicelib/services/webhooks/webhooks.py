@@ -1,7 +1,7 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
 from ...core import breaker, retry_policy, validation
 from ...core.errors import InvalidInput
-from ..delivery import deliveries
+from ..delivery import deliveries, delivery_list
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
 from ..tenancy import idempotency, projects, quotas, request_ids
@@ -47,8 +47,8 @@ def list_(project_id: str, params: dict) -> dict:
     if state is not None and state not in deliveries.STATES:
         raise InvalidInput(f"'state' must be one of: {', '.join(deliveries.STATES)}.", field="state")
     limit = validation.query_limit(params)
-    items, nxt = deliveries.list_page(project_id, KIND, state=state, limit=limit,
-                                      cursor=params.get("cursor"))
+    items, nxt = delivery_list.page(project_id, {"kind": KIND, **({"state": state} if state else {})},
+                                    limit=limit, cursor=params.get("cursor"))
     return {"items": [deliveries.view(i) for i in items], "next_cursor": nxt}
 
 

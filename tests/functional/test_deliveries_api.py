@@ -291,7 +291,7 @@ def test_one_json_log_line_and_emf_metrics_per_attempt_without_payloads(api, rec
     metrics = {m["Name"] for x in emf for m in x["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"Attempts", "AttemptLatency"} <= metrics
     [by_outcome] = [x for x in emf if "Attempts" in x]
-    assert by_outcome["outcome"] == "retrying" and by_outcome["Attempts"] == [1.0]
+    assert by_outcome["AttemptsRetrying"] == [1.0] and by_outcome["Attempts"] == [1.0]
     assert all(x["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "InfraiScheduling" for x in emf)
 
 

@@ -163,7 +163,8 @@ class Counter:
             t = probe.describe_table(TableName=table)["Table"]
             keys = tuple(k["AttributeName"] for k in t["KeySchema"])
             indexes = {g["IndexName"]: (tuple(k["AttributeName"] for k in g["KeySchema"]),
-                                        g["Projection"]["ProjectionType"] == "ALL")
+                                        True if g["Projection"]["ProjectionType"] == "ALL"
+                                        else tuple(g["Projection"].get("NonKeyAttributes", ())))
                        for g in t.get("GlobalSecondaryIndexes", [])}
             self._schemas[table] = (keys, indexes)
         return self._schemas[table]
@@ -228,20 +229,26 @@ class Counter:
         if failed or kind == "check":
             return
         keys, indexes = self._schema(probe, table)
-        for name, (ikeys, projects_all) in indexes.items():
+        self._add(f"heat:table:{_partition(before or after, keys[0])}", units)
+        for name, (ikeys, projection) in indexes.items():
+            projects_all = projection is True
             old = _index_key(before, ikeys)
             new = _index_key(after, ikeys)
 
-            def entry(item):   # the index entry: keys only, or the whole item
-                return item_size(item) if projects_all else item_size(
-                    {k: v for k, v in item.items() if k in set(keys) | set(ikeys)})
+            def entry(item):   # the index entry: keys only, the keys and the attributes it projects, or all
+                kept = set(keys) | set(ikeys) | (set() if projects_all else set(projection))
+                return item_size(item) if projects_all else item_size({k: v for k, v in item.items() if k in kept})
             if old == new:
-                n = _units(entry(after), KB) if (new and projects_all and before != after) else 0
+                n = _units(entry(after), KB) if (new and before != after and entry(before) != entry(after)
+                                                  and (projects_all or any((before or {}).get(a) != (after or {}).get(a)
+                                                                           for a in projection))) else 0
             else:
                 n = (_units(entry(before), KB) if old else 0) + (_units(entry(after), KB) if new else 0)
             if n:
                 self._add("wu:index", n)
                 self._add(f"wu:index:{name}", n)
+                for item in {id(x): x for x in (before, after) if x and _index_key(x, ikeys)}.values():
+                    self._add(f"heat:{name}:{_partition(item, ikeys[0])}", n / (2 if old and new and old != new else 1))
 
     def _reads(self, probe, op, params, resp):
         def rr(size, consistent):
@@ -272,6 +279,12 @@ class Counter:
             consistent = params.get("ConsistentRead", False) and "IndexName" not in params
             u = rr(sum(item_size(i) for i in items), consistent)
         self._add(f"ru:{op}", u)
+
+
+def _partition(item, attr):
+    """An item's partition key value as text (DynamoDB's wire format: {"S": ...})."""
+    v = (item or {}).get(attr) or {}
+    return next(iter(v.values()), "?") if isinstance(v, dict) else str(v)
 
 
 def _index_key(item, ikeys):

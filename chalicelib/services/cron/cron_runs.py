@@ -14,11 +14,12 @@ from ...core import clock, ids, validation
 from . import cron
 from ..delivery import deliveries, events
 from ..queues import messages
-from ..tenancy import idempotency, quotas, request_ids
+from ..tenancy import idempotency, quotas, request_ids, retention
 
 log = logging.getLogger(__name__)
 
 KIND = "cron"
+RUN_MARGIN_DAYS = 30
 
 
 def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message_id=None,
@@ -46,7 +47,9 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
     run = {"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
            "delivery_id": delivery_id, "scheduled_at": at, "fired_at": now, "manual": manual,
-           "target": "url" if record.get("url") else "queue", **({"mid": message_id} if message_id else {})}
+           "target": "url" if record.get("url") else "queue", **({"mid": message_id} if message_id else {}),
+           # kept a month past the longest its delivery may be (services/tenancy/retention.py)
+           "ttl": int(now + 86400 * (max(retention.stamp(record["project_id"])) + RUN_MARGIN_DAYS))}
     # a scheduled run counts against the plan's deliveries per day like any publish (a trigger was
     # counted by its request); over the limit it is recorded as skipped, visibly, and sends nothing
     if not manual and not quotas.take_scheduled_run(record["project_id"]):
@@ -145,8 +148,11 @@ def runs(project_id: str, cron_id: str, params: dict) -> dict:
 def _views(runs_: list[dict]) -> list[dict]:
     found = store.get_many([keys.delivery(r["delivery_id"]) for r in runs_]) if runs_ else {}
     out = []
+    now = clock.now()
     for r in runs_:
         d = found.get(keys.delivery(r["delivery_id"]), {})
+        if deliveries.expired(d, now) or (not d and r["fired_at"] < now - 3600):
+            d = {"state": "expired"}   # past its retention (a delivery is written within moments of its run)
         out.append({"scheduled_at": clock.rfc3339(r["scheduled_at"]), "fired_at": clock.rfc3339(r["fired_at"]),
                     "delivery_id": r["delivery_id"], "manual": r["manual"], "target": r.get("target", "url"),
                     "delivery_state": "skipped" if r.get("skipped") else d.get("state", "pending"),

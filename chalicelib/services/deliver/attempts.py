@@ -276,7 +276,7 @@ def _defer(record: dict, n: int, at: float) -> str:
 
 
 def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
-    body = record["payload"].encode()
+    body = deliveries.payload_text(record).encode()
     headers = dict(record.get("headers") or {})
     headers.update(record.get("meta_headers") or {})
     headers.update(signing.webhook_headers(secrets, record["delivery_id"], int(clock.now()), body))

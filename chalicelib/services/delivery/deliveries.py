@@ -8,6 +8,7 @@ A 2xx therefore means stored and on its way, never "maybe stored"."""
 import json
 import logging
 import secrets
+import zlib
 from contextlib import nullcontext
 
 from ...aws import dispatch, keys, store
@@ -23,6 +24,7 @@ USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and show
 STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
 TERMINAL = ("succeeded", "failed", "cancelled")
+COMPRESS_OVER = 600        # bytes of payload over which the record keeps it compressed
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
 ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
@@ -76,7 +78,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     record = {**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi2sk": _order(kind, delivery_id, now),
-        "url": url, "payload": payload, "headers": headers or {}, "meta_headers": meta_headers or {},
+        "url": url, **stored_payload(payload), "headers": headers or {}, "meta_headers": meta_headers or {},
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
@@ -89,6 +91,27 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     }
     record.update({k: v for k, v in state_keys(record, state).items() if v is not None})
     return delivery_index.with_fields(record, target_url)
+
+
+def stored_payload(payload: str) -> dict:
+    """The payload as the record keeps it: as sent, or zlib-compressed (`pz`) when that is
+    smaller, for a payload over COMPRESS_OVER bytes. DynamoDB bills each write of the record
+    per KB of the whole item, and the record is written at least twice (made, attempted): a
+    10 KB JSON event compresses to 2-3 KB (docs/costs.md)."""
+    raw = payload.encode()
+    if len(raw) > COMPRESS_OVER:
+        packed = zlib.compress(raw, 6)
+        if len(packed) < len(raw) * 0.9:
+            return {"pz": packed}
+    return {"payload": payload}
+
+
+def payload_text(record: dict) -> str:
+    """The payload as it was sent, however the record keeps it."""
+    packed = record.get("pz")
+    if packed is not None:
+        return zlib.decompress(bytes(getattr(packed, "value", packed))).decode()
+    return record["payload"]
 
 
 def state_keys(record: dict, state: str) -> dict:
@@ -200,16 +223,22 @@ def bounded_attempts(record: dict, attempts: list[dict]) -> list[dict]:
     result), and the same code must pass both. Sizes are measured as JSON (an overestimate of
     DynamoDB's own count)."""
     rest = {k: v for k, v in record.items() if k != "attempts"}
-    left = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=str, ensure_ascii=False).encode())
+    left = MAX_ITEM_BYTES - ITEM_HEADROOM - len(json.dumps(rest, default=_sized, ensure_ascii=False).encode())
     budget = left // 2
     kept, used = [], 0
     for a in reversed(attempts[-MAX_KEPT_ATTEMPTS:]):
-        size = len(json.dumps(a, default=str, ensure_ascii=False).encode()) + 8
+        size = len(json.dumps(a, default=_sized, ensure_ascii=False).encode()) + 8
         if used + size > budget:
             break
         kept.append(a)
         used += size
     return list(reversed(kept))
+
+
+def _sized(value) -> str:
+    """A stand-in as long as a value JSON cannot show (the compressed payload's bytes)."""
+    raw = getattr(value, "value", value)
+    return "b" * len(raw) if isinstance(raw, (bytes, bytearray)) else str(raw)
 
 
 def fail(record: dict, n: int, error: str, now: float | None = None) -> dict | None:
@@ -303,8 +332,8 @@ def content(record: dict) -> dict:
     carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
     and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
     try:
-        payload = json.loads(record["payload"]) if isinstance(record.get("payload"), str) else record.get("payload")
-    except ValueError:
+        payload = json.loads(payload_text(record))
+    except (ValueError, KeyError, zlib.error):
         payload = None   # every payload was JSON when accepted; never a 500 for an old record
     headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
                "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}

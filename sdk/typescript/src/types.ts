@@ -95,8 +95,8 @@ export interface CronRun {
   delivery_id: string;
   manual: boolean;
   target: "url" | "queue";
-  /** "skipped": a scheduled run that sent nothing (see skipped_reason) */
-  delivery_state: DeliveryState | "pending" | "skipped";
+  /** "skipped": a scheduled run that sent nothing (see skipped_reason); "expired": its delivery is past the project's retention */
+  delivery_state: DeliveryState | "pending" | "skipped" | "expired";
   attempt_count: number;
   skipped_reason?: "quota_exceeded";
 }
@@ -336,7 +336,27 @@ export interface Activation {
 export interface ApiKeyInfo { key_id: string; /** shortened for display */ key: string; created_at: Timestamp; revoked_at: Timestamp | null }
 /** What the project uses of its limits now; null where nothing counts it */
 export interface Usage { cron_jobs: number | null; queues: number | null; api_keys: number | null; deliveries_per_day: number | null; attempts_per_day: number | null }
-export interface Me { project_id: string; plan: string | null; limits: Limits; usage: Usage; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
+/** Days a delivery is kept once it ended, per outcome (1 to 400; defaults 30 and 90). */
+export interface RetentionDays { succeeded: number; failed: number }
+/** The project's settings, as stored (GET /v1/auth/me shows them too). */
+export interface ProjectSettings { retention_days: RetentionDays }
+/** The settings to change: the others stay; either retention outcome may be sent alone. */
+export interface ProjectSettingsUpdate { retention_days?: Partial<RetentionDays> }
+export interface Me extends ProjectSettings { project_id: string; plan: string | null; limits: Limits; usage: Usage; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
+export type ExpungePhase = "keys" | "events" | "cron_jobs" | "replays" | "queues" | "flows" | "endpoints"
+  | "deliveries" | "stragglers" | "usage" | "project";
+/** A project's expunge: readable with its retired keys until 30 days after it ends. */
+export interface Expunge {
+  project_id: string;
+  state: "running" | "completed";
+  /** what it deletes now; null once completed */
+  phase: ExpungePhase | null;
+  deleted: { deliveries: number; cron_jobs: number; cron_runs: number; queues: number; flows: number;
+    endpoints: number; replays: number; api_keys: number; other: number };
+  started_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
 export interface NewApiKey { key_id: string; api_key: string; created_at: Timestamp }
 export interface RevokedKey { key_id: string; revoked_at: Timestamp }
 export interface Health { status: "ok" }

@@ -1,0 +1,232 @@
+"""Issue 23: what one delivery costs and where its writes land, for every way of sending one.
+
+Through the local stack (the real API over HTTP, the real deliver handler, moto), with every
+AWS request counted and every DynamoDB write billed as DynamoDB bills it (bench/awscount.py):
+
+(a) per delivery, for a webhook, a single publish and a message in a batch of 100, each with
+    an Idempotency-Key, with 1 KB and 10 KB payloads, and a webhook that needs one retry:
+    requests, write and read units, and the bill per million on each front door (REST and
+    HTTP API), Lambda at the packaged functions' memory (arm64), logs and storage included;
+(b) the heat of every table and index partition key over the whole mixed run (the share of
+    write units the hottest partition of each took), and the ceilings that implies: DynamoDB
+    takes 1,000 write units a second per partition, so an index whose hottest partition takes
+    u units per delivery caps a project (or, for keys shared by every project, the deployment)
+    at 1000 / u deliveries a second. What cannot run here (AWS at 10,000 deliveries/s) is this
+    arithmetic from measured per-request counts, not a load test.
+
+Lambda time is the time measured here (an upper bound: moto is slower than DynamoDB)."""
+import json
+import math
+import statistics
+import threading
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+from .awscount import PRICES, Counter, item_size
+from .common import http, report, start_stack, wait_until
+
+GB = 0.256                      # the packaged functions' memory (deploy: measured, docs/deployment.md)
+ARM = 0.8                       # arm64's price per GB-s against x86 (Lambda pricing)
+HTTP_API = 1.00 / 1e6           # API Gateway HTTP API, per request of up to 512 KB
+STORAGE_GB_MONTH = 0.25         # DynamoDB standard table class
+INDEX_ITEM_OVERHEAD = 100       # bytes DynamoDB adds to each index entry's size for storage
+PARTITION_WU = 1000             # write units a second one partition takes
+LOG_GB = 0.50                   # CloudWatch Logs ingestion
+SIZES = {"1 KB": 1024, "10 KB": 10 * 1024}
+
+
+def payload(size: int, i: int) -> dict:
+    """A realistic JSON event of about `size` bytes (an order with line items)."""
+    items = []
+    body = {"type": "order.paid", "order_id": f"ord_{i:08d}", "customer": "cus_4821", "items": items}
+    while len(json.dumps(body)) < size - 60:
+        items.append({"sku": f"SKU-{len(items):05d}", "qty": len(items) % 5 + 1, "price_cents": 1299 + len(items)})
+    return body
+
+
+class Timed:
+    """The deliver handler's own time per message (what its Lambda is billed for)."""
+
+    def __init__(self, poller):
+        self.poller, self.real, self.seconds, self.messages, self.lock = poller, poller.handler, 0.0, 0, threading.Lock()
+
+        def handler(event, context=None):
+            t = time.perf_counter()
+            try:
+                return self.real(event, context)
+            finally:
+                with self.lock:
+                    self.seconds += time.perf_counter() - t
+                    self.messages += len((event or {}).get("Records", []))
+        poller.handler = handler
+
+
+def _diff(after: dict, before: dict) -> dict:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+def scenario(stack, s, receiver, counter, timed, name, kind, size, n, retry=False):
+    """Send n deliveries one way; return everything counted per delivery."""
+    path = f"/scale-{uuid.uuid4().hex[:8]}"
+    if retry:
+        receiver.script(path, [500, 200] * n)
+    base = stack.base_url + "/v1/scheduling"
+    latencies = []
+    if kind == "queue" or kind == "batch":
+        s.put(f"{base}/queue/{path[1:]}", json={"url": receiver.url(path)}, timeout=30)
+    calls0, det0, t0, m0 = dict(counter.calls), counter.detail(), timed.seconds, timed.messages
+
+    def post(url, body):
+        t = time.perf_counter()
+        r = s.post(url, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=60)
+        latencies.append(time.perf_counter() - t)
+        assert r.status_code in (200, 201, 202), (r.status_code, r.text[:300])
+        return r
+    requests_made, request_bytes = 0, []
+    if kind == "webhook":
+        def one(i):
+            body = {"url": receiver.url(path), "payload": payload(size, i), "retries": 3}
+            request_bytes.append(len(json.dumps(body)))
+            post(f"{base}/webhook/send", body)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(n)))
+        requests_made = n
+    elif kind == "queue":
+        def one(i):
+            body = {"queue": path[1:], "payload": payload(size, i)}
+            request_bytes.append(len(json.dumps(body)))
+            post(f"{base}/queue/publish", body)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(n)))
+        requests_made = n
+    else:
+        for b in range(n // 100):
+            body = {"messages": [{"queue": path[1:], "payload": payload(size, b * 100 + i)} for i in range(100)]}
+            request_bytes.append(len(json.dumps(body)))
+            post(f"{base}/queue/publish-batch", body)
+        requests_made = n // 100
+    assert wait_until(lambda: len(receiver.at(path)) >= n * (2 if retry else 1), 600), (name, len(receiver.at(path)))
+    counter.settle()
+    calls = _diff(dict(counter.calls), calls0)
+    det = _diff(counter.detail(), det0)
+    per = {k: v / n for k, v in calls.items()}
+    deliver_s = (timed.seconds - t0) / max(1, timed.messages - m0)
+    api_s = statistics.median(latencies) * requests_made / n
+    http_units = sum(math.ceil(b / (512 * 1024)) for b in request_bytes) / n
+    return {"name": name, "n": n, "per": per, "det": {k: v / n for k, v in det.items()},
+            "api_requests": requests_made / n, "http_api_units": http_units, "api_s": api_s,
+            "deliver_s": deliver_s, "sqs": sum(v for k, v in per.items() if k.startswith("sqs:")),
+            "attempts": 2 if retry else 1}
+
+
+def stored_bytes(stack, sample_ids) -> float:
+    """Bytes a finished delivery keeps in DynamoDB: its item and its index entries."""
+    from chalicelib import config
+    from chalicelib.aws import clients, resources
+    ddb = clients.dynamodb()
+    sizes = []
+    for d in sample_ids:
+        raw = ddb.get_item(TableName=config.table_name(), Key={"pk": {"S": f"DLV#{d}"}, "sk": {"S": "DLV"}}).get("Item")
+        if not raw:
+            continue
+        total = item_size(raw)
+        for name, key in resources.DELIVERY_INDEXES.items():
+            if key in raw:
+                kept = {"pk", "sk", key, resources.DELIVERY_INDEX_SORT} | (
+                    set(resources.LIST_PROJECTION) if name == "ix_list" else set())
+                total += item_size({k: v for k, v in raw.items() if k in kept}) + INDEX_ITEM_OVERHEAD
+        sizes.append(total)
+    return statistics.median(sizes) if sizes else 0.0
+
+
+def bill(r: dict, log_bytes_per_attempt: float, stored: float, retention_days=30) -> dict:
+    """USD per million deliveries, itemised; `rest` and `http` totals for the two front doors."""
+    d = r["det"]
+    wu = d.get("wu:table", 0) + d.get("wu:index", 0)
+    ru = sum(v for k, v in d.items() if k.startswith("ru:"))
+    lam = (r["api_requests"] + 1 / 10) * 0.20 / 1e6 + (r["api_s"] + r["deliver_s"]) * GB * PRICES["lambda_gb_second"] * ARM
+    parts = {"lambda": lam, "sqs": r["sqs"] * PRICES["sqs_request"],
+             "dynamodb_writes": wu * PRICES["ddb_write_unit"], "dynamodb_reads": ru * PRICES["ddb_read_unit"],
+             "logs": r["attempts"] * log_bytes_per_attempt / 1e9 * LOG_GB,
+             "storage_month": stored / 1e9 * STORAGE_GB_MONTH * retention_days / 30}
+    common = sum(parts.values())
+    out = {k: round(v * 1e6, 3) for k, v in parts.items()}
+    out["api_rest"] = round(r["api_requests"] * PRICES["apigw_request"] * 1e6, 3)
+    out["api_http"] = round(r["http_api_units"] * HTTP_API * 1e6, 3)
+    out["total_rest"] = round((common + r["api_requests"] * PRICES["apigw_request"]) * 1e6, 2)
+    out["total_http"] = round((common + r["http_api_units"] * HTTP_API) * 1e6, 2)
+    out["write_units"] = round(wu, 2)
+    return out
+
+
+def heat(det_total: dict, deliveries: int) -> list[tuple[str, str]]:
+    """Per table/index: partitions written, the hottest one's units per delivery, and the
+    ceiling it implies."""
+    by_index = defaultdict(dict)
+    for k, v in det_total.items():
+        if k.startswith("heat:"):
+            _, index, part = k.split(":", 2)
+            by_index[index][part] = v
+    rows = []
+    for index, parts in sorted(by_index.items()):
+        total = sum(parts.values())
+        hot_part, hot = max(parts.items(), key=lambda kv: kv[1])
+        per_delivery = hot / deliveries
+        shared = index == "gsi3" or hot_part.startswith(("due#", "TIMERS#"))
+        ceiling = PARTITION_WU / per_delivery if per_delivery else float("inf")
+        label = "deployment" if shared else "project"
+        rows.append((f"{index}: {len(parts)} partitions written, hottest {hot / total:.1%} of its units",
+                     f"{per_delivery:.3f} units/delivery there -> ceiling {ceiling:,.0f} deliveries/s per {label}"))
+    return rows
+
+
+def main():
+    stack, receiver = start_stack()
+    counter = Counter().install()
+    timed = Timed(stack._poller)
+    s = http(stack)
+    results = []
+    try:
+        plan = [("webhook, 1 KB", "webhook", SIZES["1 KB"], 200, False),
+                ("webhook, 10 KB", "webhook", SIZES["10 KB"], 100, False),
+                ("webhook, 1 KB, one retry", "webhook", SIZES["1 KB"], 100, True),
+                ("publish, 1 KB", "queue", SIZES["1 KB"], 200, False),
+                ("publish, 10 KB", "queue", SIZES["10 KB"], 100, False),
+                ("batch of 100, 1 KB", "batch", SIZES["1 KB"], 300, False),
+                ("batch of 100, 10 KB", "batch", SIZES["10 KB"], 100, False)]
+        total0 = counter.detail()
+        for name, kind, size, n, retry in plan:
+            results.append(scenario(stack, s, receiver, counter, timed, name, kind, size, n, retry))
+        det_total = _diff(counter.detail(), total0)
+        delivered = sum(r["n"] for r in results)
+        from chalicelib.services.delivery import delivery_list
+        sample = [d["delivery_id"] for d in delivery_list.page(stack.project_id, {}, limit=100, cursor=None)[0]]
+        stored = stored_bytes(stack, sample)
+    finally:
+        counter.uninstall()
+        stack.stop()
+        receiver.stop()
+    from deploy.log_volume import batch_bytes
+    log_per_attempt = (0.99 * batch_bytes(["succeeded"] * 10) + 0.01 * batch_bytes(["succeeded"] * 10, sampled=True)) / 10
+    rows = []
+    for r in results:
+        b = bill(r, log_per_attempt, stored)
+        d = r["det"]
+        idx = ", ".join(f"{k.split(':', 2)[2]} {v:.2f}" for k, v in sorted(d.items()) if k.startswith("wu:index:"))
+        rows.append((f"{r['name']} (n={r['n']}): write units table + indexes",
+                     f"{d.get('wu:table', 0):.2f} + {d.get('wu:index', 0):.2f} = {b['write_units']:.2f} ({idx or 'no index'})"))
+        rows.append((f"  $/M: REST {b['total_rest']:.2f}, HTTP API {b['total_http']:.2f}", json.dumps(
+            {k: v for k, v in b.items() if not k.startswith("total") and k != "write_units"})))
+    report("(a) per delivery, each request with an Idempotency-Key (USD per million, us-east-1 list prices)", rows + [
+        ("logs per attempt (deploy/log_volume.py, 1 % of invocations sampled)", f"{log_per_attempt:.0f} bytes"),
+        ("stored per finished delivery: item + index entries (median of 100)", f"{stored:.0f} bytes, "
+         f"${stored / 1e9 * STORAGE_GB_MONTH * 1e6:.3f}/M a month while kept (30 days by default, then TTL)"),
+    ])
+    report(f"(b) partition heat over the mixed run ({delivered} deliveries, one project)", heat(det_total, delivered))
+    return results
+
+
+if __name__ == "__main__":
+    main()

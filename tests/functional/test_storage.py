@@ -1,0 +1,129 @@
+"""Issue 23's storage, seen from outside: a delivery's record writes one list entry and expires
+after its project's retention; large payloads are kept compressed and sent byte for byte; the
+one list merges its shards in order, page after page, whatever shard a delivery landed in."""
+import json
+
+import pytest
+
+from chalicelib.aws import clients, dispatch, keys, store
+from chalicelib.core import clock
+from chalicelib.services.delivery import deliveries, delivery_index, delivery_list
+
+from .conftest import drain
+
+LIST = "/v1/scheduling/deliveries"
+SEND = "/v1/scheduling/webhook/send"
+
+
+def big_payload(n_items=300):
+    return {"type": "order.paid", "items": [{"sku": f"SKU-{i:05d}", "qty": i % 5 + 1} for i in range(n_items)]}
+
+
+def test_a_large_payload_is_kept_compressed_and_arrives_byte_for_byte(api, receiver):
+    payload = big_payload()
+    sent = api.call("POST", SEND, {"url": receiver.url("/big"), "payload": payload}).data
+    raw = store.get(*keys.delivery(sent["delivery_id"]))
+    assert "payload" not in raw and len(bytes(getattr(raw["pz"], "value", raw["pz"]))) < len(json.dumps(payload)) / 3
+    drain()
+    [got] = receiver.at("/big")
+    assert got.verified and got.json == payload
+    assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}").data["payload"] == payload
+
+
+def test_a_small_payload_stays_as_sent(api, receiver):
+    sent = api.call("POST", SEND, {"url": receiver.url("/small"), "payload": {"a": 1}}).data
+    assert store.get(*keys.delivery(sent["delivery_id"]))["payload"] == '{"a":1}'
+
+
+def test_a_first_try_success_holds_one_list_entry_and_expires_after_the_projects_retention(api, receiver, offset):
+    sent = api.call("POST", SEND, {"url": receiver.url("/ok"), "payload": {"a": 1}}).data
+    drain()
+    raw = store.get(*keys.delivery(sent["delivery_id"]))
+    assert raw["state"] == "succeeded"
+    assert "ix_all" in raw and not any(k in raw for k in ("ix_state", "ix_status", "gsi1pk", "gsi2pk", "gsi3pk"))
+    assert raw["keep"] == [30, 90] and abs(raw["ttl"] - (clock.now() + 30 * 86400)) < 60
+    offset[0] = 29 * 86400
+    assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}").status_code == 200
+    offset[0] = 30 * 86400 + 60   # DynamoDB has not deleted it yet (moto never does): reads hide it
+    assert store.get(*keys.delivery(sent["delivery_id"])) is not None
+    assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}").status_code == 404
+    assert api.call("GET", LIST).data["items"] == []
+
+
+def test_a_failed_delivery_is_kept_longer_and_loses_its_expiry_when_replayed(api, receiver, offset):
+    receiver.script("/bad", [500, 200])
+    sent = api.call("POST", SEND, {"url": receiver.url("/bad"), "payload": {}, "retries": 0}).data
+    drain()
+    raw = store.get(*keys.delivery(sent["delivery_id"]))
+    assert raw["state"] == "failed" and abs(raw["ttl"] - (clock.now() + 90 * 86400)) < 60
+    assert raw["ix_state"].startswith(f"{raw['project_id']}#failed#") and raw["ix_status"].startswith(f"{raw['project_id']}#500#")
+    offset[0] = 60 * 86400
+    assert api.call("POST", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}/retry").status_code in (200, 202)
+    assert "ttl" not in store.get(*keys.delivery(sent["delivery_id"]))
+    drain()
+    done = store.get(*keys.delivery(sent["delivery_id"]))
+    assert done["state"] == "succeeded" and "ix_state" not in done and "ix_status" not in done
+    assert abs(done["ttl"] - (clock.now() + 30 * 86400)) < 60
+
+
+@pytest.fixture
+def many(api, project):
+    """120 deliveries over every shard, made in order (through the code a send runs, past the
+    trial plan's request rate)."""
+    made = []
+    for i in range(120):
+        record = deliveries.new_record(project["project_id"], kind="webhook", url="https://elsewhere.example.com/h",
+                                       payload=json.dumps({"i": i}), retries=0, timeout_seconds=5)
+        made.append(deliveries.submit(record)["delivery_id"])
+    clients.sqs().purge_queue(QueueUrl=dispatch.dispatch_queue_url())
+    return made
+
+
+def test_the_list_merges_every_shard_newest_first_page_after_page(api, many):
+    pid = store.get(*keys.delivery(many[0]))["project_id"]
+    assert len({delivery_index.shard_of(d) for d in many}) == delivery_index.LIST_SHARDS
+    for limit in (1, 7, 50, 100):
+        seen, cursor = [], None
+        while True:
+            resp = api.call("GET", f"{LIST}?limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+            assert resp.status_code == 200 and len(resp.data["items"]) <= limit
+            seen += [d["delivery_id"] for d in resp.data["items"]]
+            cursor = resp.data["next_cursor"]
+            if not cursor:
+                break
+        assert seen == list(reversed(many)), limit
+    oldest, _ = delivery_list.page(pid, {}, limit=120, cursor=None, newest_first=False)
+    assert [r["delivery_id"] for r in oldest] == many
+
+
+def test_a_later_page_reads_no_more_than_the_first(api, many):
+    """The cursor is a position in time: page n asks each shard for what lies beyond it."""
+    ddb = clients.dynamodb()
+    real = ddb.query
+    scanned = []
+
+    def query(**kw):
+        resp = real(**kw)
+        scanned.append(resp.get("ScannedCount", 0))
+        return resp
+    ddb.query = query
+    try:
+        first = api.call("GET", f"{LIST}?limit=10")
+        first_cost = sum(scanned)
+        cursor, pages = first.data["next_cursor"], 1
+        while pages < 10:
+            scanned.clear()
+            resp = api.call("GET", f"{LIST}?limit=10&cursor={cursor}")
+            cursor, pages = resp.data["next_cursor"], pages + 1
+        assert sum(scanned) <= 2 * first_cost, (sum(scanned), first_cost)
+    finally:
+        ddb.query = real
+
+
+def test_the_old_unsharded_partition_is_still_listed(api, receiver):
+    """A record written before issue 23 (ix_all = the project alone) shows in the list."""
+    sent = api.call("POST", SEND, {"url": "https://elsewhere.example.com/h", "payload": {}}).data
+    raw = store.get(*keys.delivery(sent["delivery_id"]))
+    store.update(raw["pk"], raw["sk"], {"ix_all": raw["project_id"]})
+    later = api.call("POST", SEND, {"url": "https://elsewhere.example.com/h", "payload": {}}).data
+    assert [d["delivery_id"] for d in api.call("GET", LIST).data["items"]] == [later["delivery_id"], sent["delivery_id"]]

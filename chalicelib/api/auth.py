@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
-from ..services.tenancy import activation, projects, quotas
-from .http import caller_project, once, route
+from ..services.tenancy import activation, projects, quotas, settings
+from .http import caller_project, json_body, once, route
 
 bp = Blueprint(__name__)
 
@@ -20,7 +20,14 @@ def activate():
 @route(bp, "/v1/auth/me", ["GET"])
 def me():
     project = caller_project(bp.current_request)
-    return {**projects.me(project), "usage": quotas.usage(project)}
+    return {**projects.me(project), **settings.current(project), "usage": quotas.usage(project)}
+
+
+@route(bp, "/v1/auth/project", ["PATCH"])
+def update_project():
+    """The project's settings (retention_days); answers with all of them."""
+    req = bp.current_request
+    return settings.update(caller_project(req), json_body(req))
 
 
 @route(bp, "/v1/auth/keys", ["POST"], status=201)

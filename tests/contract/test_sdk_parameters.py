@@ -164,6 +164,7 @@ TS_METHODS = {
     "scheduling.deliveries.replay": ("replay(filters: DeliveryFilters & { idempotency_key?: string } = {})",
                                      ["DeliveryFilters"], {"idempotency_key"}),
     "scheduling.events.put": ("set(opts: EventsOptions)", ["EventsOptions"], set()),
+    "auth.project.update": ("updateProject(settings: ProjectSettingsUpdate)", ["ProjectSettingsUpdate"], set()),
 }
 # body-less POSTs: the only field is the idempotency key
 TS_IDEMPOTENT = {

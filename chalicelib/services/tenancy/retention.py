@@ -23,8 +23,7 @@ def days(project_id: str) -> dict:
         hit = _cache.get(project_id)
     if hit and hit[1] > time.monotonic():
         return hit[0]
-    item = store.get(*keys.project(project_id), consistent=False) or {}
-    value = {**DEFAULTS, **(item.get("retention_days") or {})}
+    value = view(store.get(*keys.project(project_id), consistent=False) or {})
     with _lock:
         _cache[project_id] = (value, time.monotonic() + CACHE_SECONDS)
     return value
@@ -43,10 +42,12 @@ def check(value) -> dict:
                            field="retention_days")
     extra = sorted(set(value) - set(DEFAULTS))
     if extra:
-        raise InvalidInput(f"Unknown field 'retention_days.{str(extra[0])[:40]}'; accepted: succeeded, failed.",
-                           field="retention_days")
+        name = f"retention_days.{str(extra[0])[:40]}"
+        raise InvalidInput(f"Unknown field '{name}'; accepted: succeeded, failed.", field=name)
     out = {}
     for k, v in value.items():
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
         if isinstance(v, bool) or not isinstance(v, int) or not BOUNDS[0] <= v <= BOUNDS[1]:
             raise InvalidInput(f"'retention_days.{k}' must be a whole number of days from {BOUNDS[0]} to "
                                f"{BOUNDS[1]}.", field=f"retention_days.{k}")
@@ -54,12 +55,21 @@ def check(value) -> dict:
     return out
 
 
-def update(project_id: str, value: dict) -> dict:
-    merged = {**days(project_id), **check(value)}
-    store.update(*keys.project(project_id), {"retention_days": merged}, condition="attribute_exists(pk)")
+def view(project: dict) -> dict:
+    """The setting as a project item holds it, the defaults where it was never set."""
+    return {**DEFAULTS, **(project.get("retention_days") or {})}
+
+
+def merged(project: dict, value) -> dict:
+    """What a PATCH of `retention_days` stores: the checked value over the project's current
+    setting (either outcome may be sent alone)."""
+    return {**view(project), **check(value)}
+
+
+def forget(project_id: str) -> None:
+    """A changed setting applies at once to deliveries made by this instance (others: CACHE_SECONDS)."""
     with _lock:
         _cache.pop(project_id, None)
-    return merged
 
 
 def forget_cached() -> None:

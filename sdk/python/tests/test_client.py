@@ -101,6 +101,15 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[-3][3] == {"url": "https://ops.example.com/events"}
 
 
+def test_project_settings(client, fake):
+    c = client
+    c.auth.update_project(retention_days={"succeeded": 7})
+    got = [(r[0], r[1], r[3]) for r in fake.requests]
+    assert got == [("PATCH", "/v1/auth/project", {"retention_days": {"succeeded": 7}})]
+    with pytest.raises(TypeError, match="setting"):
+        c.auth.update_project()
+
+
 def test_callbacks_and_retry_schedules_are_sent_by_their_api_names(client, fake):
     c = client
     c.webhook.send("https://x.example.com", {}, retry_schedule=[1, 5], callback_url="https://cb.example.com/ok",

@@ -1,6 +1,8 @@
 /** The project and its keys: `client.auth`. */
 import { Api, type Caller } from "./resource.js";
-import type { Activation, IdempotencyOptions, Me, NewApiKey, RevokedKey } from "./types.js";
+import type {
+  Activation, IdempotencyOptions, Me, NewApiKey, ProjectSettings, ProjectSettingsUpdate, RevokedKey,
+} from "./types.js";
 
 /** What activate() needs besides calls: to make the new key the one used from now on. */
 export interface KeyHolder extends Caller {
@@ -18,6 +20,10 @@ export class AuthApi extends Api<KeyHolder> {
   }
   me(): Promise<Me> {
     return this.client.call("auth.me");
+  }
+  /** Change the project's settings, e.g. `{ retention_days: { succeeded: 7 } }`; answers with all of them. */
+  updateProject(settings: ProjectSettingsUpdate): Promise<ProjectSettings> {
+    return this.client.call("auth.project.update", { body: { retention_days: settings.retention_days } });
   }
   createKey(opts: IdempotencyOptions = {}): Promise<NewApiKey> {
     return this.client.call("auth.keys.create", { body: {}, idempotencyKey: opts.idempotency_key });

@@ -5,6 +5,7 @@ export const ROUTES = {
   "openapi.get": { method: "GET", path: "/v1/openapi.json" },
   "auth.activate": { method: "POST", path: "/v1/auth/activate" },
   "auth.me": { method: "GET", path: "/v1/auth/me" },
+  "auth.project.update": { method: "PATCH", path: "/v1/auth/project" },
   "auth.keys.create": { method: "POST", path: "/v1/auth/keys" },
   "auth.keys.revoke": { method: "DELETE", path: "/v1/auth/keys/{key_id}" },
   "scheduling.cron.create": { method: "POST", path: "/v1/scheduling/cron" },

@@ -84,6 +84,7 @@ describe("InfraiClient", () => {
       [() => c.auth.me(), "auth.me"],
       [() => c.auth.createKey(), "auth.keys.create"],
       [() => c.auth.revokeKey("key_1"), "auth.keys.revoke"],
+      [() => c.auth.updateProject({ retention_days: { failed: 30 } }), "auth.project.update"],
       [() => c.health(), "health.get"],
       [() => c.openapi(), "openapi.get"],
       [() => c.deliveries.list({ state: "failed", status_code: 500 }), "scheduling.deliveries.list", "?state=failed&status_code=500"],
@@ -108,6 +109,11 @@ describe("InfraiClient", () => {
       assert.equal(`${r.method} ${r.path}`, `${method} ${expected}${query}`, op);
       assert.equal("idempotency-key" in r.headers, method === "POST", op);
     }
+  });
+
+  it("sends the project's settings by the API's names", async () => {
+    await client.auth.updateProject({ retention_days: { succeeded: 7 } });
+    assert.deepEqual(fake.requests[0].body, { retention_days: { succeeded: 7 } });
   });
 
   it("sends flow control and breaker fields by the API's names", async () => {

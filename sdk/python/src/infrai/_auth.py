@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Optional
+from typing import Mapping, Optional
 
 from . import _config
 from ._connection import Connection
-from ._resource import Resource
+from ._resource import Resource, as_dict
 
 
 def activate(connection: Connection, force: bool = False) -> dict:
@@ -38,7 +38,15 @@ class Auth(Resource):
     """The project and its keys: `infra.auth` (activation is `infra.activate()`)."""
 
     def me(self) -> dict:
+        """The project: plan, limits, usage, keys and settings (`retention_days`)."""
         return self._call("auth.me")
+
+    def update_project(self, *, retention_days: Optional[Mapping[str, int]] = None) -> dict:
+        """Change the project's settings, e.g. `retention_days={"succeeded": 7, "failed": 30}` (days
+        a delivery is kept once it ended; either outcome alone). Returns every setting."""
+        if retention_days is None:
+            raise TypeError("update_project() needs a setting to change, e.g. retention_days={'succeeded': 7}")
+        return self._call("auth.project.update", body={"retention_days": as_dict(retention_days)})
 
     def create_key(self, *, idempotency_key: Optional[str] = None) -> dict:
         return self._call("auth.keys.create", body={}, idempotency_key=idempotency_key)

@@ -7,6 +7,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "openapi.get": ("GET", "/v1/openapi.json"),
     "auth.activate": ("POST", "/v1/auth/activate"),
     "auth.me": ("GET", "/v1/auth/me"),
+    "auth.project.update": ("PATCH", "/v1/auth/project"),
     "auth.keys.create": ("POST", "/v1/auth/keys"),
     "auth.keys.revoke": ("DELETE", "/v1/auth/keys/{key_id}"),
     "scheduling.cron.create": ("POST", "/v1/scheduling/cron"),

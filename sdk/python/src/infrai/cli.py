@@ -98,10 +98,49 @@ def activate(ctx: Ctx, force: bool) -> None:
                                              f" ({'new' if r.get('created', True) else 'already saved'})"))
 
 
-@command(main, help="The project this key belongs to, its plan and limits.")
+def retention_words(settings: dict) -> str:
+    days = settings.get("retention_days") or {}
+    return (f"{days.get('succeeded')} days after success, {days.get('failed')} days after failure or "
+            "cancellation")
+
+
+def show_project(ctx: Ctx, me: dict) -> None:
+    table = kv_table(me, f"project at {ctx.client.base_url}")
+    table.add_row("[bold]deliveries kept[/bold]", retention_words(me))
+    console.print(table)
+
+
+@command(main, help="The project this key belongs to, its plan, limits and settings.")
 def whoami(ctx: Ctx) -> None:
-    me = ctx.client.auth.me()
-    emit(ctx, me, lambda r: console.print(kv_table(r, f"project at {ctx.client.base_url}")))
+    emit(ctx, ctx.client.auth.me(), lambda r: show_project(ctx, r))
+
+
+# ------------------------------------------------------------------ project
+@click.group(help="The project: its settings.")
+def project() -> None:
+    pass
+
+
+main.add_command(project)
+
+
+@command(project, "show", help="The project: plan, limits, usage and settings (as whoami).")
+def project_show(ctx: Ctx) -> None:
+    emit(ctx, ctx.client.auth.me(), lambda r: show_project(ctx, r))
+
+
+@command(project, "set", help="Change the project's settings: how long deliveries are kept once they end.")
+@click.option("--retention-succeeded", type=click.IntRange(1, 400), metavar="DAYS",
+              help="Days a delivery is kept after it succeeded (default 30).")
+@click.option("--retention-failed", type=click.IntRange(1, 400), metavar="DAYS",
+              help="Days a delivery is kept after it failed or was cancelled (default 90).")
+def project_set(ctx: Ctx, retention_succeeded: Optional[int], retention_failed: Optional[int]) -> None:
+    days = {k: v for k, v in (("succeeded", retention_succeeded), ("failed", retention_failed)) if v is not None}
+    if not days:
+        raise click.UsageError("give --retention-succeeded and/or --retention-failed")
+    settings = ctx.client.auth.update_project(retention_days=days)
+    emit(ctx, settings, lambda r: console.print(f"deliveries kept {retention_words(r)} "
+                                                "(for deliveries made from now on)"))
 
 
 # ------------------------------------------------------------------ deliveries

@@ -116,11 +116,15 @@ def payload_text(record: dict) -> str:
 
 def state_keys(record: dict, state: str) -> dict:
     """The per-kind state index (gsi2: a queue's held, waiting and failed messages in queue
-    order, its counts) holds only what is looked for there: every state but `succeeded`, and
-    `queued` only for work that waits on a timer, or for a queue with flow limits (which
-    checks the order of its queued). Work handed to SQS at once is in no partition: its
+    order, its counts; an endpoint's held deliveries of every kind) holds only what is looked
+    for there: a queue message in any state but `succeeded`, and `queued` only for work that
+    waits on a timer or for a queue with flow limits (which checks the order of its queued);
+    any other delivery only while held. Work handed to SQS at once is in no partition: its
     message is its place. None removes the entry."""
-    listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
+    if not record["kind"].startswith("queue:"):
+        listed = state == "held"
+    else:
+        listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
     return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None}
 
 

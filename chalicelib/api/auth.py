@@ -1,7 +1,8 @@
 from chalice import Blueprint
 
+from ..services.expunge import expunge
 from ..services.tenancy import activation, projects, quotas, settings
-from .http import caller_project, json_body, once, route
+from .http import caller_project, idempotency_key, json_body, once, route
 
 bp = Blueprint(__name__)
 
@@ -28,6 +29,23 @@ def update_project():
     """The project's settings (retention_days); answers with all of them."""
     req = bp.current_request
     return settings.update(caller_project(req), json_body(req))
+
+
+@route(bp, "/v1/auth/project/expunge", ["POST"], status=202)
+def start_expunge():
+    """Delete everything of the project, in the background. Its keys are retired at once: from
+    now on they read the report (GET below), until 30 days after the end, and open nothing else."""
+    req = bp.current_request
+    project = caller_project(req, expunged=True)   # a retried POST may come after the keys were retired
+    body = json_body(req)
+    idempotency_key(req, body)   # checked like every POST's; a second start answers with the same job
+    return expunge.start(project, body)
+
+
+@route(bp, "/v1/auth/project/expunge", ["GET"])
+def expunge_report():
+    req = bp.current_request
+    return expunge.get(caller_project(req, expunged=True))
 
 
 @route(bp, "/v1/auth/keys", ["POST"], status=201)

@@ -165,6 +165,8 @@ TS_METHODS = {
                                      ["DeliveryFilters"], {"idempotency_key"}),
     "scheduling.events.put": ("set(opts: EventsOptions)", ["EventsOptions"], set()),
     "auth.project.update": ("updateProject(settings: ProjectSettingsUpdate)", ["ProjectSettingsUpdate"], set()),
+    "auth.project.expunge": ("expungeProject(confirm: string, opts: IdempotencyOptions = {})",
+                             ["IdempotencyOptions"], {"confirm"}),
 }
 # body-less POSTs: the only field is the idempotency key
 TS_IDEMPOTENT = {

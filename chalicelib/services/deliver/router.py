@@ -8,6 +8,7 @@
 | `{release: {p, e, k, c}}`        | an endpoint's release after its breaker    | receivers/endpoints.continue_release    |
 | `{replay: {...}}`                | a bulk replay's next step                  | delivery/replays.continue_replay        |
 | `{timers: {s}}`                  | the reconcile function's tick, per shard   | repair/timers.continue_timers           |
+| `{expunge: {p, s}}`              | a project's expunge, its next step         | expunge/expunge.continue_expunge        |
 
 Anything else can never be read by anyone: attempts.work_of sends it to the DLQ at once.
 Up to 10 messages are handled concurrently, and only the ones that raised come back to SQS
@@ -18,6 +19,7 @@ import json
 from ... import observability
 from ..cron import cron_runs
 from ..delivery import replays
+from ..expunge import expunge
 from ..receivers import endpoints, holding
 from ..repair import timers
 from . import attempts
@@ -58,4 +60,6 @@ def route(body: str, message_id: str | None, receive_count: int | None = None):
         return replays.continue_replay(msg["replay"])
     if isinstance(msg.get("timers"), dict):
         return timers.continue_timers(msg["timers"])
+    if isinstance(msg.get("expunge"), dict):
+        return expunge.continue_expunge(msg["expunge"])
     return attempts.work_of(msg, body, message_id, receive_count)

@@ -47,6 +47,11 @@ def _key(replay_id: str) -> tuple[str, str]:
     return f"REPLAY#{replay_id}", SORT_KEY
 
 
+def jobs_of(project_id: str) -> str:
+    """gsi1 partition: a project's replay jobs (how an expunge finds them; older jobs expire)."""
+    return f"{project_id}#replays"
+
+
 def start(project_id: str, body: dict, idem_key: str | None) -> dict:
     validation.reject_unknown(body, BODY_FIELDS)
     params = {k: v for k, v in body.items() if k != "idempotency_key" and v is not None}
@@ -65,6 +70,7 @@ def start(project_id: str, body: dict, idem_key: str | None) -> dict:
         replay_id = ids.new_id("rpl", now)
         pk, sk = _key(replay_id)
         job = {"pk": pk, "sk": sk, "replay_id": replay_id, "project_id": project_id,
+               "gsi1pk": jobs_of(project_id), "gsi1sk": replay_id,
                "filters": delivery_list.filters_view(filters), "state": "matching", "step": 0,
                "matched": 0, "queued": 0, "skipped": 0, "created_at": now, "updated_at": now,
                "ttl": int(now) + KEEP_SECONDS, **due.mark(pk, now + STEP_RECHECK, due.CHECK)}

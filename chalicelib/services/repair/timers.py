@@ -12,8 +12,9 @@ Tests and `run(fan_out=False)` work the shards inline instead.
 What a due item owes: a delivery whose wait has come within SQS's reach (its work handed to
 SQS, then its marker dropped), a held message to re-check, a queue or an endpoint whose release
 did not finish, an open breaker's probe, a cron job to converge with Scheduler or to look at
-for missed runs, a bulk replay's finished event, an ended delivery's notices. Each is one
-conditional write around the send it implies, so two workers on one item never double it.
+for missed runs, a bulk replay's finished event, an expunge whose step was lost, an ended
+delivery's notices. Each is one conditional write around the send it implies, so two workers on
+one item never double it.
 
 An item whose work raises never blocks its shard: its marker moves on with backoff and, after
 QUARANTINE_AFTER tries, it is quarantined, visibly (set_aside)."""
@@ -26,6 +27,7 @@ from ...aws import dispatch, keys, store
 from ...core import clock, due
 from ..cron import cron, cron_catchup
 from ..delivery import deliveries, notices, replays
+from ..expunge import expunge
 from ..receivers import circuit_breaker, endpoints, holding
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,8 @@ def due_item(item: dict | None, now: float) -> str:
         return cron_catchup.check(item, now)
     if sk == replays.SORT_KEY:
         return replays.on_due(item)
+    if sk == expunge.SORT_KEY:
+        return expunge.on_due(item)
     _unmark(item)
     return "unmarked"
 

@@ -19,6 +19,9 @@ AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work on *oth
 ROTATION_OVERLAP = 24 * 3600     # both secrets sign for this long after a rotation
 _cache: dict = {}
 _cache_lock = threading.Lock()
+HOW = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."
+EXPUNGED = ("This key's project was expunged: its keys were revoked. The expunge's report stays readable with "
+            "this key at GET /v1/auth/project/expunge.")
 
 
 def new_api_key() -> str:
@@ -58,10 +61,15 @@ def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
 
 
 def ensure_project_for_key(api_key: str, plan: str = "unlimited") -> str:
-    """The local stack's pinned key: reuse its project if the key is known, else create one."""
+    """The local stack's pinned key: reuse its project if the key is known, else create one
+    (also when its project was expunged: the key's tombstone gives way to the new project)."""
     found = store.get(*keys.api_key(hash_key(api_key)))
-    if found:
+    if found and not found.get("expunged_at"):
         return found["project_id"]
+    if found:
+        store.delete(*keys.api_key(hash_key(api_key)))
+        with _cache_lock:
+            _cache.pop(hash_key(api_key), None)
     return create_project(api_key, plan)["project_id"]
 
 
@@ -77,23 +85,18 @@ def activation_for_key(api_key: str) -> dict:
 
 def authenticate(authorization: str | None) -> str:
     """The project behind an `Authorization: Bearer ifr_pk_proj_…` header, or Unauthorized."""
-    how = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."
-    if not authorization:
-        raise Unauthorized("No API key. " + how, field="Authorization")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not KEY_RE.fullmatch(token):
-        raise Unauthorized("Malformed API key: expected 'Bearer ' then ifr_pk_proj_ and 32 to 64 letters "
-                           "or digits. " + how, field="Authorization")
-    digest = hash_key(token)
+    digest = _digest(authorization)
     with _cache_lock:
         hit = _cache.get(digest)
     if hit and hit[1] > time.monotonic():
         if hit[0] is None:
-            raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
+            raise Unauthorized(hit[2], field="Authorization")
         return hit[0]
     found = store.get(*keys.api_key(digest), consistent=False)
+    if found and found.get("expunged_at"):
+        raise Unauthorized(EXPUNGED, field="Authorization")
     if not found or found.get("revoked_at"):
-        raise Unauthorized("Unknown or revoked API key. " + how, field="Authorization")
+        raise Unauthorized("Unknown or revoked API key. " + HOW, field="Authorization")
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
@@ -101,11 +104,52 @@ def authenticate(authorization: str | None) -> str:
     return found["project_id"]
 
 
-def _forget(key_hash: str) -> None:
+def _digest(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("No API key. " + HOW, field="Authorization")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not KEY_RE.fullmatch(token):
+        raise Unauthorized("Malformed API key: expected 'Bearer ' then ifr_pk_proj_ and 32 to 64 letters "
+                           "or digits. " + HOW, field="Authorization")
+    return hash_key(token)
+
+
+def authenticate_expunged(authorization: str | None) -> str:
+    """The project behind a key, also when the key was retired by its project's expunge: only
+    the expunge's own routes take such a key (its report outlives the project)."""
+    try:
+        return authenticate(authorization)
+    except Unauthorized:
+        found = store.get(*keys.api_key(_digest(authorization)))
+        if found and found.get("expunged_at") and found.get("ttl", 0) > clock.now():
+            return found["project_id"]
+        raise
+
+
+def retire_key(project_id: str, key_item: dict, until: float) -> bool:
+    """An expunge's end of one key (`key_item`: the project's KEY#<key_id> record): revoked if it
+    was active, marked expunged (it then reads the expunge report, and nothing else), and
+    expiring at `until` (DynamoDB's TTL). A key revoked before the expunge only expires. Safe to
+    repeat; False if the key's own record is already gone."""
+    pk, sk = keys.api_key(key_item["key_hash"])
+    now = clock.now()
+    try:
+        store.update(pk, sk, {"revoked_at": now, "expunged_at": now, "ttl": int(until)},
+                     condition="project_id = :p AND attribute_not_exists(revoked_at)", values={":p": project_id})
+    except store.ConditionFailed:
+        try:
+            store.update(pk, sk, {"ttl": int(until)}, condition="project_id = :p", values={":p": project_id})
+        except store.ConditionFailed:
+            return False
+    _forget(key_item["key_hash"], EXPUNGED)
+    return True
+
+
+def _forget(key_hash: str, why: str | None = None) -> None:
     """This instance refuses the key from now on, even before DynamoDB's replicas all agree
     (authenticate reads are eventually consistent). Other instances: within AUTH_CACHE_SECONDS."""
     with _cache_lock:
-        _cache[key_hash] = (None, time.monotonic() + AUTH_CACHE_SECONDS)
+        _cache[key_hash] = (None, time.monotonic() + AUTH_CACHE_SECONDS, why or "Unknown or revoked API key. " + HOW)
 
 
 def forget_cached_keys() -> None:
@@ -147,10 +191,15 @@ def add_key(project_id: str) -> dict:
     """A new key, taken from the plan's limit in the same transaction that stores it."""
     api_key, key_id, now = new_api_key(), ids.new_id("key"), clock.now()
     cap = plans.limits(plan(project_id))["api_keys"]
-    counters.write(project_id, "api_keys", counters.claim(project_id, "api_keys", cap),
-                   [{"put": item, "condition": "attribute_not_exists(pk)"}
-                    for item in _key_items(project_id, api_key, key_id, now)],
-                   lambda: _active_keys(project_id))
+    try:
+        counters.write(project_id, "api_keys", counters.claim(project_id, "api_keys", cap),
+                       [{"put": item, "condition": "attribute_not_exists(pk)"}
+                        for item in _key_items(project_id, api_key, key_id, now)]
+                       # no new key once an expunge has begun: it would outlive the project
+                       + [{"check": keys.project(project_id), "condition": "attribute_not_exists(expunging_at)"}],
+                       lambda: _active_keys(project_id))
+    except store.ConditionFailed:
+        raise Conflict("This project is being expunged: no new key can be made.") from None
     return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now)}
 
 

@@ -38,3 +38,18 @@ def test_set_needs_a_setting_and_checks_the_bounds_before_asking(fake):
     assert run(fake, "project", "set").exit_code == 2
     assert run(fake, "project", "set", "--retention-failed", "401").exit_code == 2
     assert fake.requests == []
+
+
+def test_expunge_needs_the_confirmation_and_follows_the_job_to_its_end(fake):
+    assert run(fake, "project", "expunge").exit_code == 2
+    assert fake.requests == []
+    report = {"project_id": "proj_1", "state": "running", "phase": "deliveries", "finished_at": None,
+              "deleted": {"deliveries": 3, "cron_jobs": 1, "queues": 0}}
+    fake.answer(202, report).answer(200, report).answer(200, {**report, "state": "completed", "phase": None,
+                                                              "deleted": {"deliveries": 9, "cron_jobs": 1}})
+    out = run(fake, "project", "expunge", "--confirm", "proj_1", "--interval", "0")
+    assert out.exit_code == 0, out.output
+    assert [r[:2] for r in fake.requests] == [("POST", "/v1/auth/project/expunge"),
+                                             ("GET", "/v1/auth/project/expunge"), ("GET", "/v1/auth/project/expunge")]
+    assert fake.requests[0][3] == {"confirm": "proj_1"}
+    assert "completed" in out.output and "deliveries 9" in out.output

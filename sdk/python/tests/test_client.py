@@ -101,11 +101,16 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[-3][3] == {"url": "https://ops.example.com/events"}
 
 
-def test_project_settings(client, fake):
+def test_project_settings_and_expunge(client, fake):
     c = client
     c.auth.update_project(retention_days={"succeeded": 7})
+    c.auth.expunge_project("proj_1", idempotency_key="k1")
+    c.auth.expunge_status()
     got = [(r[0], r[1], r[3]) for r in fake.requests]
-    assert got == [("PATCH", "/v1/auth/project", {"retention_days": {"succeeded": 7}})]
+    assert got == [("PATCH", "/v1/auth/project", {"retention_days": {"succeeded": 7}}),
+                   ("POST", "/v1/auth/project/expunge", {"confirm": "proj_1"}),
+                   ("GET", "/v1/auth/project/expunge", None)]
+    assert fake.requests[1][2]["Idempotency-Key"] == "k1"
     with pytest.raises(TypeError, match="setting"):
         c.auth.update_project()
 

@@ -1,7 +1,7 @@
 /** The project and its keys: `client.auth`. */
 import { Api, type Caller } from "./resource.js";
 import type {
-  Activation, IdempotencyOptions, Me, NewApiKey, ProjectSettings, ProjectSettingsUpdate, RevokedKey,
+  Activation, Expunge, IdempotencyOptions, Me, NewApiKey, ProjectSettings, ProjectSettingsUpdate, RevokedKey,
 } from "./types.js";
 
 /** What activate() needs besides calls: to make the new key the one used from now on. */
@@ -24,6 +24,14 @@ export class AuthApi extends Api<KeyHolder> {
   /** Change the project's settings, e.g. `{ retention_days: { succeeded: 7 } }`; answers with all of them. */
   updateProject(settings: ProjectSettingsUpdate): Promise<ProjectSettings> {
     return this.client.call("auth.project.update", { body: { retention_days: settings.retention_days } });
+  }
+  /** Delete everything of the project, its keys included, in the background; `confirm` is the
+   *  project's id. This key then reads only expungeStatus() (until 30 days after the end). */
+  expungeProject(confirm: string, opts: IdempotencyOptions = {}): Promise<Expunge> {
+    return this.client.call("auth.project.expunge", { body: { confirm }, idempotencyKey: opts.idempotency_key });
+  }
+  expungeStatus(): Promise<Expunge> {
+    return this.client.call("auth.project.expunge_status");
   }
   createKey(opts: IdempotencyOptions = {}): Promise<NewApiKey> {
     return this.client.call("auth.keys.create", { body: {}, idempotencyKey: opts.idempotency_key });

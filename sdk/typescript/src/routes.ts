@@ -6,6 +6,8 @@ export const ROUTES = {
   "auth.activate": { method: "POST", path: "/v1/auth/activate" },
   "auth.me": { method: "GET", path: "/v1/auth/me" },
   "auth.project.update": { method: "PATCH", path: "/v1/auth/project" },
+  "auth.project.expunge": { method: "POST", path: "/v1/auth/project/expunge" },
+  "auth.project.expunge_status": { method: "GET", path: "/v1/auth/project/expunge" },
   "auth.keys.create": { method: "POST", path: "/v1/auth/keys" },
   "auth.keys.revoke": { method: "DELETE", path: "/v1/auth/keys/{key_id}" },
   "scheduling.cron.create": { method: "POST", path: "/v1/scheduling/cron" },

@@ -85,6 +85,8 @@ describe("InfraiClient", () => {
       [() => c.auth.createKey(), "auth.keys.create"],
       [() => c.auth.revokeKey("key_1"), "auth.keys.revoke"],
       [() => c.auth.updateProject({ retention_days: { failed: 30 } }), "auth.project.update"],
+      [() => c.auth.expungeProject("proj_1"), "auth.project.expunge"],
+      [() => c.auth.expungeStatus(), "auth.project.expunge_status"],
       [() => c.health(), "health.get"],
       [() => c.openapi(), "openapi.get"],
       [() => c.deliveries.list({ state: "failed", status_code: 500 }), "scheduling.deliveries.list", "?state=failed&status_code=500"],
@@ -111,9 +113,13 @@ describe("InfraiClient", () => {
     }
   });
 
-  it("sends the project's settings by the API's names", async () => {
+  it("sends the project's settings and the expunge's confirmation by the API's names", async () => {
     await client.auth.updateProject({ retention_days: { succeeded: 7 } });
-    assert.deepEqual(fake.requests[0].body, { retention_days: { succeeded: 7 } });
+    await client.auth.expungeProject("proj_1", { idempotency_key: "k1" });
+    const [patch, expunge] = fake.requests;
+    assert.deepEqual(patch.body, { retention_days: { succeeded: 7 } });
+    assert.deepEqual(expunge.body, { confirm: "proj_1" });
+    assert.equal(expunge.headers["idempotency-key"], "k1");
   });
 
   it("sends flow control and breaker fields by the API's names", async () => {

@@ -48,6 +48,15 @@ class Auth(Resource):
             raise TypeError("update_project() needs a setting to change, e.g. retention_days={'succeeded': 7}")
         return self._call("auth.project.update", body={"retention_days": as_dict(retention_days)})
 
+    def expunge_project(self, confirm: str, *, idempotency_key: Optional[str] = None) -> dict:
+        """Delete everything of the project, its keys included, in the background: `confirm` is the
+        project's id. This key then reads only `expunge_status()` (until 30 days after the end)."""
+        return self._call("auth.project.expunge", body={"confirm": confirm}, idempotency_key=idempotency_key)
+
+    def expunge_status(self) -> dict:
+        """The project's expunge: `state` (running, completed), `phase` and `deleted` counts."""
+        return self._call("auth.project.expunge_status")
+
     def create_key(self, *, idempotency_key: Optional[str] = None) -> dict:
         return self._call("auth.keys.create", body={}, idempotency_key=idempotency_key)
 

@@ -8,6 +8,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "auth.activate": ("POST", "/v1/auth/activate"),
     "auth.me": ("GET", "/v1/auth/me"),
     "auth.project.update": ("PATCH", "/v1/auth/project"),
+    "auth.project.expunge": ("POST", "/v1/auth/project/expunge"),
+    "auth.project.expunge_status": ("GET", "/v1/auth/project/expunge"),
     "auth.keys.create": ("POST", "/v1/auth/keys"),
     "auth.keys.revoke": ("DELETE", "/v1/auth/keys/{key_id}"),
     "scheduling.cron.create": ("POST", "/v1/scheduling/cron"),

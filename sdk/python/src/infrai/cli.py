@@ -116,7 +116,7 @@ def whoami(ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------ project
-@click.group(help="The project: its settings.")
+@click.group(help="The project: its settings, and expunging it.")
 def project() -> None:
     pass
 
@@ -141,6 +141,35 @@ def project_set(ctx: Ctx, retention_succeeded: Optional[int], retention_failed: 
     settings = ctx.client.auth.update_project(retention_days=days)
     emit(ctx, settings, lambda r: console.print(f"deliveries kept {retention_words(r)} "
                                                 "(for deliveries made from now on)"))
+
+
+@command(project, "expunge", help="Delete everything of the project, its keys included. Cannot be undone.")
+@click.option("--confirm", required=True, metavar="PROJECT_ID", help="The project's id (infrai whoami).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job until it ends.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between reads.")
+def project_expunge(ctx: Ctx, confirm: str, wait: bool, interval: float) -> None:
+    job = ctx.client.auth.expunge_project(confirm)
+    while wait and job["state"] != "completed":
+        if not ctx.as_json:
+            err_console.print(f"[dim]{job['state']}: {job.get('phase') or ''}, "
+                              f"{sum(job['deleted'].values())} items deleted[/dim]")
+        time.sleep(interval)
+        job = ctx.client.auth.expunge_status()
+
+    def render(j):
+        done = ", ".join(f"{k} {v}" for k, v in j["deleted"].items() if v)
+        console.print(f"expunge of {j['project_id']}: {j['state']}; deleted: {done or 'nothing yet'}")
+        if j["state"] == "completed":
+            console.print("[dim]the project's keys now read only this report (infrai project expunge-status), "
+                          "for 30 days[/dim]")
+    emit(ctx, job, render)
+
+
+@command(project, "expunge-status", help="The project's expunge: its state and what it deleted.")
+def project_expunge_status(ctx: Ctx) -> None:
+    emit(ctx, ctx.client.auth.expunge_status(),
+         lambda j: console.print(f"expunge of {j['project_id']}: {j['state']} "
+                                 f"{j.get('phase') or ''}; deleted: {j['deleted']}"))
 
 
 # ------------------------------------------------------------------ deliveries

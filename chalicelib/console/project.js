@@ -1,7 +1,8 @@
-// The project: plan, limits (and today's usage where the API gives it), API keys (create,
-// revoke), the signing secret (revealed on click; rotation keeps the old one signing 24 h).
+// The project: plan, limits (and today's usage where the API gives it), how long deliveries are
+// kept once they end (retention_days, changed in place), API keys (create, revoke), the signing
+// secret (revealed on click; rotation keeps the old one signing 24 h).
 import { api, getKey } from "./api.js";
-import { guarded, h, when } from "./dom.js";
+import { field, guarded, h, when } from "./dom.js";
 
 const LIMIT_WORDS = {
   cron_jobs: "Cron jobs", queues: "Queues", deliveries_per_day: "Deliveries per day (UTC)",
@@ -36,6 +37,8 @@ export async function page(ctx) {
     }
   } }, "Create a key");
 
+  const retention = retentionForm(me.retention_days || { succeeded: 30, failed: 90 });
+
   const secretOut = h("div", { id: "secret-box", "aria-live": "polite" });
   const reveal = h("button", { type: "button", onclick: async () => {
     const s = await guarded(slot, () => api("GET", "/v1/scheduling/webhook/secret"));
@@ -55,6 +58,7 @@ export async function page(ctx) {
       h("dt", {}, "Plan"), h("dd", {}, me.plan || "—"), h("dt", {}, "Created"), h("dd", {}, when(me.created_at))),
     slot,
     h("h2", {}, "Limits and today's usage"), h("div", { class: "scroll" }, limits),
+    h("h2", {}, "Retention"), retention,
     h("h2", {}, "API keys"), h("div", { class: "actions" }, create), newKey, h("div", { class: "scroll" }, keys),
     h("h2", {}, "Signing secret"),
     h("p", {}, "Deliveries are signed with this secret (Standard Webhooks). Rotating keeps the old one signing for 24 h, so receivers can switch without missing a delivery."),
@@ -73,4 +77,26 @@ function keysTable(ctx, me, slot, current) {
       return h("tr", { "data-key": k.key_id }, h("td", {}, h("code", {}, k.key)), h("td", {}, when(k.created_at)),
         h("td", {}, k.revoked_at ? when(k.revoked_at) : "—"), h("td", {}, revoke));
     })));
+}
+
+// Days a delivery is kept once it ended; then it expires (reads hide it, DynamoDB deletes it).
+// A change applies to deliveries made from then on: each keeps the setting it was made with.
+function retentionForm(days) {
+  const slot = h("div", { class: "slot", "aria-live": "polite" });
+  const input = (id, value) => h("input", { id, type: "number", min: "1", max: "400", step: "1", required: true, value: String(value) });
+  const succeeded = input("retention-succeeded", days.succeeded);
+  const failed = input("retention-failed", days.failed);
+  const saved = h("p", { class: "hint", id: "retention-saved", "aria-live": "polite" });
+  return h("form", { class: "card", "aria-label": "Retention", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const out = await guarded(slot, () => api("PATCH", "/v1/auth/project", {
+      body: { retention_days: { succeeded: Number(succeeded.value), failed: Number(failed.value) } } }));
+    if (!out) return;
+    succeeded.value = String(out.retention_days.succeeded);
+    failed.value = String(out.retention_days.failed);
+    saved.textContent = `Saved: deliveries made from now on are kept ${out.retention_days.succeeded} days after success, ${out.retention_days.failed} after failure or cancellation.`;
+  } },
+  h("p", {}, "Days a delivery is kept once it ends, then it expires with its attempts. Each delivery keeps the setting it was made with."),
+  h("div", { class: "row" }, field("After success (days)", succeeded), field("After failure or cancellation (days)", failed)),
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save retention")), saved, slot);
 }

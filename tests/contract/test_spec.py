@@ -116,6 +116,20 @@ def test_request_bounds_are_the_validators():
     assert tuple(s["DeliverySummary"]["properties"]["kind"]["enum"]) == delivery_list.KINDS
 
 
+def test_project_settings_and_expunge_shapes_are_the_services():
+    from chalicelib.services.expunge import expunge, sweep
+    from chalicelib.services.tenancy import retention, settings
+    s = schema_check.inlined(schema_check.spec()["components"]["schemas"])
+    days = s["RetentionDays"]["properties"]
+    assert set(days) == set(retention.DEFAULTS)
+    assert {(d["minimum"], d["maximum"]) for d in days.values()} == {retention.BOUNDS}
+    assert set(s["ProjectSettingsUpdate"]["properties"]) == set(settings.SETTINGS) \
+        == set(s["ProjectSettings"]["properties"])
+    assert set(s["ExpungeStart"]["properties"]) == set(expunge.FIELDS)
+    assert s["Expunge"]["properties"]["phase"]["enum"] == ["keys", *sweep.NAMES, None]
+    assert tuple(s["Expunge"]["properties"]["deleted"]["required"]) == sweep.COUNTED
+
+
 def test_the_document_is_served_without_a_key():
     from chalice.test import Client
 

@@ -60,7 +60,7 @@ def sources(phase: str, project_id: str) -> list[tuple]:
         "endpoints": [("gsi1", keys.endpoints_of(p), False)],
         "deliveries": [("shard", v) for v in delivery_index.partitions(p)],
         "stragglers": [("shard", v) for v in delivery_index.partitions(p)],
-        "usage": [("table", counters.counter_key(p, "api_keys")[0])],
+        "usage": [("table", counters.counter_key(p, "api_keys")[0])],   # USAGE#<p>: every counter of the project
         "project": [("table", keys.project(p)[0])],
     }[phase]
 

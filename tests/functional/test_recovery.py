@@ -101,7 +101,8 @@ def every_kind(api, project, monkeypatch):
     assert attempt(monkeypatch, made["failed"], 1, 500)["state"] == "failed"
     made["cancelled"] = publish(api, "closed")
     assert api.call("POST", f"{Q}/messages/{made['cancelled']}/cancel").status_code == 200
-    run = api.call("POST", f"{C}/{made['cron_url']}/trigger").data     # a run record and its delivery
+    run = api.call("POST", f"{C}/{made['cron_url']}/trigger",   # a run record, its delivery, and (keyed)
+                   headers={"Idempotency-Key": "idem-2"}).data        # the idempotency layer's record
     made["run_delivery"] = run["delivery_id"]
     return made
 

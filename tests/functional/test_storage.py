@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock
 from chalicelib.services.delivery import deliveries, delivery_index, delivery_list
@@ -127,3 +128,40 @@ def test_the_old_unsharded_partition_is_still_listed(api, receiver):
     store.update(raw["pk"], raw["sk"], {"ix_all": raw["project_id"]})
     later = api.call("POST", SEND, {"url": "https://elsewhere.example.com/h", "payload": {}}).data
     assert [d["delivery_id"] for d in api.call("GET", LIST).data["items"]] == [later["delivery_id"], sent["delivery_id"]]
+
+
+# -- idempotency without records of its own (deliveries.find_keyed) ---------------------------------
+
+def idem_items():
+    return clients.dynamodb().scan(TableName=config.idempotency_table_name()).get("Items", [])
+
+
+def test_a_keyed_send_writes_no_idempotency_record_and_its_retry_gets_the_first_answer(api, receiver, offset):
+    body = {"url": receiver.url("/k"), "payload": {"a": 1}}
+    first = api.call("POST", SEND, body, headers={"Idempotency-Key": "order-7"})
+    assert first.status_code == 202 and idem_items() == []
+    assert not any(i["pk"]["S"].startswith("IDS#") for i in clients.dynamodb().scan(TableName=config.table_name())["Items"])
+    drain()
+    assert store.get(*keys.delivery(first.data["delivery_id"]))["state"] == "succeeded"
+    again = api.call("POST", SEND, body, headers={"Idempotency-Key": "order-7"})
+    assert again.status_code == 202 and again.data == first.data    # as answered then, not as it is now
+    assert len(receiver.at("/k")) == 1
+    other = api.call("POST", SEND, {**body, "payload": {"a": 2}}, headers={"Idempotency-Key": "order-7"})
+    assert other.status_code == 422 and other.data["error"]["code"] == "idempotency_key_reused"
+    offset[0] = 23 * 3600     # within 24 h, whatever day boundary lies between: the same delivery
+    assert api.call("POST", SEND, body, headers={"Idempotency-Key": "order-7"}).data == first.data
+    offset[0] = 24 * 3600 + 60    # after 24 h the key makes a new delivery
+    later = api.call("POST", SEND, body, headers={"Idempotency-Key": "order-7"})
+    assert later.status_code == 202 and later.data["delivery_id"] != first.data["delivery_id"]
+
+
+def test_a_keyed_twin_that_races_the_first_loses_the_put_and_answers_with_its_delivery(api, receiver, monkeypatch):
+    body = {"queue": "twins", "payload": {"n": 1}}
+    api.call("PUT", "/v1/scheduling/queue/twins", {"url": receiver.url("/t")})
+    first = api.call("POST", "/v1/scheduling/queue/publish", body, headers={"Idempotency-Key": "twin-1"})
+    real = deliveries.find_keyed
+    monkeypatch.setattr(deliveries, "find_keyed", lambda *a: (None, *real(*a)[1:]))   # it read before the first wrote
+    twin = api.call("POST", "/v1/scheduling/queue/publish", body, headers={"Idempotency-Key": "twin-1"})
+    assert twin.status_code == 202 and twin.data == first.data
+    drain()
+    assert len(receiver.at("/t")) == 1      # the twin's hand-off found a record not its own: dropped

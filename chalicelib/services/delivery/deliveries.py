@@ -7,6 +7,7 @@ record is dropped. A wait longer than SQS holds is a timer marker in the record'
 A 2xx therefore means stored and on its way, never "maybe stored"."""
 import json
 import logging
+import hashlib
 import secrets
 import zlib
 from contextlib import nullcontext
@@ -14,7 +15,7 @@ from contextlib import nullcontext
 from ...aws import dispatch, keys, store
 from ...core import breaker as breaker_rules
 from ...core import clock, due, ids
-from ...core.errors import Conflict, NotFound, ServiceUnavailable
+from ...core.errors import Conflict, IdempotencyMismatch, NotFound, ServiceUnavailable
 from . import delivery_index
 from ..tenancy import quotas, retention
 
@@ -24,6 +25,7 @@ USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and show
 STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
 TERMINAL = ("succeeded", "failed", "cancelled")
+KEY_WINDOW = 24 * 3600     # an idempotency key's delivery is found again for this long (find_keyed)
 COMPRESS_OVER = 600        # bytes of payload over which the record keeps it compressed
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
@@ -62,12 +64,14 @@ def work_of(record: dict, attempt: int | None = None, at: float | None = None) -
 def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: int,
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
                source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
-               callback_url=None, failure_callback_url=None, breaker=None, target_url=None, ordered=False) -> dict:
+               callback_url=None, failure_callback_url=None, breaker=None, target_url=None, ordered=False,
+               fingerprint=None) -> dict:
     """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
     callback URLs: left out of the record when None (the defaults); `breaker`: the
     circuit_breaker fields it chose (core/breaker.fields), none for the defaults. A queue
     message's `target_url` is its queue's endpoint now (its host is listed); `ordered`: its
-    queue has flow limits, which read its place among the queued (state_keys)."""
+    queue has flow limits, which read its place among the queued (state_keys). `fingerprint`:
+    the request body's, when its id was derived from an idempotency key (find_keyed)."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -77,7 +81,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
     record = {**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
-        "gsi2sk": _order(kind, delivery_id, now),
+        "gsi2sk": _order(kind, delivery_id, now, again=bool(fingerprint)),
         "url": url, **stored_payload(payload), "headers": headers or {}, "meta_headers": meta_headers or {},
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
@@ -88,6 +92,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "retry_schedule": retry_schedule, "callback_url": callback_url,
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
         "keep": retention.stamp(project_id), **({"ordered": True} if ordered else {}),
+        **({"fp": fingerprint} if fingerprint else {}), **({"s0": state} if state != "queued" else {}),
     }
     record.update({k: v for k, v in state_keys(record, state).items() if v is not None})
     return delivery_index.with_fields(record, target_url)
@@ -140,6 +145,46 @@ def ending(record: dict, state: str, now: float) -> dict:
 def expired(record: dict, now: float | None = None) -> bool:
     """Past its retention: DynamoDB deletes such an item within days; every read treats it as gone."""
     return bool(record.get("ttl")) and record["ttl"] <= (now or clock.now())
+
+
+def find_keyed(project_id: str, operation: str, key: str, body: dict, prefix: str) -> tuple[dict | None, str, str]:
+    """Idempotency for the hot creates (a webhook send, a publish) without records of its own:
+    the new delivery's id is derived from the key (and the 24 h window it falls in), so a
+    retried request finds its delivery with one read and a twin racing it loses the record's
+    conditional put. Returns (the delivery an earlier request with this key made in the last
+    24 h, or None; the id a new one takes; the body's fingerprint). The same key with another
+    body is a 422, as everywhere."""
+    now = clock.now()
+    window = int(now // KEY_WINDOW)
+    this, last = (ids.derived_id(prefix, w * KEY_WINDOW, project_id, operation, key, str(w)) for w in (window, window - 1))
+    found = store.get_many([keys.delivery(this), keys.delivery(last)])
+    fp = _fingerprint(body)
+    for delivery_id in (this, last):
+        record = found.get(keys.delivery(delivery_id))
+        if record and record["created_at"] > now - KEY_WINDOW:
+            return same_request(record, fp), this, fp
+    return None, this, fp
+
+
+def same_request(record: dict, fp: str | None) -> dict:
+    """The delivery a keyed request made, if this request is the same one (else 422)."""
+    if fp is not None and record.get("fp") != fp:
+        raise IdempotencyMismatch("This idempotency_key was already used with a different request body in the "
+                                  "last 24 h; use a new key for a new request.", field="idempotency_key")
+    return record
+
+
+def _fingerprint(body: dict) -> str:
+    canonical = json.dumps({k: v for k, v in body.items() if k != "idempotency_key"}, sort_keys=True,
+                           separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def as_accepted(record: dict) -> dict:
+    """A record as the request that made it saw it: what a retried request is answered again."""
+    return {**record, "state": record.get("s0", "queued"), "updated_at": record["created_at"],
+            "next_attempt_at": record["deliver_at"] if record.get("s0", "queued") == "queued" else None,
+            "attempt_count": 0, "attempts": [], "deferred": None, "repair_errors": None}
 
 
 def submit(record: dict) -> dict:

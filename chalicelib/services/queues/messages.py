@@ -21,7 +21,7 @@ def _check(body) -> dict:
             "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY), **options.callbacks(body)}
 
 
-def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None) -> dict:
+def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None, fp=None) -> dict:
     held = not holding.accepts(queue)
     return deliveries.new_record(
         project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
@@ -30,19 +30,21 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
         meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
         retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
         failure_callback_url=fields.get("failure_callback_url"), target_url=queue.get("url"),
-        ordered=any(queue.get(f) for f in flow_limits.FIELDS))
+        ordered=any(queue.get(f) for f in flow_limits.FIELDS), fingerprint=fp)
 
 
 def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
     fields = _check(body)
 
-    def run():
-        quotas.check_payload(project_id, fields["payload"])
-        with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
-            queue = queues.ensure(project_id, fields["queue"])
-        [message_id] = request_ids.reserve(project_id, "queue.publish", idem_key, "msg")
-        return view_accepted(deliveries.submit(_record(project_id, queue, fields, message_id)))
-    return idempotency.once(project_id, "queue.publish", idem_key, body, run)
+    found, message_id, fp = (deliveries.find_keyed(project_id, "queue.publish", idem_key, body, "msg")
+                             if idem_key is not None else (None, None, None))
+    if found:   # a retried request (deliveries.find_keyed): its answer again, nothing made
+        return view_accepted(deliveries.as_accepted(found))
+    quotas.check_payload(project_id, fields["payload"])
+    with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
+        queue = queues.ensure(project_id, fields["queue"])
+    stored = deliveries.submit(_record(project_id, queue, fields, message_id, fp=fp))
+    return view_accepted(deliveries.as_accepted(deliveries.same_request(stored, fp)))
 
 
 def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:

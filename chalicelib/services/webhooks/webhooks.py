@@ -4,7 +4,7 @@ from ...core.errors import InvalidInput
 from ..delivery import deliveries, delivery_list
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
-from ..tenancy import idempotency, projects, quotas, request_ids
+from ..tenancy import idempotency, projects, quotas
 
 KIND = "webhook"
 SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
@@ -23,17 +23,17 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     fuse = breaker.fields(body)   # its endpoint's circuit breaker: the defaults, its own, or off
     calls = callbacks(body)
 
-    def create():
-        quotas.check_payload(project_id, payload)
-        quotas.take_deliveries(project_id)
-        [delivery_id] = request_ids.reserve(project_id, "webhook.send", idem_key, "dlv")
-        record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
-                                       retries=retries, timeout_seconds=timeout,
-                                       delay_seconds=delay, headers=headers, delivery_id=delivery_id,
-                                       flow_key=flow_key, retry_schedule=schedule, breaker=fuse, **calls)
-        return deliveries.view(deliveries.submit(record))
-
-    return idempotency.once(project_id, "webhook.send", idem_key, body, create)
+    found, delivery_id, fp = (deliveries.find_keyed(project_id, "webhook.send", idem_key, body, "dlv")
+                              if idem_key is not None else (None, None, None))
+    if found:   # a retried request: its answer again, nothing made, nothing counted
+        return deliveries.view(deliveries.as_accepted(found))
+    quotas.check_payload(project_id, payload)
+    quotas.take_deliveries(project_id)
+    record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
+                                   retries=retries, timeout_seconds=timeout,
+                                   delay_seconds=delay, headers=headers, delivery_id=delivery_id,
+                                   flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp, **calls)
+    return deliveries.view(deliveries.as_accepted(deliveries.same_request(deliveries.submit(record), fp)))
 
 
 def get(project_id: str, delivery_id: str) -> dict:

@@ -19,7 +19,6 @@ went and what happens next.
 On deployed stages the lines are JSON; on the local stack (INFRAI_LOG_FORMAT=text, the default
 when INFRAI_STAGE is local) they are one readable line each, every attempt at INFO, and no EMF is
 printed. Powertools is imported on first use (the API function never pays for it)."""
-import functools
 import logging
 import os
 import random
@@ -69,12 +68,25 @@ class _Stdout(logging.StreamHandler):
         pass
 
 
-@functools.lru_cache(maxsize=1)
+_made: dict = {}
+_made_lock = threading.Lock()
+
+
 def _logger():
-    from aws_lambda_powertools import Logger
-    logger = Logger(service=SERVICE, logger_handler=_Stdout())
-    logger.remove_keys(["location"])   # the event name says where; ~40 bytes a line saved
-    logging.getLogger(SERVICE).propagate = False   # one line per event: not again through the runtime's root handler
+    """The one Powertools Logger, made once even when the deliver function's threads all ask at
+    once: a second Logger of the same service finds the first's handler and registers no
+    formatter of its own, so removing a key from it raised, and every attempt's line was lost."""
+    logger = _made.get("logger")
+    if logger is None:
+        with _made_lock:
+            logger = _made.get("logger")
+            if logger is None:
+                from aws_lambda_powertools import Logger
+                logger = Logger(service=SERVICE, logger_handler=_Stdout())
+                if logger.registered_formatter is not None:
+                    logger.remove_keys(["location"])   # the event name says where; ~40 bytes a line saved
+                logging.getLogger(SERVICE).propagate = False   # one line per event: not again through the root handler
+                _made["logger"] = logger
     return logger
 
 

@@ -56,6 +56,9 @@ def populate(api: Api, receiver, tag: str) -> dict:
                                                    {"count": 100, "period_seconds": 1}})
     api.call("POST", "/v1/scheduling/queue/publish", {"queue": "work", "payload": {"n": 3}})
     api.call("POST", "/v1/scheduling/queue/publish", {"queue": "parked", "payload": {"n": 4}})   # held
+    batch = api.call("POST", "/v1/scheduling/queue/publish-batch",   # two messages behind one list entry
+                     {"messages": [{"queue": "work", "payload": {"n": 5}}, {"queue": "work", "payload": {"n": 6}}]})
+    assert batch.status_code in (200, 202) and batch.data["accepted"] == 2, batch.data
     job = api.call("POST", "/v1/scheduling/cron", {"name": "nightly", "schedule": "0 3 * * *",
                                                    "url": receiver.url(f"/{tag}/cron"), "catch_up_window_seconds": 3600})
     assert job.status_code == 201, job.data

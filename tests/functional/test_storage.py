@@ -165,3 +165,46 @@ def test_a_keyed_twin_that_races_the_first_loses_the_put_and_answers_with_its_de
     assert twin.status_code == 202 and twin.data == first.data
     drain()
     assert len(receiver.at("/t")) == 1      # the twin's hand-off found a record not its own: dropped
+
+
+# -- a batch's messages share one list entry per queue -------------------------------------------------
+
+def test_a_batch_writes_one_list_entry_per_queue_and_the_list_opens_it_in_order(api, project, receiver):
+    pid = project["project_id"]
+    for q in ("b1", "b2", "b3"):
+        api.call("PUT", f"/v1/scheduling/queue/{q}", {"url": receiver.url(f"/{q}"), "retries": 0})
+    receiver.script("/b2", [500, 200, 200])
+    before = api.call("POST", SEND, {"url": "https://elsewhere.example.com/h", "payload": {}}).data["delivery_id"]
+    msgs = [{"queue": q, "payload": {"i": i}} for i, q in enumerate(["b1"] * 5 + ["b2"] * 3 + ["b3"])]
+    res = api.call("POST", "/v1/scheduling/queue/publish-batch", {"messages": msgs}).data
+    made = [r["message_id"] for r in res["results"]]
+    after = api.call("POST", SEND, {"url": "https://elsewhere.example.com/h", "payload": {}}).data["delivery_id"]
+    ddb_items = clients.dynamodb().scan(TableName=config.table_name())["Items"]
+    entries = [i for i in ddb_items if i["pk"]["S"].startswith("LST#")]
+    assert len(entries) == 2 and sorted(len(e["ids"]["L"]) for e in entries) == [3, 5]
+    listed = [store.get(*keys.delivery(m)) for m in made]
+    assert [("ix_all" in r, "lst" in r) for r in listed] == [(False, True)] * 8 + [(True, False)]
+    drain()
+    newest_first = [after, *reversed(made), before]
+    for limit in (1, 2, 4, 100):   # cursors fall inside the batch's entries
+        seen, cursor = [], None
+        while True:
+            resp = api.call("GET", f"{LIST}?limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+            seen += [d["delivery_id"] for d in resp.data["items"]]
+            cursor = resp.data["next_cursor"]
+            if not cursor:
+                break
+        assert seen == newest_first, limit
+    oldest, cursor, seen = None, None, []
+    while True:
+        page, cursor = delivery_list.page(pid, {}, limit=3, cursor=cursor, newest_first=False)
+        seen += [r["delivery_id"] for r in page]
+        if not cursor:
+            break
+    assert seen == list(reversed(newest_first))
+    assert [d["message_id"] for d in api.call("GET", "/v1/scheduling/queue/b2/messages").data["items"]] == made[5:8][::-1]
+    assert [d["delivery_id"] for d in api.call("GET", f"{LIST}?queue=b1&limit=2").data["items"]] == made[4:2:-1]
+    failed = api.call("GET", f"{LIST}?state=failed").data["items"]   # the one of b2's that got the 500
+    assert len(failed) == 1 and failed[0]["delivery_id"] in made[5:8] and failed[0]["queue"] == "b2"
+    assert [d["delivery_id"] for d in api.call("GET", f"{LIST}?state=succeeded&kind=queue").data["items"]] == \
+        [m for m in reversed(made) if m != failed[0]["delivery_id"]]

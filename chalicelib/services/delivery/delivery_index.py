@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 NO_RESPONSE = "none"        # ix_status of a last attempt that got no HTTP response
 LIST_SHARDS = 20            # a partition takes 1/20 of a project's deliveries (docs/costs.md)
 INDEXED_STATES = ("held", "waiting", "retrying", "failed", "cancelled")
+BATCH_PREFIX = "LST#"       # a batch's list entry (batch_entry)
 
 
 def shard_of(delivery_id: str) -> int:
@@ -40,7 +41,7 @@ def fields(record: dict, url: str | None = None) -> dict:
     p, source = record["project_id"], record.get("source") or {}
     shard = shard_of(record["delivery_id"])
     state = record["state"]
-    out = {"ix_all": f"{p}#{shard}", "ix_created": sort_key(record["created_at"], record["delivery_id"]),
+    out = {"ix_all": None if record.get("lst") else f"{p}#{shard}", "ix_created": sort_key(record["created_at"], record["delivery_id"]),
            "ix_state": f"{p}#{state}#{shard}" if state in INDEXED_STATES else None,
            "ix_cron": f"{p}#{source['cron_id']}" if source.get("cron_id") else None}
     host = host_of(url or record.get("url"))
@@ -50,6 +51,19 @@ def fields(record: dict, url: str | None = None) -> dict:
     out["ix_status"] = (f"{p}#{status_word(status)}#{shard}"
                         if attempts and not (isinstance(status, int) and 200 <= status < 300) else None)
     return out
+
+
+def batch_entry(members: list[dict], ttl: int) -> dict:
+    """One list entry for the messages a batch published to one queue (2 or more): in `ix_list`
+    once for all of them, where each would have had its own (docs/costs.md). Its members carry
+    `lst` and no `ix_all` of their own; the list opens the entry into them (delivery_list._query).
+    Keyed by its first member's id, so a retried batch writes the same entry again."""
+    first = members[0]
+    entry_id = first["delivery_id"]
+    return {"pk": f"{BATCH_PREFIX}{entry_id}", "sk": "LST", "project_id": first["project_id"], "kind": first["kind"],
+            "ids": [m["delivery_id"] for m in members], "created_at": first["created_at"],
+            "ix_all": f"{first['project_id']}#{shard_of(entry_id)}", "ix_created": sort_key(first["created_at"], entry_id),
+            **({"ix_host": first["ix_host"]} if first.get("ix_host") else {}), "ttl": ttl}
 
 
 def changed(record: dict, new: dict) -> dict:

@@ -16,7 +16,7 @@ from ... import config
 from ...core import clock, validation
 from ...core.errors import InvalidInput
 from . import deliveries
-from .delivery_index import INDEXED_STATES, NO_RESPONSE, host_in, kind_of, partitions
+from .delivery_index import BATCH_PREFIX, INDEXED_STATES, NO_RESPONSE, host_in, kind_of, partitions
 
 KINDS = ("webhook", "queue", "cron", "callback", "event")
 FILTERS = ("state", "kind", "queue", "cron_id", "host", "status_code", "since", "until")
@@ -132,7 +132,11 @@ class _Shard:
         self.pk, self.buf, self.start, self.more = pk, [], None, True
 
 
-def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int, newest_first: bool) -> int:
+def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int, newest_first: bool,
+           within: tuple[str, str] | None = None) -> int:
+    """One read of a shard into its buffer; a batch's list entry (delivery_index.batch_entry)
+    is opened into its messages, each at the entry's sort key + "/<position>", and kept only
+    `within` the page's bounds (a cursor may point inside a batch)."""
     names = {"#pk": DELIVERY_INDEXES[index], "#sk": DELIVERY_INDEX_SORT}
     values = {":pk": shard.pk, ":lo": lo, ":hi": hi}
     kwargs = {"TableName": config.table_name(), "IndexName": index, "Limit": limit,
@@ -149,8 +153,21 @@ def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int,
     kwargs["ExpressionAttributeNames"] = names
     kwargs["ExpressionAttributeValues"] = {k: {"S": v} for k, v in values.items()}
     resp = clients.dynamodb().query(**kwargs)
-    shard.buf += [{"pk": i["pk"]["S"], "sk": i["sk"]["S"], "at": i[DELIVERY_INDEX_SORT]["S"]}
-                  for i in resp.get("Items", [])]
+    got = [{"pk": i["pk"]["S"], "sk": i["sk"]["S"], "at": i[DELIVERY_INDEX_SORT]["S"]} for i in resp.get("Items", [])]
+    batches = [e for e in got if e["pk"].startswith(BATCH_PREFIX)]
+    if batches:
+        lists = store.get_many([(e["pk"], e["sk"]) for e in batches])
+        opened = []
+        for e in got:
+            if not e["pk"].startswith(BATCH_PREFIX):
+                opened.append(e)
+                continue
+            members = [{"pk": f"DLV#{d}", "sk": "DLV", "at": f"{e['at']}/{n:03d}"}
+                       for n, d in enumerate((lists.get((e["pk"], e["sk"])) or {}).get("ids", []))]
+            lo_v, hi_v = within or (lo, hi)
+            opened += [m for m in (reversed(members) if newest_first else members) if lo_v <= m["at"] <= hi_v]
+        got = opened
+    shard.buf += got
     shard.start = resp.get("LastEvaluatedKey")
     shard.more = shard.start is not None
     return resp.get("ScannedCount", len(resp.get("Items", [])))
@@ -195,8 +212,12 @@ def page(project_id: str, f: dict, *, limit: int, cursor: str | None, newest_fir
     index, base, tests = _plan(project_id, f)
     lo, hi = _bounds(f)
     after, keep = _resume(cursor, index, base) if cursor else (None, False)
+    within = None
     if after:
         hi, lo = (min(hi, after), lo) if newest_first else (hi, max(lo, after))
+        within = (lo, hi)
+        if not newest_first and "/" in after:   # inside a batch: read its entry again, keep what follows
+            lo = after.split("/", 1)[0]
     shards = [_Shard(pk) for pk in partitions(base)]
     chunk = CHUNK if tests else max(2, -(-2 * limit // len(shards)))
     found, read, scanned, now = [], 0, 0, clock.now()
@@ -208,7 +229,7 @@ def page(project_id: str, f: dict, *, limit: int, cursor: str | None, newest_fir
         if empty:
             if scanned >= SCAN_BUDGET:
                 return found, cursor_from(_position(shards, newest_first))
-            scanned += sum(_pool.map(lambda s: _query(index, s, lo, hi, tests, chunk, newest_first), empty))
+            scanned += sum(_pool.map(lambda s: _query(index, s, lo, hi, tests, chunk, newest_first, within), empty))
             if not keep:   # BETWEEN is inclusive: the entry the cursor names was examined already
                 for s in empty:
                     s.buf = [e for e in s.buf if e["at"] != after]

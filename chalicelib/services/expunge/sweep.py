@@ -119,8 +119,12 @@ def _read(source: tuple, cursor: str | None, room: int) -> tuple[list[tuple[str,
                                    resources.DELIVERY_INDEX_SORT, lo="0", hi="~", limit=room, cursor=cursor,
                                    newest_first=False)
     found = []
+    batches = [(i["pk"], i["sk"]) for i in items if i["pk"].startswith(delivery_index.BATCH_PREFIX)]
+    lists = store.get_many(batches) if batches else {}
     for i in items:
         found.append((i["pk"], i["sk"]))
+        for member in (lists.get((i["pk"], i["sk"])) or {}).get("ids", []):   # a batch's list entry
+            found.append(keys.delivery(member))
         if i.get("ix_cron"):   # a cron run's record, in its job's partition (there still if the job was deleted)
             found.append(keys.cron_run(i["ix_cron"].split("#", 1)[1], i["pk"].split("#", 1)[1]))
     return found, nxt, None

@@ -2,7 +2,7 @@
 from ...aws import store
 from ...core import clock, flow_limits, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
-from ..delivery import deliveries, delivery_list, options
+from ..delivery import deliveries, delivery_index, delivery_list, options
 from ..receivers import holding
 from ..tenancy import idempotency, quotas, request_ids
 from . import queues
@@ -10,6 +10,7 @@ from . import queues
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
 CANCELLABLE = ("held", "queued", "waiting", "retrying")
+BATCH_ENTRY_MARGIN_DAYS = 30   # a batch's list entry outlives its members' longest retention
 
 
 def _check(body) -> dict:
@@ -86,15 +87,36 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
 def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     """Their first attempts in batched sends, then all records in batched writes: handed before
     stored, as deliveries.submit, so a 2xx means both (a failed send refuses the batch whole).
-    A retried request (request_ids) finds the records it made before and writes only the rest."""
+    The messages to one queue share one list entry (delivery_index.batch_entry), written with
+    them. A retried request (request_ids) finds the records it made before and writes only the
+    rest (and the entries again: the same items)."""
     if not records:
         return records
+    entries = _list_entries(records)
     found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
         deliveries.send_first_attempts(rest)
-        store.put_many(rest)
+        store.put_many(rest + entries)
     return [found.get((r["pk"], r["sk"]), r) for r in records]
+
+
+def _list_entries(records: list[dict]) -> list[dict]:
+    """One list entry per queue with two or more of the batch's messages, its members marked."""
+    by_queue: dict = {}
+    for r in records:
+        by_queue.setdefault(r["kind"], []).append(r)
+    entries = []
+    for members in by_queue.values():
+        if len(members) < 2:
+            continue
+        ttl = int(members[0]["created_at"] + 86400 * (max(members[0]["keep"]) + BATCH_ENTRY_MARGIN_DAYS))
+        entry = delivery_index.batch_entry(members, ttl)
+        for m in members:
+            m.pop("ix_all", None)
+            m["lst"] = entry["pk"]
+        entries.append(entry)
+    return entries
 
 
 def cron_message(job: dict, message_id: str, meta: dict) -> dict:

@@ -71,7 +71,7 @@ def test_thousands_of_one_projects_timers_do_not_hold_up_anothers_one(aws, monke
     """The other project's timer is in one shard among SHARDS, behind only its share of the
     flood, and every shard is worked at once: it is handed to SQS by its shard's first task."""
     monkeypatch.setattr(timers, "TASK_ITEMS", 100)
-    monkeypatch.setattr(due, "SHARDS", 64)    # the deployment's (tests run 8): ~31 of the 2,000 a shard
+    monkeypatch.setattr(due, "SHARDS", 128)   # the deployment's (tests run 8): ~16 of the 2,000 a shard
     flood, quiet = projects.create_project(plan="unlimited"), projects.create_project(plan="unlimited")
     timers_due(flood["project_id"], 2000)
     [lone] = timers_due(quiet["project_id"], 1)

@@ -72,12 +72,12 @@ def get(pk: str, sk: str, consistent=True) -> dict | None:
     return _from_ddb(resp["Item"]) if "Item" in resp else None
 
 
-def get_many(key_pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """Up to 100 items in one round trip (strongly consistent), keyed by (pk, sk)."""
+def get_many(key_pairs: list[tuple[str, str]], consistent=True) -> dict[tuple[str, str], dict]:
+    """Up to 100 items in one round trip (strongly consistent unless told), keyed by (pk, sk)."""
     found = {}
     pending = [_to_ddb({"pk": pk, "sk": sk}) for pk, sk in dict.fromkeys(key_pairs)]
     while pending:
-        request = {config.table_name(): {"Keys": pending[:100], "ConsistentRead": True}}
+        request = {config.table_name(): {"Keys": pending[:100], "ConsistentRead": consistent}}
         resp = clients.dynamodb().batch_get_item(RequestItems=request)
         for raw in resp["Responses"].get(config.table_name(), []):
             item = _from_ddb(raw)

@@ -157,7 +157,9 @@ def find_keyed(project_id: str, operation: str, key: str, body: dict, prefix: st
     now = clock.now()
     window = int(now // KEY_WINDOW)
     this, last = (ids.derived_id(prefix, w * KEY_WINDOW, project_id, operation, key, str(w)) for w in (window, window - 1))
-    found = store.get_many([keys.delivery(this), keys.delivery(last)])
+    # eventually consistent (half the price): a retry quick enough to miss the first request's
+    # write loses the conditional put to it instead, and is answered the same
+    found = store.get_many([keys.delivery(this), keys.delivery(last)], consistent=False)
     fp = _fingerprint(body)
     for delivery_id in (this, last):
         record = found.get(keys.delivery(delivery_id))

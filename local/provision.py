@@ -27,23 +27,29 @@ def provision() -> dict:
     return {"dispatch_queue_url": dispatch_url, "dead_letter_queue_url": dlq_url}
 
 
-def add_missing_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[str]:
-    """An upgrade that adds a global secondary index (e.g. the due index) to a table that exists:
-    DynamoDB takes one new index per UpdateTable, and the next only once it is ACTIVE."""
+def _settled_indexes(ddb, table_name: str, poll_seconds: float) -> set[str]:
+    """The table's indexes, once none is being created or deleted (DynamoDB takes one index
+    change per UpdateTable, and the next only once the last is done)."""
     import time
+    while True:
+        table = ddb.describe_table(TableName=table_name)["Table"]
+        have = {g["IndexName"]: g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])}
+        if all(status == "ACTIVE" for status in have.values()):
+            return set(have)
+        time.sleep(poll_seconds)
+
+
+def add_missing_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[str]:
+    """An upgrade that adds a global secondary index (e.g. the due index) to a table that exists,
+    one per UpdateTable."""
     added = []
     wanted = {g["IndexName"]: g for g in spec.get("GlobalSecondaryIndexes", [])}
     while True:
-        table = ddb.describe_table(TableName=spec["TableName"])["Table"]
-        have = {g["IndexName"]: g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])}
-        if any(status != "ACTIVE" for status in have.values()):
-            time.sleep(poll_seconds)
-            continue
-        missing = [name for name in wanted if name not in have]
+        missing = [name for name in wanted if name not in _settled_indexes(ddb, spec["TableName"], poll_seconds)]
         if not missing:
             return added
         index = wanted[missing[0]]
-        attrs = {a["AttributeName"] for k in index["KeySchema"] for a in [k]}
+        attrs = {k["AttributeName"] for k in index["KeySchema"]}
         ddb.update_table(TableName=spec["TableName"],
                          AttributeDefinitions=[d for d in spec["AttributeDefinitions"] if d["AttributeName"] in attrs],
                          GlobalSecondaryIndexUpdates=[{"Create": index}])
@@ -54,15 +60,10 @@ def drop_obsolete_indexes(ddb, spec: dict, poll_seconds: float = 5.0) -> list[st
     """After an upgrade's new indexes are active, delete those it replaced
     (resources.OBSOLETE_INDEXES: the list indexes before issue 23), one per UpdateTable: an
     index nothing reads still bills a write for every item that carries its key."""
-    import time
     dropped = []
+    wanted = {g["IndexName"] for g in spec.get("GlobalSecondaryIndexes", [])}
     while True:
-        table = ddb.describe_table(TableName=spec["TableName"])["Table"]
-        have = {g["IndexName"]: g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])}
-        if any(status != "ACTIVE" for status in have.values()):
-            time.sleep(poll_seconds)
-            continue
-        wanted = {g["IndexName"] for g in spec.get("GlobalSecondaryIndexes", [])}
+        have = _settled_indexes(ddb, spec["TableName"], poll_seconds)
         gone = [n for n in resources.OBSOLETE_INDEXES if n in have and n not in wanted]
         if not gone:
             return dropped

@@ -17,6 +17,7 @@ AWS request counted and every DynamoDB write billed as DynamoDB bills it (bench/
 Lambda time is the time measured here (an upper bound: moto is slower than DynamoDB)."""
 import json
 import math
+import re
 import os
 import statistics
 import sys
@@ -35,6 +36,7 @@ HTTP_API = 1.00 / 1e6           # API Gateway HTTP API, per request of up to 512
 STORAGE_GB_MONTH = 0.25         # DynamoDB standard table class
 INDEX_ITEM_OVERHEAD = 100       # bytes DynamoDB adds to each index entry's size for storage
 PARTITION_WU = 1000             # write units a second one partition takes
+TABLE_QUOTA_WU = 40_000         # an on-demand table's default throughput quota (write units a second)
 LOG_GB = 0.50                   # CloudWatch Logs ingestion
 AWS_CALL_S = 0.010               # an in-region DynamoDB or SQS request, generously
 CPU_API_S = 0.0045                # the API function's CPU per request (deploy/measure_memory.py)
@@ -200,8 +202,13 @@ def heat(det_total: dict, deliveries: int) -> list[tuple[str, str]]:
         shared = index == "gsi3" or hot_part.startswith(("due#", "TIMERS#"))
         ceiling = PARTITION_WU / per_delivery if per_delivery else float("inf")
         label = "deployment" if shared else "project"
-        rows.append((f"{index}: {len(parts)} partitions written, hottest {hot / total:.1%} of its units",
+        what = re.sub(r"(proj|dlv|msg|cron|key)_[0-9A-Z]{26}", r"<\1>", hot_part)
+        rows.append((f"{index}: {len(parts)} partitions written, hottest ({what}) {hot / total:.1%} of its units",
                      f"{per_delivery:.3f} units/delivery there -> ceiling {ceiling:,.0f} deliveries/s per {label}"))
+    units = sum(v for k, v in det_total.items() if k in ("wu:table", "wu:index")) / deliveries
+    rows.append(("every project together: the table's on-demand quota (40,000 write units/s, adjustable)",
+                 f"{units:.2f} units/delivery over this mix -> {TABLE_QUOTA_WU / units:,.0f} deliveries/s; "
+                 f"100,000/s needs a quota of {100_000 * units:,.0f} units/s (a Service Quotas request)"))
     return rows
 
 

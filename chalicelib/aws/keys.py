@@ -19,6 +19,11 @@ def delivery(delivery_id: str) -> tuple[str, str]:
     return f"DLV#{delivery_id}", "DLV"
 
 
+def payload(delivery_id: str) -> tuple[str, str]:
+    """A large payload's own item, written once beside its delivery (deliveries.split_payload)."""
+    return f"PAY#{delivery_id}", "PAY"
+
+
 def deliveries_of(project_id: str, kind: str) -> str:
     """gsi1 partition: a project's deliveries of one kind (webhook, queue:<name>, cron:<id>)."""
     return f"{project_id}#{kind}"

@@ -35,7 +35,7 @@ def items_of(project_id: str) -> dict:
     """Every item that names the project anywhere (its id in a key, an index key or a field), and
     the items sharing a partition with one (a replay job's markers)."""
     items = table()
-    named = {(i["pk"], i["sk"]): i for i in items if project_id in json.dumps(i, default=str)}
+    named = {(i["pk"], i["sk"]): i for i in items if project_id in json.dumps(i, default=repr)}
     partitions = {pk for pk, _ in named if not pk.startswith(("KEY#", "EXPUNGE#"))}
     return {**named, **{(i["pk"], i["sk"]): i for i in items if i["pk"] in partitions}}
 
@@ -56,6 +56,11 @@ def populate(api: Api, receiver, tag: str) -> dict:
                                                    {"count": 100, "period_seconds": 1}})
     api.call("POST", "/v1/scheduling/queue/publish", {"queue": "work", "payload": {"n": 3}})
     api.call("POST", "/v1/scheduling/queue/publish", {"queue": "parked", "payload": {"n": 4}})   # held
+    api.call("POST", SEND, {"url": receiver.url(f"/{tag}/ok"), "payload": {"blob": "x7Q" * 700 + tag}})  # inline
+    import base64
+    import os
+    big = base64.b64encode(os.urandom(3000)).decode()          # a payload with its own item
+    api.call("POST", SEND, {"url": receiver.url(f"/{tag}/ok"), "payload": {"big": big}})
     batch = api.call("POST", "/v1/scheduling/queue/publish-batch",   # two messages behind one list entry
                      {"messages": [{"queue": "work", "payload": {"n": 5}}, {"queue": "work", "payload": {"n": 6}}]})
     assert batch.status_code in (200, 202) and batch.data["accepted"] == 2, batch.data

@@ -74,6 +74,9 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")})
     if hand and delivery["enqueued"]:
         dispatch.enqueue(deliveries.first_work(delivery))
+    delivery, payload_item = deliveries.split_payload(delivery)
+    if payload_item:
+        store.put(payload_item)
     made = _put_once(delivery)
     run_made = _put_once(run)
     if made:

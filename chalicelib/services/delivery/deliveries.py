@@ -27,6 +27,8 @@ ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work o
 TERMINAL = ("succeeded", "failed", "cancelled")
 KEY_WINDOW = 24 * 3600     # an idempotency key's delivery is found again for this long (find_keyed)
 COMPRESS_OVER = 600        # bytes of payload over which the record keeps it compressed
+INLINE_MAX = 600           # bytes of payload (as kept) over which it has its own item (split_payload)
+PAYLOAD_MARGIN_DAYS = 30
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
 ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
@@ -112,11 +114,40 @@ def stored_payload(payload: str) -> dict:
 
 
 def payload_text(record: dict) -> str:
-    """The payload as it was sent, however the record keeps it."""
-    packed = record.get("pz")
+    """The payload as it was sent, however the record keeps it (in itself, compressed or not,
+    or in its payload item: split_payload)."""
+    held = record
+    if record.get("pref"):
+        held = store.get(*keys.payload(record["delivery_id"]), consistent=False) or {}
+        if not held:
+            raise LookupError("the payload item is gone (past its retention)")
+    packed = held.get("pz")
     if packed is not None:
         return zlib.decompress(bytes(getattr(packed, "value", packed))).decode()
-    return record["payload"]
+    return held["payload"]
+
+
+def split_payload(record: dict) -> tuple[dict, dict | None]:
+    """A new record, and its payload's own item when the payload (as kept) is over INLINE_MAX:
+    the payload is then written once, and the record, written at least twice, stays under 1 KB,
+    so each KB of payload costs one write unit, compressible or not (docs/costs.md). The item
+    is written before the record (a record never lacks its payload; an item whose record never
+    came expires). Writers of new records call this; a record stored whole works as well."""
+    kept = record.get("pz") if record.get("pz") is not None else record.get("payload")
+    size = len(bytes(getattr(kept, "value", kept))) if not isinstance(kept, str) else len(kept.encode())
+    if size <= INLINE_MAX:
+        return record, None
+    pk, sk = keys.payload(record["delivery_id"])
+    item = {"pk": pk, "sk": sk, "project_id": record["project_id"],
+            **({"pz": record["pz"]} if record.get("pz") is not None else {"payload": record["payload"]}),
+            "ttl": payload_expiry(record, record["created_at"])}
+    slim = {k: v for k, v in record.items() if k not in ("pz", "payload")}
+    return {**slim, "pref": 1}, item
+
+
+def payload_expiry(record: dict, start: float) -> int:
+    """A payload item outlives the longest its record can be kept from `start` (a month more)."""
+    return int(start + 86400 * (max(record.get("keep") or retention.DEFAULTS.values()) + PAYLOAD_MARGIN_DAYS))
 
 
 def state_keys(record: dict, state: str) -> dict:
@@ -194,11 +225,14 @@ def submit(record: dict) -> dict:
     a 2xx means both are done, and the record needs no marker (core/due.HANDOFF_GRACE). If this
     dies between the two, nothing was accepted: the message finds no record and is dropped."""
     send_first_attempts([record])
+    stored, item = split_payload(record)
+    if item:
+        store.put(item)
     try:
-        store.put(record, condition="attribute_not_exists(pk)")
+        store.put(stored, condition="attribute_not_exists(pk)")
     except store.ConditionFailed:   # a retried request (services/tenancy/request_ids.py): made already
         return store.get(record["pk"], record["sk"])
-    return record
+    return stored
 
 
 def send_first_attempts(records: list[dict]) -> None:
@@ -239,6 +273,13 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
     with quotas.deliveries_taken(project_id) if not counted else nullcontext():
         now = clock.now()
         n = record["attempt_count"] + 1
+        if record.get("pref"):   # its payload is kept as long as the replayed delivery may be
+            try:
+                store.update(*keys.payload(delivery_id), {"ttl": payload_expiry(record, now)},
+                             condition="attribute_exists(pk)")
+            except store.ConditionFailed:
+                raise Conflict("This delivery's payload is past its retention; it cannot be retried.",
+                               field="delivery_id")
         try:   # handed first, as in submit: its message waits for this write (HANDOFF_GRACE)
             dispatch.enqueue(work(delivery_id, n, now, project_id))
         except Exception as e:
@@ -384,7 +425,7 @@ def content(record: dict) -> dict:
     and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
     try:
         payload = json.loads(payload_text(record))
-    except (ValueError, KeyError, zlib.error):
+    except (ValueError, KeyError, LookupError, zlib.error):
         payload = None   # every payload was JSON when accepted; never a 500 for an old record
     headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
                "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}

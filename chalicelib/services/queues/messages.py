@@ -97,7 +97,13 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
         deliveries.send_first_attempts(rest)
-        store.put_many(rest + entries)
+        split = [deliveries.split_payload(r) for r in rest]
+        items = [item for _, item in split if item]
+        if items:   # every payload before any record that points to it
+            store.put_many(items)
+        store.put_many([r for r, _ in split] + entries)
+        stored = {(r["pk"], r["sk"]): r for r, _ in split}
+        return [found.get((r["pk"], r["sk"])) or stored[(r["pk"], r["sk"])] for r in records]
     return [found.get((r["pk"], r["sk"]), r) for r in records]
 
 

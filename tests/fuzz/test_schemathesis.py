@@ -152,8 +152,8 @@ class StateWatch:
                 self.net[table] += (now is not None) - (was is not None)
             if now != was:
                 how = "added" if was is None else "removed" if now is None else "changed"
-                out.append(f"{how} {table} {json.dumps(key)}: before={json.dumps(was)[:300]} "
-                           f"after={json.dumps(now)[:300]}")
+                out.append(f"{how} {table} {json.dumps(key)}: before={json.dumps(was, default=repr)[:300]} "
+                           f"after={json.dumps(now, default=repr)[:300]}")
         return out + self.others
 
 

@@ -159,6 +159,21 @@ def test_a_cursor_from_another_project_is_refused(client, api):
     assert resp.status_code == 400 and resp.data["error"]["field"] == "cursor"
 
 
+def test_a_keyed_request_that_was_refused_is_not_remembered(api):
+    """A keyed retry refused (409: the delivery has not failed) keeps no answer: once the
+    delivery has failed, the same key retries it (Powertools deletes the in-progress record of a
+    request that raised)."""
+    from chalicelib.aws import keys, store
+    sent = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}}).data
+    retry = f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}/retry"
+    refused = api.call("POST", retry, headers={"Idempotency-Key": "retry-once"})
+    assert refused.status_code == 409 and refused.data["error"]["code"] == "conflict"
+    record = store.get(*keys.delivery(sent["delivery_id"]))
+    store.update(record["pk"], record["sk"], {"state": "failed"})
+    again = api.call("POST", retry, headers={"Idempotency-Key": "retry-once"})
+    assert again.status_code in (200, 202) and again.data["state"] == "queued", again.data
+
+
 def test_idempotent_send_returns_the_first_response_and_queues_once(api):
     body = {"url": "https://x.example.com/", "payload": {"a": 1}, "idempotency_key": "order-42"}
     first = api.call("POST", SEND, body)

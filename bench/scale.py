@@ -244,6 +244,9 @@ def main():
         b = bill(r, log_per_attempt, r["stored"])
         d = r["det"]
         idx = ", ".join(f"{k.split(':', 2)[2]} {v:.2f}" for k, v in sorted(d.items()) if k.startswith("wu:index:"))
+        reads = ", ".join(f"{k.split(':', 1)[1]} {v:.2f}" for k, v in sorted(d.items()) if k.startswith("ru:"))
+        calls = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["per"].items()))
+        rows.append((f"  read units by call; requests per delivery", f"{reads}; {calls}"))
         rows.append((f"{r['name']} (n={r['n']}): write units table + indexes",
                      f"{d.get('wu:table', 0):.2f} + {d.get('wu:index', 0):.2f} = {b['write_units']:.2f} ({idx or 'no index'})"))
         rows.append((f"  $/M: REST {b['total_rest']:.2f}, HTTP API {b['total_http']:.2f}"

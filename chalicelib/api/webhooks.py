@@ -33,6 +33,13 @@ def retry_delivery(delivery_id):
     return webhooks.retry(project, delivery_id, idempotency_key(req))
 
 
+@route(bp, f"{BASE}/deliveries/{{delivery_id}}/cancel", ["POST"])
+def cancel_delivery(delivery_id):
+    req = bp.current_request
+    project = caller_project(req)
+    return once(req, project, "webhook.cancel", lambda: webhooks.cancel(project, delivery_id))
+
+
 @route(bp, f"{BASE}/secret", ["GET"])
 def get_secret():
     return webhooks.secret(caller_project(bp.current_request))

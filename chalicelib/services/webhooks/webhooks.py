@@ -1,7 +1,8 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
-from ...core import breaker, retry_policy, validation
-from ...core.errors import InvalidInput
-from ..delivery import deliveries, delivery_list
+from ...aws import store
+from ...core import breaker, clock, due, retry_policy, validation
+from ...core.errors import Conflict, InvalidInput
+from ..delivery import deliveries, delivery_index, delivery_list
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
 from ..tenancy import idempotency, projects, quotas
@@ -55,6 +56,32 @@ def list_(project_id: str, params: dict) -> dict:
 def retry(project_id: str, delivery_id: str, idem_key: str | None) -> dict:
     return idempotency.once(project_id, "webhook.retry", idem_key, {"delivery_id": delivery_id},
                             lambda: deliveries.view(deliveries.replay(project_id, delivery_id)))
+
+
+CANCELLABLE = ("queued", "held", "waiting")   # and no attempt made yet
+
+
+def cancel(project_id: str, delivery_id: str) -> dict:
+    """Cancel a delivery not yet attempted (a delayed send, one held or waiting on a flow limit).
+    The write is conditional on the state and on attempt_count = 0, so an attempt racing it
+    either records first (then this is a 409) or finds the record cancelled and does nothing
+    (attempts.py's record-attempt condition excludes `cancelled`)."""
+    record = deliveries.get(project_id, delivery_id)
+    if record["state"] in CANCELLABLE and record["attempt_count"] == 0:
+        now = clock.now()
+        try:
+            store.update(record["pk"], record["sk"], {
+                "state": "cancelled", "updated_at": now, "next_attempt_at": None, **due.unmark(),
+                **deliveries.state_keys(record, "cancelled"), **deliveries.ending(record, "cancelled", now),
+                **delivery_index.changed(record, delivery_index.fields({**record, "state": "cancelled"}))},
+                condition="#st IN (:q, :h, :w) AND attempt_count = :zero", names={"#st": "state"},
+                values={":q": "queued", ":h": "held", ":w": "waiting", ":zero": 0})
+            return deliveries.view(deliveries.get(project_id, delivery_id))
+        except store.ConditionFailed:
+            pass
+    current = deliveries.get(project_id, delivery_id)
+    raise Conflict(f"Only a delivery not yet attempted can be cancelled; this one is {current['state']} "
+                   f"after {current['attempt_count']} attempt(s).", field="delivery_id", state=current["state"])
 
 
 def secret(project_id: str) -> dict:

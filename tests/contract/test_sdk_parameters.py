@@ -176,6 +176,7 @@ TS_IDEMPOTENT = {
     "scheduling.queue.cancel": "cancel(messageId: string, opts: IdempotencyOptions = {})",
     "scheduling.queue.retry": "retry(messageId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.retry": "retry(deliveryId: string, opts: IdempotencyOptions = {})",
+    "scheduling.webhook.cancel": "cancel(deliveryId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.rotate_secret": "rotateSecret(opts: IdempotencyOptions = {})",
     "auth.keys.create": "createKey(opts: IdempotencyOptions = {})",
     "scheduling.endpoints.release": "release(endpointId: string, opts: IdempotencyOptions = {})",

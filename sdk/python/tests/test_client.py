@@ -75,6 +75,7 @@ def test_every_method_hits_its_route(client, fake):
         (lambda: c.webhook.get("dlv_1"), "GET", "/v1/scheduling/webhook/deliveries/dlv_1"),
         (lambda: c.webhook.list(state="failed"), "GET", "/v1/scheduling/webhook/deliveries?state=failed"),
         (lambda: c.webhook.retry("dlv_1"), "POST", "/v1/scheduling/webhook/deliveries/dlv_1/retry"),
+        (lambda: c.webhook.cancel("dlv_1"), "POST", "/v1/scheduling/webhook/deliveries/dlv_1/cancel"),
         (lambda: c.webhook.secret(), "GET", "/v1/scheduling/webhook/secret"),
         (lambda: c.webhook.rotate_secret(), "POST", "/v1/scheduling/webhook/secret/rotate"),
         (lambda: c.auth.me(), "GET", "/v1/auth/me"),

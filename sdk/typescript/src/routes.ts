@@ -34,6 +34,7 @@ export const ROUTES = {
   "scheduling.webhook.list": { method: "GET", path: "/v1/scheduling/webhook/deliveries" },
   "scheduling.webhook.get": { method: "GET", path: "/v1/scheduling/webhook/deliveries/{delivery_id}" },
   "scheduling.webhook.retry": { method: "POST", path: "/v1/scheduling/webhook/deliveries/{delivery_id}/retry" },
+  "scheduling.webhook.cancel": { method: "POST", path: "/v1/scheduling/webhook/deliveries/{delivery_id}/cancel" },
   "scheduling.webhook.secret": { method: "GET", path: "/v1/scheduling/webhook/secret" },
   "scheduling.webhook.rotate_secret": { method: "POST", path: "/v1/scheduling/webhook/secret/rotate" },
   "scheduling.deliveries.list": { method: "GET", path: "/v1/scheduling/deliveries" },

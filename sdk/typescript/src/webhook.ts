@@ -17,6 +17,10 @@ export class WebhookApi extends Api {
   retry(deliveryId: string, opts: IdempotencyOptions = {}): Promise<DeliveryRecord> {
     return this.client.call("scheduling.webhook.retry", { params: { delivery_id: deliveryId }, idempotencyKey: opts.idempotency_key });
   }
+  /** Cancel a delivery not yet attempted (a delayed send, one held or waiting); a ConflictError once an attempt was made or it has ended. */
+  cancel(deliveryId: string, opts: IdempotencyOptions = {}): Promise<DeliveryRecord> {
+    return this.client.call("scheduling.webhook.cancel", { params: { delivery_id: deliveryId }, idempotencyKey: opts.idempotency_key });
+  }
   /** `{ secret: "whsec_…" }`: what receivers verify signatures with. */
   secret(): Promise<WebhookSecret> {
     return this.client.call("scheduling.webhook.secret");

@@ -79,6 +79,7 @@ describe("InfraiClient", () => {
       [() => c.job.webhook.get("dlv_1"), "scheduling.webhook.get"],
       [() => c.job.webhook.list({ state: "failed" }), "scheduling.webhook.list", "?state=failed"],
       [() => c.job.webhook.retry("dlv_1"), "scheduling.webhook.retry"],
+      [() => c.job.webhook.cancel("dlv_1"), "scheduling.webhook.cancel"],
       [() => c.job.webhook.secret(), "scheduling.webhook.secret"],
       [() => c.job.webhook.rotateSecret(), "scheduling.webhook.rotate_secret"],
       [() => c.auth.me(), "auth.me"],

@@ -36,6 +36,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.webhook.list": ("GET", "/v1/scheduling/webhook/deliveries"),
     "scheduling.webhook.get": ("GET", "/v1/scheduling/webhook/deliveries/{delivery_id}"),
     "scheduling.webhook.retry": ("POST", "/v1/scheduling/webhook/deliveries/{delivery_id}/retry"),
+    "scheduling.webhook.cancel": ("POST", "/v1/scheduling/webhook/deliveries/{delivery_id}/cancel"),
     "scheduling.webhook.secret": ("GET", "/v1/scheduling/webhook/secret"),
     "scheduling.webhook.rotate_secret": ("POST", "/v1/scheduling/webhook/secret/rotate"),
     "scheduling.deliveries.list": ("GET", "/v1/scheduling/deliveries"),

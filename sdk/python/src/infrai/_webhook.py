@@ -36,6 +36,11 @@ class Webhook(Resource):
     def retry(self, delivery_id: str, *, idempotency_key: Optional[str] = None) -> dict:
         return self._call("scheduling.webhook.retry", {"delivery_id": delivery_id}, idempotency_key=idempotency_key)
 
+    def cancel(self, delivery_id: str, *, idempotency_key: Optional[str] = None) -> dict:
+        """Cancel a delivery not yet attempted (a delayed send, one held or waiting): its
+        record, `cancelled`. ConflictError once an attempt was made or it has ended."""
+        return self._call("scheduling.webhook.cancel", {"delivery_id": delivery_id}, idempotency_key=idempotency_key)
+
     def secret(self) -> dict:
         """`{"secret": "whsec_…"}`: what receivers verify signatures with."""
         return self._call("scheduling.webhook.secret")

@@ -5,7 +5,7 @@ import os
 from chalice import Chalice
 
 from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
-from chalicelib.api import http_api, openapi
+from chalicelib.api import http, http_api, openapi
 from chalicelib import config
 from chalicelib.core import due
 from chalicelib.services.deliver import router
@@ -14,6 +14,7 @@ from chalicelib.services.tenancy import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
 app.register_middleware(errors.chalice_answers_in_our_format, "http")
+app.register_middleware(http.json_bodies_only, "http")   # 415 for a body that is not JSON
 app.register_blueprint(health.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(webhooks.bp)

@@ -3,12 +3,29 @@ body, query parameters, and JSON responses. Errors become responses in `errors.p
 from chalice import Response
 
 from ..core import strict_json, validation
+from ..core.errors import UnsupportedMediaType
 from ..services.tenancy import idempotency, projects
-from .errors import json_errors
+from .errors import error_response, json_errors
 
 # No content-type check by Chalice (it would answer 415 in its own format, even on GETs and
 # before the key is checked): bodies are parsed as JSON here and refused in our format.
 CONTENT_TYPES: list[str] = []
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def json_bodies_only(event, get_response):
+    """A body must be declared JSON. A browser sends a cross-site form or `fetch(no-cors)` as
+    text/plain, application/x-www-form-urlencoded or multipart/form-data without asking first (a
+    "simple" request); answering those with 415 before anything runs means no page can drive the
+    API with its visitors' browsers. An empty body needs no Content-Type (trigger, pause, ...)."""
+    if event.method in BODY_METHODS and event.raw_body:
+        declared = _header(event, "content-type") or ""
+        if declared.split(";", 1)[0].strip().lower() != "application/json":
+            shown = declared.split(";", 1)[0].strip()[:60] or "none"
+            return error_response(UnsupportedMediaType(
+                f"The request body must be JSON sent with 'Content-Type: application/json' (got {shown!r}); "
+                "set the header, or send no body.", field=None))
+    return get_response(event)
 
 
 def caller_project(request, expunged: bool = False) -> str:

@@ -39,6 +39,11 @@ class PayloadTooLarge(InfraiError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(InfraiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unauthorized(InfraiError):
     status = 401
     code = "unauthorized"

@@ -6,6 +6,7 @@ period/count, so never more than `count` start in any window of `period_seconds`
 deliver function instance is `services/receivers/flow_control.py`."""
 import re
 
+from . import validation
 from .errors import InvalidInput
 
 MIN_PERIOD = 1
@@ -29,7 +30,7 @@ def check_key(key, field="flow_key") -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', e.g. 'acme-api'.",
                            field=field)
-    return key
+    return validation.not_only_dots(key, field)
 
 
 def check(body: dict) -> dict:

@@ -1,6 +1,7 @@
 """Field checks shared by every route. Each failure names the field and says how to fix it;
 nothing is written before every field has passed."""
 import re
+import unicodedata
 
 from . import strict_json
 from .errors import InvalidInput, PayloadTooLarge
@@ -106,6 +107,25 @@ def string(body: dict, name: str, *, required=True, max_len=256, min_len=1, defa
     text_only(value, name)
     if not min_len <= len(value) <= max_len:
         raise InvalidInput(f"'{name}' must be {min_len} to {max_len} characters long.", field=name)
+    return value
+
+
+def printable(value: str, field: str) -> str:
+    """Refuse control and format characters (Unicode Cc, Cf: NUL, CR/LF, tab, U+202E, zero-width
+    joiners): in a name they break logs, headers and terminals, or make it read as another name."""
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            raise InvalidInput(f"'{field}' holds a control or format character (U+{ord(ch):04X} at position {i}); "
+                               "remove it: names are visible text only.", field=field)
+    return value
+
+
+def not_only_dots(value: str, field: str) -> str:
+    """Refuse '.', '..', ...: as a path segment, clients and proxies normalise them away, so a
+    resource so named could be made but never reached."""
+    if value and set(value) == {"."}:
+        raise InvalidInput(f"'{field}' must not be made only of dots ('.' and '..' are removed from URL paths); "
+                           "add a letter or digit.", field=field)
     return value
 
 

@@ -35,7 +35,8 @@ def _check(body: dict, current: dict | None = None) -> dict:
     def given(name):
         return not partial or name in body
     if given("name"):
-        out["name"] = validation.string(body, "name", max_len=MAX_NAME).strip() or _empty_name()
+        name = validation.printable(validation.string(body, "name", max_len=MAX_NAME), "name")
+        out["name"] = name.strip() or _empty_name()
     if given("schedule"):
         raw = validation.string(body, "schedule", max_len=schedules.MAX_LENGTH)
         out["schedule"] = schedules.parse(raw).expression

@@ -26,6 +26,7 @@ def check_name(name, field="queue") -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', "
                            "e.g. 'send-daily-digest'.", field=field)
+    validation.not_only_dots(name, field)
     if name in RESERVED:
         raise InvalidInput(f"'{name}' is reserved (it is a route); pick another queue name.", field=field)
     return name

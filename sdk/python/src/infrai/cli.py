@@ -1,24 +1,32 @@
 """`infrai`: the command line for an infrai scheduling project (Click, with Rich for tables and
 progress bars). It reads the same configuration as the SDK: --api-key / --base-url, then
 INFRAI_API_KEY / INFRAI_BASE_URL, then ~/.infrai/credentials, then the local stack.
-Every command takes --json and then prints the API's JSON (one object per line for `tail`)."""
+Every command takes --json and then prints the API's JSON (one object per line for `tail`).
+
+Every value from the API is printed as plain text (a Rich `Text`, never markup): a receiver's
+status line or an error holding `[/]` or `[link=…]` shows literally instead of crashing or
+spoofing output. Tables never cut an id: id columns keep their full width, and on a narrow
+terminal the least important columns are left out instead (`-o wide` shows them all)."""
 from __future__ import annotations
 
 import functools
 import json
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ._client import Infrai
 from .errors import InfraiError
 
-STATES = ["queued", "held", "retrying", "succeeded", "failed", "cancelled"]
+STATES = ["queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled"]
 STATE_STYLE = {"succeeded": "green", "failed": "red", "retrying": "yellow", "held": "magenta",
                "cancelled": "dim", "queued": "cyan"}
 console = Console()
@@ -52,7 +60,7 @@ def command(group: click.Group, name: Optional[str] = None, **kwargs: Any):
                 if ctx.as_json:
                     click.echo(json.dumps({"error": {"code": getattr(e, "code", None), "message": str(e)}}))
                 else:
-                    err_console.print(f"[red]error:[/red] {e}")
+                    err_console.print(Text.assemble(("error:", "red"), " ", str(e)))
                 sys.exit(1)
         return run
     return decorate
@@ -65,16 +73,85 @@ def emit(ctx: Ctx, data: Any, render: Callable[[Any], None]) -> None:
         render(data)
 
 
-def styled(state: Optional[str]) -> str:
-    return f"[{STATE_STYLE.get(state or '', 'white')}]{state}[/]" if state else "-"
+def plain(value: Any) -> Text:
+    """A value from the API as literal text: never read as markup or an emoji code."""
+    return Text("-" if value is None else str(value))
 
 
-def kv_table(record: dict, title: str) -> Table:
-    table = Table(title=title, show_header=False, box=None)
+def styled(state: Optional[str]) -> Text:
+    return Text(str(state), style=STATE_STYLE.get(str(state), "white")) if state else Text("-")
+
+
+def say(*parts: Any) -> Text:
+    """One line: str parts are plain text (API values welcome), (text, style) pairs are styled."""
+    return Text.assemble(*(p if isinstance(p, (Text, tuple)) else str(p) for p in parts))
+
+
+def kv_table(record: dict, title: Any) -> Table:
+    table = Table(title=plain(title), show_header=False, box=None)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     for k, v in record.items():
         if not isinstance(v, (list, dict)):
-            table.add_row(f"[bold]{k}[/bold]", styled(v) if k == "state" else str(v))
+            table.add_row(Text(str(k), style="bold"), styled(v) if k == "state" else plain(v))
     return table
+
+
+class Column(NamedTuple):
+    name: str
+    keep: int = 5        # on a narrow terminal the highest are left out first; 0: always shown
+    is_id: bool = False  # never cut: kept at its full width
+
+
+def fit_table(columns: list, rows: list, *, wide: bool = False, width: Optional[int] = None,
+              title: Any = None) -> tuple:
+    """A table of API values (each cell plain text unless already a Text) that fits `width`
+    without cutting an id: columns are left out, least important first, until the rest fit at
+    their full width; `wide` keeps them all. Returns (table, the width it needs, columns left out)."""
+    cells = [[c if isinstance(c, Text) else plain(c) for c in row] for row in rows]
+    need = [max([len(col.name)] + [max(map(cell_len, r[i].plain.split("\n"))) for r in cells])
+            for i, col in enumerate(columns)]
+    width = width or console.width
+    chosen = list(range(len(columns)))
+    if not wide:
+        chosen, total = [], 1                    # 1: the table's left border
+        for i in sorted(range(len(columns)), key=lambda i: columns[i].keep):
+            if columns[i].keep == 0 or total + need[i] + 3 <= width:   # 3: padding and border
+                chosen.append(i)
+                total += need[i] + 3
+        chosen.sort()
+    table = Table(title=plain(title) if title is not None else None)
+    for i in chosen:
+        if columns[i].is_id:
+            table.add_column(columns[i].name, no_wrap=True, min_width=need[i], overflow="fold")
+        else:
+            table.add_column(columns[i].name, overflow="fold")
+    for row in cells:
+        table.add_row(*(row[i] for i in chosen))
+    return table, 1 + sum(need[i] + 3 for i in chosen), len(columns) - len(chosen)
+
+
+def print_table(fitted: tuple) -> None:
+    table, needed, hidden = fitted
+    if needed > console.width:   # -o wide: lines longer than the terminal (Rich would shrink it to fit)
+        Console(file=console.file, width=needed, force_terminal=console.is_terminal,
+                color_system=console.color_system).print(table)
+    else:
+        console.print(table)
+    if hidden:
+        err_console.print(Text(f"({hidden} column{'s' if hidden > 1 else ''} left out to fit the terminal; "
+                               "-o wide shows every column)", style="dim"))
+
+
+def output_option(fn: Callable) -> Callable:
+    return click.option("-o", "--output", type=click.Choice(["table", "wide", "json"]), default="table",
+                        show_default=True, help="wide: every column, however narrow the terminal; json: as --json.")(fn)
+
+
+def wants_wide(ctx: Ctx, output: str) -> bool:
+    if output == "json":
+        ctx.as_json = True
+    return output == "wide"
 
 
 @click.group()
@@ -94,8 +171,8 @@ def main(ctx: click.Context, api_key: Optional[str], base_url: Optional[str], as
 def activate(ctx: Ctx, force: bool) -> None:
     result = ctx.client.activate(force=force)
     shown = {k: v for k, v in result.items() if k != "api_key"}
-    emit(ctx, shown, lambda r: console.print(f"activated project [bold]{r.get('project_id')}[/bold]"
-                                             f" ({'new' if r.get('created', True) else 'already saved'})"))
+    emit(ctx, shown, lambda r: console.print(say("activated project ", (str(r.get("project_id")), "bold"),
+                                                 f" ({'new' if r.get('created', True) else 'already saved'})")))
 
 
 def retention_words(settings: dict) -> str:
@@ -106,7 +183,7 @@ def retention_words(settings: dict) -> str:
 
 def show_project(ctx: Ctx, me: dict) -> None:
     table = kv_table(me, f"project at {ctx.client.base_url}")
-    table.add_row("[bold]deliveries kept[/bold]", retention_words(me))
+    table.add_row(Text("deliveries kept", style="bold"), plain(retention_words(me)))
     console.print(table)
 
 
@@ -139,8 +216,8 @@ def project_set(ctx: Ctx, retention_succeeded: Optional[int], retention_failed: 
     if not days:
         raise click.UsageError("give --retention-succeeded and/or --retention-failed")
     settings = ctx.client.auth.update_project(retention_days=days)
-    emit(ctx, settings, lambda r: console.print(f"deliveries kept {retention_words(r)} "
-                                                "(for deliveries made from now on)"))
+    emit(ctx, settings, lambda r: console.print(say(f"deliveries kept {retention_words(r)} "
+                                                    "(for deliveries made from now on)")))
 
 
 @command(project, "expunge", help="Delete everything of the project, its keys included. Cannot be undone.")
@@ -151,14 +228,14 @@ def project_expunge(ctx: Ctx, confirm: str, wait: bool, interval: float) -> None
     job = ctx.client.auth.expunge_project(confirm)
     while wait and job["state"] != "completed":
         if not ctx.as_json:
-            err_console.print(f"[dim]{job['state']}: {job.get('phase') or ''}, "
-                              f"{sum(job['deleted'].values())} items deleted[/dim]")
+            err_console.print(Text(f"{job['state']}: {job.get('phase') or ''}, "
+                                   f"{sum(job['deleted'].values())} items deleted", style="dim"))
         time.sleep(interval)
         job = ctx.client.auth.expunge_status()
 
     def render(j):
         done = ", ".join(f"{k} {v}" for k, v in j["deleted"].items() if v)
-        console.print(f"expunge of {j['project_id']}: {j['state']}; deleted: {done or 'nothing yet'}")
+        console.print(say(f"expunge of {j['project_id']}: {j['state']}; deleted: {done or 'nothing yet'}"))
         if j["state"] == "completed":
             console.print("[dim]the project's keys now read only this report (infrai project expunge-status), "
                           "for 30 days[/dim]")
@@ -168,8 +245,8 @@ def project_expunge(ctx: Ctx, confirm: str, wait: bool, interval: float) -> None
 @command(project, "expunge-status", help="The project's expunge: its state and what it deleted.")
 def project_expunge_status(ctx: Ctx) -> None:
     emit(ctx, ctx.client.auth.expunge_status(),
-         lambda j: console.print(f"expunge of {j['project_id']}: {j['state']} "
-                                 f"{j.get('phase') or ''}; deleted: {j['deleted']}"))
+         lambda j: console.print(say(f"expunge of {j['project_id']}: {j['state']} "
+                                     f"{j.get('phase') or ''}; deleted: {j['deleted']}")))
 
 
 # ------------------------------------------------------------------ deliveries
@@ -190,14 +267,26 @@ def _filters(params: dict) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def deliveries_table(items: list) -> Table:
-    table = Table()
-    for col in ("id", "kind", "source", "state", "host", "status", "attempts", "created"):
-        table.add_column(col)
-    for d in items:
-        table.add_row(d["delivery_id"], d["kind"], d.get("queue") or d.get("cron_id") or "-", styled(d["state"]),
-                      d.get("host") or "-", str(d.get("status_code") or "-"), str(d["attempt_count"]), d["created_at"])
-    return table
+DELIVERY_COLUMNS = [Column("id", 0, True), Column("kind", 3), Column("source", 4, True), Column("state", 0),
+                    Column("host", 5), Column("status", 2), Column("attempts", 3), Column("created", 6)]
+
+
+def deliveries_table(items: list, wide: bool = False, width: Optional[int] = None) -> tuple:
+    return fit_table(DELIVERY_COLUMNS, [
+        [d["delivery_id"], d["kind"], d.get("queue") or d.get("cron_id") or "-", styled(d["state"]),
+         d.get("host") or "-", d.get("status_code") or "-", d["attempt_count"], d["created_at"]] for d in items],
+        wide=wide, width=width)
+
+
+def attempts_table(attempts: list, width: Optional[int] = None) -> tuple:
+    return fit_table([Column("#", 0), Column("at", 1), Column("status", 0), Column("ms", 2), Column("error", 0)],
+                     [[a["attempt"], a["at"], a.get("status_code") or "-", a.get("duration_ms"), a.get("error") or ""]
+                      for a in attempts], width=width, title="attempts")
+
+
+def more(page: dict) -> None:
+    if page.get("next_cursor"):
+        console.print(say(("more: --cursor ", "dim"), (str(page["next_cursor"]), "dim")))
 
 
 @click.group(help="Every delivery of the project: webhook sends, queue messages, cron runs.")
@@ -212,13 +301,14 @@ main.add_command(deliveries)
 @delivery_filters
 @click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
 @click.option("--cursor")
-def deliveries_ls(ctx: Ctx, limit: int, cursor: Optional[str], **filters: Any) -> None:
+@output_option
+def deliveries_ls(ctx: Ctx, limit: int, cursor: Optional[str], output: str, **filters: Any) -> None:
+    wide = wants_wide(ctx, output)
     page = ctx.client.deliveries.list(limit=limit, cursor=cursor, **_filters(filters))
 
     def render(p):
-        console.print(deliveries_table(p["items"]))
-        if p.get("next_cursor"):
-            console.print(f"[dim]more: --cursor {p['next_cursor']}[/dim]")
+        print_table(deliveries_table(p["items"], wide))
+        more(p)
     emit(ctx, page, render)
 
 
@@ -229,13 +319,7 @@ def deliveries_show(ctx: Ctx, delivery_id: str) -> None:
 
     def render(r):
         console.print(kv_table(r, r["delivery_id"]))
-        table = Table(title="attempts")
-        for col in ("#", "at", "status", "ms", "error"):
-            table.add_column(col)
-        for a in r["attempts"]:
-            table.add_row(str(a["attempt"]), a["at"], str(a["status_code"] or "-"), str(a["duration_ms"]),
-                          a.get("error") or "")
-        console.print(table)
+        print_table(attempts_table(r["attempts"]))
     emit(ctx, d, render)
 
 
@@ -243,7 +327,14 @@ def deliveries_show(ctx: Ctx, delivery_id: str) -> None:
 @click.argument("delivery_id")
 def deliveries_retry(ctx: Ctx, delivery_id: str) -> None:
     d = ctx.client.webhook.retry(delivery_id)
-    emit(ctx, d, lambda r: console.print(f"{r['delivery_id']} {styled(r['state'])}"))
+    emit(ctx, d, lambda r: console.print(say(r["delivery_id"], " ", styled(r["state"]))))
+
+
+@command(deliveries, "cancel", help="Cancel a delivery not yet attempted (a delayed send, one held or waiting).")
+@click.argument("delivery_id")
+def deliveries_cancel(ctx: Ctx, delivery_id: str) -> None:
+    d = ctx.client.webhook.cancel(delivery_id)
+    emit(ctx, d, lambda r: console.print(say(r["delivery_id"], " ", styled(r["state"]))))
 
 
 @command(deliveries, "replay", help="Replay every failed delivery matching the filters, with a live progress bar.")
@@ -257,9 +348,9 @@ def deliveries_replay(ctx: Ctx, wait: bool, interval: float, **filters: Any) -> 
     job = ctx.client.deliveries.replay(**f)
     if wait:
         job = _follow(ctx, job, interval)
-    emit(ctx, job, lambda j: console.print(
+    emit(ctx, job, lambda j: console.print(say(
         f"replay {j['replay_id']}: {j['state']}; matched {j['matched']}, queued {j['queued']}, "
-        f"skipped {j['skipped']}" + (f" ([red]{j['error']['message']}[/red])" if j.get("error") else "")))
+        f"skipped {j['skipped']}", *((" (", (str(j["error"].get("message")), "red"), ")") if j.get("error") else ()))))
 
 
 def _follow(ctx: Ctx, job: dict, interval: float) -> dict:
@@ -274,7 +365,7 @@ def _follow(ctx: Ctx, job: dict, interval: float) -> dict:
         task = bar.add_task("matching", total=None)
         while True:
             matching = job["state"] == "matching"
-            bar.update(task, description=f"{job['state']} ({job['matched']} matched)",
+            bar.update(task, description=escape(f"{job['state']} ({job['matched']} matched)"),
                        total=None if matching else max(job["matched"], 1) if job["matched"] else 0,
                        completed=job["done"])
             if job["finished"]:
@@ -295,18 +386,26 @@ main.add_command(cron)
 @command(cron, "ls", help="List cron jobs.")
 @click.option("--limit", type=click.IntRange(1, 100), default=20)
 @click.option("--cursor")
-def cron_ls(ctx: Ctx, limit: int, cursor: Optional[str]) -> None:
+@output_option
+def cron_ls(ctx: Ctx, limit: int, cursor: Optional[str], output: str) -> None:
+    wide = wants_wide(ctx, output)
     page = ctx.client.cron.list(limit=limit, cursor=cursor)
 
     def render(p):
-        table = Table()
-        for col in ("id", "name", "schedule", "timezone", "target", "enabled", "next run"):
-            table.add_column(col)
-        for j in p["items"]:
-            table.add_row(j["cron_id"], j["name"], j["schedule"], j["timezone"], j.get("url") or f"queue:{j.get('queue')}",
-                          "yes" if j["enabled"] else "[yellow]paused[/]", str(j.get("next_run_at") or "-"))
-        console.print(table)
+        print_table(cron_table(p["items"], wide))
+        more(p)
     emit(ctx, page, render)
+
+
+CRON_COLUMNS = [Column("id", 0, True), Column("name", 1), Column("schedule", 2), Column("timezone", 5),
+                Column("target", 4), Column("enabled", 3), Column("next run", 6)]
+
+
+def cron_table(items: list, wide: bool = False, width: Optional[int] = None) -> tuple:
+    return fit_table(CRON_COLUMNS, [
+        [j["cron_id"], j.get("name"), j.get("schedule"), j.get("timezone"), j.get("url") or f"queue:{j.get('queue')}",
+         "yes" if j.get("enabled") else Text("paused", style="yellow"), j.get("next_run_at") or "-"] for j in items],
+        wide=wide, width=width)
 
 
 @command(cron, "show", help="One cron job.")
@@ -318,36 +417,37 @@ def cron_show(ctx: Ctx, cron_id: str) -> None:
 @command(cron, "pause", help="Stop a job's schedule (it is kept).")
 @click.argument("cron_id")
 def cron_pause(ctx: Ctx, cron_id: str) -> None:
-    emit(ctx, ctx.client.cron.pause(cron_id), lambda r: console.print(f"{r['cron_id']} paused"))
+    emit(ctx, ctx.client.cron.pause(cron_id), lambda r: console.print(say(r["cron_id"], " paused")))
 
 
 @command(cron, "resume", help="Start a paused job's schedule again.")
 @click.argument("cron_id")
 def cron_resume(ctx: Ctx, cron_id: str) -> None:
-    emit(ctx, ctx.client.cron.resume(cron_id), lambda r: console.print(f"{r['cron_id']} resumed"))
+    emit(ctx, ctx.client.cron.resume(cron_id), lambda r: console.print(say(r["cron_id"], " resumed")))
 
 
 @command(cron, "trigger", help="Run a job once now.")
 @click.argument("cron_id")
 def cron_trigger(ctx: Ctx, cron_id: str) -> None:
-    emit(ctx, ctx.client.cron.trigger(cron_id), lambda r: console.print(f"run {r['delivery_id']} {styled(r['delivery_state'])}"))
+    emit(ctx, ctx.client.cron.trigger(cron_id), lambda r: console.print(say("run ", r["delivery_id"], " ", styled(r["delivery_state"]))))
 
 
 @command(cron, "runs", help="A job's runs, newest first.")
 @click.argument("cron_id")
 @click.option("--limit", type=click.IntRange(1, 100), default=20)
 @click.option("--cursor")
-def cron_runs(ctx: Ctx, cron_id: str, limit: int, cursor: Optional[str]) -> None:
+@output_option
+def cron_runs(ctx: Ctx, cron_id: str, limit: int, cursor: Optional[str], output: str) -> None:
+    wide = wants_wide(ctx, output)
     page = ctx.client.cron.runs(cron_id, limit=limit, cursor=cursor)
 
     def render(p):
-        table = Table()
-        for col in ("delivery", "scheduled", "fired", "state", "attempts", "manual"):
-            table.add_column(col)
-        for r in p["items"]:
-            table.add_row(r["delivery_id"], r["scheduled_at"], r["fired_at"], styled(r["delivery_state"]),
-                          str(r["attempt_count"]), "yes" if r["manual"] else "")
-        console.print(table)
+        print_table(fit_table(
+            [Column("delivery", 0, True), Column("scheduled", 1), Column("fired", 3), Column("state", 0),
+             Column("attempts", 2), Column("manual", 4)],
+            [[r["delivery_id"], r.get("scheduled_at"), r.get("fired_at"), styled(r.get("delivery_state")),
+              r.get("attempt_count"), "yes" if r.get("manual") else ""] for r in p["items"]], wide=wide))
+        more(p)
     emit(ctx, page, render)
 
 
@@ -363,18 +463,20 @@ main.add_command(queues)
 @command(queues, "ls", help="List queues with their message counts.")
 @click.option("--limit", type=click.IntRange(1, 100), default=20)
 @click.option("--cursor")
-def queues_ls(ctx: Ctx, limit: int, cursor: Optional[str]) -> None:
+@output_option
+def queues_ls(ctx: Ctx, limit: int, cursor: Optional[str], output: str) -> None:
+    wide = wants_wide(ctx, output)
     page = ctx.client.queue.list(limit=limit, cursor=cursor)
 
     def render(p):
-        table = Table()
-        for col in ("name", "url", "paused", "held", "queued", "retrying", "failed"):
-            table.add_column(col)
+        rows = []
         for q in p["items"]:
             c = q.get("counts", {})
-            table.add_row(q["name"], q.get("url") or "[magenta](none: holding)[/]", "yes" if q.get("paused") else "",
-                          *(str(c.get(s, 0)) for s in ("held", "queued", "retrying", "failed")))
-        console.print(table)
+            rows.append([q["name"], q.get("url") or Text("(none: holding)", style="magenta"),
+                         "yes" if q.get("paused") else "", *(c.get(s, 0) for s in ("held", "queued", "retrying", "failed"))])
+        print_table(fit_table([Column("name", 0, True), Column("url", 5), Column("paused", 1), Column("held", 2),
+                               Column("queued", 2), Column("retrying", 3), Column("failed", 2)], rows, wide=wide))
+        more(p)
     emit(ctx, page, render)
 
 
@@ -387,6 +489,15 @@ def queues_show(ctx: Ctx, name: str) -> None:
 
 
 # ------------------------------------------------------------------ tail
+def tail_line(d: dict, now: str) -> Text:
+    """One event of `infrai tail`: every API value plain text, the id whole (soft-wrapped, never cut)."""
+    last = d.get("last_attempt") or {}
+    source = d.get("queue") or d.get("cron_id")
+    return say(now, " ", d["delivery_id"], " ", d["kind"], f":{source}" if source else "", " ",
+               styled(d["state"]), f" attempt {d['attempt_count']} ", d.get("host") or "", " ",
+               str(last.get("status_code") or last.get("error") or ""))
+
+
 @command(main, "tail", help="Follow new deliveries and their attempts as they happen (Ctrl-C to stop).")
 @delivery_filters
 @click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between reads.")
@@ -416,11 +527,7 @@ def tail(ctx: Ctx, interval: float, count: Optional[int], since_now: bool, **fil
                 click.echo(json.dumps(event), nl=True)
                 sys.stdout.flush()
             else:
-                last = d.get("last_attempt") or {}
-                console.print(f"{time.strftime('%H:%M:%S')} {d['delivery_id']} {d['kind']}"
-                              f"{':' + (d.get('queue') or d.get('cron_id')) if d.get('queue') or d.get('cron_id') else ''} "
-                              f"{styled(d['state'])} attempt {d['attempt_count']} "
-                              f"{d.get('host') or ''} {last.get('status_code') or last.get('error') or ''}")
+                console.print(tail_line(d, time.strftime('%H:%M:%S')), soft_wrap=True)
             if count is not None and events >= count:
                 return
         if first:

@@ -35,6 +35,31 @@ def _handler_classes():
         # headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms
         disable_nagle_algorithm = True
 
+        def _generic_handle(self):
+            """Only requests addressed to this stack by a loopback name: a web page whose name was
+            rebound to 127.0.0.1 (DNS rebinding) reaches this port with its own name as Host, and
+            would otherwise read the stack's answers (activation needs no key here)."""
+            host = (self.headers.get("Host") or "").strip().lower()
+            port = self.server.server_address[1]
+            names = ("127.0.0.1", "localhost", "[::1]")
+            if host in {f"{n}:{port}" for n in names} or (port == 80 and host in names):
+                return super()._generic_handle()
+            import json
+            body = json.dumps({"error": {
+                "code": "misdirected_request", "field": None,
+                "message": f"The local stack answers only requests addressed to http://127.0.0.1:{port} "
+                           f"or http://localhost:{port} (Host header {host[:80]!r} refused, so that no web page "
+                           "can reach it through a rebound name); use one of those as the base URL."}}).encode()
+            length = int(self.headers.get("Content-Length") or 0)
+            if 0 < length <= 1 << 20:
+                self.rfile.read(length)      # the connection stays usable
+            else:
+                self.close_connection = True
+            self._send_http_response(421, {"Content-Type": "application/json"}, body)
+
+        # the base class binds these to its own _generic_handle
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def _send_error_response(self, error):
             """Chalice's own answer to a path no route has is API Gateway's 403, whose body echoes
             the Authorization header: a 404 in our format instead, naming nothing the caller sent

@@ -62,3 +62,31 @@ def test_cancel_with_an_idempotency_key_answers_the_same_twice(api):
     second = api.call("POST", f"/v1/scheduling/webhook/deliveries/{d['delivery_id']}/cancel", headers=h)
     assert first.status_code == second.status_code == 200
     assert first.data["state"] == second.data["state"] == "cancelled"
+
+
+def test_an_attempt_recorded_between_the_read_and_the_write_wins(api, project, monkeypatch):
+    """The cancel reads the record queued, then an attempt is recorded before its write: the
+    write's condition (state and attempt_count = 0) fails, the attempt stands, the answer is 409."""
+    from chalicelib.aws import store
+    from chalicelib.services.webhooks import webhooks
+    d = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}, "delay_seconds": 600}).data
+    stale = deliveries.get(project["project_id"], d["delivery_id"])
+    store.update(stale["pk"], stale["sk"], {"attempt_count": 1, "state": "retrying"})
+    real_get, calls = deliveries.get, []
+
+    def first_read_stale(*a, **kw):
+        calls.append(a)
+        return stale if len(calls) == 1 else real_get(*a, **kw)
+    monkeypatch.setattr(webhooks.deliveries, "get", first_read_stale)
+    resp = cancel(api, d["delivery_id"])
+    assert resp.status_code == 409 and "retrying" in resp.data["error"]["message"]
+    assert real_get(project["project_id"], d["delivery_id"])["state"] == "retrying"
+
+
+def test_a_delivery_with_an_attempt_made_is_not_cancelled(api, project):
+    from chalicelib.aws import store
+    d = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}, "delay_seconds": 600}).data
+    rec = deliveries.get(project["project_id"], d["delivery_id"])
+    store.update(rec["pk"], rec["sk"], {"attempt_count": 1, "state": "waiting"})   # waiting after an attempt
+    resp = cancel(api, d["delivery_id"])
+    assert resp.status_code == 409 and "waiting" in resp.data["error"]["message"]

@@ -90,3 +90,31 @@ def test_a_delivery_with_an_attempt_made_is_not_cancelled(api, project):
     store.update(rec["pk"], rec["sk"], {"attempt_count": 1, "state": "waiting"})   # waiting after an attempt
     resp = cancel(api, d["delivery_id"])
     assert resp.status_code == 409 and "waiting" in resp.data["error"]["message"]
+
+
+def test_a_send_held_by_an_open_breaker_cancelled_is_never_sent(api, project, receiver, monkeypatch, offset):
+    """Held with no attempt (its endpoint's breaker open): cancelled, it leaves the endpoint's
+    held list, so neither the probe nor the release after recovery sends it."""
+    from chalicelib.services.repair import reconciler
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    pid = project["project_id"]
+    receiver.script("/ep", [500])
+    cfg = {"failures": 1, "min_seconds": 0, "probe_seconds": 60}
+    api.call("POST", SEND, {"url": receiver.url("/ep"), "payload": {"a": 1}, "retries": 0, "circuit_breaker": cfg})
+    drain()                                            # it fails: the breaker opens
+    held = api.call("POST", SEND, {"url": receiver.url("/ep"), "payload": {"b": 2}, "retries": 3,
+                                   "circuit_breaker": cfg}).data["delivery_id"]
+    drain()
+    rec = deliveries.get(pid, held)
+    assert rec["state"] == "held" and rec["attempt_count"] == 0
+    resp = cancel(api, held)
+    assert resp.status_code == 200 and resp.data["state"] == "cancelled", resp.data
+    receiver.script("/ep", [200])
+    offset[0] = 61                                     # the probe period passes
+    reconciler.run()
+    drain()
+    offset[0] = 3600
+    reconciler.run()
+    drain()
+    assert deliveries.get(pid, held)["state"] == "cancelled"
+    assert [json.loads(a.body) for a in receiver.at("/ep")] == [{"a": 1}]

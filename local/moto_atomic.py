@@ -88,7 +88,32 @@ def _put_back(table, hash_key, range_key, before) -> None:
         table.items[hash_key] = before
 
 
+def loopback_only(app, port: int):
+    """The embedded AWS answers only requests addressed to 127.0.0.1:PORT, localhost:PORT or
+    [::1]:PORT, as the stack's API does: moto checks no signature, so a web page rebound to
+    127.0.0.1 (DNS rebinding) could otherwise read and write every table."""
+    allowed = {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+    def guarded(environ, start_response):
+        if (environ.get("HTTP_HOST") or "").strip().lower() in allowed:
+            return app(environ, start_response)
+        start_response("421 Misdirected Request", [("Content-Type", "text/plain")])
+        return [b"The local stack's embedded AWS answers only 127.0.0.1, localhost or [::1] with its port.\n"]
+    return guarded
+
+
+def _serve_loopback_only():
+    import moto.server
+
+    real = moto.server.run_simple
+
+    def run_simple(hostname, port, application, *args, **kwargs):
+        return real(hostname, port, loopback_only(application, port), *args, **kwargs)
+    moto.server.run_simple = run_simple
+
+
 if __name__ == "__main__":
     install()
+    _serve_loopback_only()
     from moto.server import main
     main(sys.argv[1:])

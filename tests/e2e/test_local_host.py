@@ -61,3 +61,23 @@ def test_a_refused_request_leaves_the_connection_usable(stack):
     finally:
         conn.close()
     assert (first.status, second.status) == (421, 200)
+
+
+def test_the_embedded_aws_answers_only_its_own_names_too(stack):
+    """moto checks no signature: a rebound page must not reach its port either."""
+    def dynamodb_list_tables(host):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.moto_port, timeout=10)
+        try:
+            conn.request("POST", "/", body=b"{}", headers={
+                "Host": host, "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                                 "SignedHeaders=host, Signature=0"})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+    status, body = dynamodb_list_tables("evil.example.com")
+    assert status == 421 and b"TableNames" not in body
+    status, body = dynamodb_list_tables(f"127.0.0.1:{stack.moto_port}")
+    assert status == 200 and b"TableNames" in body

@@ -147,3 +147,12 @@ def test_a_whole_conversation_through_the_http_api(aws, handler):
     assert status == 200 and [c["cron_id"] for c in listed["items"]] == [job["cron_id"]]
     status, _, missing = call(handler, "GET", "/v1/scheduling/cron/cron_nope", headers=auth)
     assert status == 404 and missing["error"]["code"] == "not_found"
+
+
+def test_a_body_not_declared_json_is_415_here_too_and_any_host_is_answered(handler):
+    """Issue 24: the 415 is the app's, so it holds behind API Gateway as on the local stack; the
+    Host check is the local stack's alone (here the host is API Gateway's or a custom domain)."""
+    status, _, body = call(handler, "POST", "/v1/auth/activate", body={}, headers={"content-type": "text/plain"})
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    for host in ("abc123.execute-api.us-east-1.amazonaws.com", "api.example.com"):
+        assert call(handler, "GET", "/v1/health", headers={"host": host})[0::2] == (200, {"status": "ok"})

@@ -20,7 +20,7 @@ def delivery(delivery_id: str) -> tuple[str, str]:
 
 
 def payload(delivery_id: str) -> tuple[str, str]:
-    """A large payload's own item, written once beside its delivery (deliveries.split_payload)."""
+    """A large payload's own item, written once beside its delivery (services/delivery/payloads.split)."""
     return f"PAY#{delivery_id}", "PAY"
 
 

@@ -8,7 +8,7 @@ import pytest
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import clock
-from chalicelib.services.delivery import deliveries, delivery_index, delivery_list
+from chalicelib.services.delivery import deliveries, delivery_index, delivery_list, keyed, payloads
 
 from .conftest import drain
 
@@ -131,7 +131,7 @@ def test_the_old_unsharded_partition_is_still_listed(api, receiver):
     assert [d["delivery_id"] for d in api.call("GET", LIST).data["items"]] == [later["delivery_id"], sent["delivery_id"]]
 
 
-# -- idempotency without records of its own (deliveries.find_keyed) ---------------------------------
+# -- idempotency without records of its own (keyed.find) ---------------------------------
 
 def idem_items():
     return clients.dynamodb().scan(TableName=config.idempotency_table_name()).get("Items", [])
@@ -160,8 +160,8 @@ def test_a_keyed_twin_that_races_the_first_loses_the_put_and_answers_with_its_de
     body = {"queue": "twins", "payload": {"n": 1}}
     api.call("PUT", "/v1/scheduling/queue/twins", {"url": receiver.url("/t")})
     first = api.call("POST", "/v1/scheduling/queue/publish", body, headers={"Idempotency-Key": "twin-1"})
-    real = deliveries.find_keyed
-    monkeypatch.setattr(deliveries, "find_keyed", lambda *a: (None, *real(*a)[1:]))   # it read before the first wrote
+    real = keyed.find
+    monkeypatch.setattr(keyed, "find", lambda *a: (None, *real(*a)[1:]))   # it read before the first wrote
     twin = api.call("POST", "/v1/scheduling/queue/publish", body, headers={"Idempotency-Key": "twin-1"})
     assert twin.status_code == 202 and twin.data == first.data
     drain()
@@ -196,7 +196,7 @@ def test_a_batch_writes_one_list_entry_per_queue_and_the_list_opens_it_in_order(
             if not cursor:
                 break
         assert seen == newest_first, limit
-    oldest, cursor, seen = None, None, []
+    cursor, seen = None, []
     while True:
         page, cursor = delivery_list.page(pid, {}, limit=3, cursor=cursor, newest_first=False)
         seen += [r["delivery_id"] for r in page]
@@ -220,7 +220,7 @@ def test_an_incompressible_payload_is_written_once_in_its_own_item(api, receiver
     item = store.get(*keys.payload(sent["delivery_id"]))
     assert record["pref"] == 1 and "payload" not in record and "pz" not in record
     assert len(json.dumps(record, default=str)) < 1024 and item["project_id"] == record["project_id"]
-    assert json.loads(deliveries.payload_text(record)) == {"blob": blob}
+    assert json.loads(payloads.text(record)) == {"blob": blob}
     assert item["ttl"] > clock.now() + 90 * 86400
     drain()
     [got] = receiver.at("/blob")

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from ...aws import dispatch, keys, store
 from ...core import clock, ids, validation
 from . import cron
-from ..delivery import deliveries, events
+from ..delivery import deliveries, events, payloads
 from ..queues import messages
 from ..tenancy import idempotency, quotas, request_ids, retention
 
@@ -74,7 +74,7 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")})
     if hand and delivery["enqueued"]:
         dispatch.enqueue(deliveries.first_work(delivery))
-    delivery, payload_item = deliveries.split_payload(delivery)
+    delivery, payload_item = payloads.split(delivery)
     if payload_item:
         store.put(payload_item)
     made = _put_once(delivery)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import config, observability, sender
 from ...aws import dispatch, keys, store
 from ...core import clock, due, retry_policy, signing
-from ..delivery import deliveries, delivery_index, notices
+from ..delivery import deliveries, delivery_index, notices, payloads
 from ..receivers import circuit_breaker, endpoints, flow_control, holding
 from ..tenancy import projects, quotas
 
@@ -276,7 +276,7 @@ def _defer(record: dict, n: int, at: float) -> str:
 
 
 def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
-    body = deliveries.payload_text(record).encode()
+    body = payloads.text(record).encode()
     headers = dict(record.get("headers") or {})
     headers.update(record.get("meta_headers") or {})
     headers.update(signing.webhook_headers(secrets, record["delivery_id"], int(clock.now()), body))

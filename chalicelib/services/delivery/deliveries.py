@@ -7,7 +7,6 @@ record is dropped. A wait longer than SQS holds is a timer marker in the record'
 A 2xx therefore means stored and on its way, never "maybe stored"."""
 import json
 import logging
-import hashlib
 import secrets
 import zlib
 from contextlib import nullcontext
@@ -15,8 +14,8 @@ from contextlib import nullcontext
 from ...aws import dispatch, keys, store
 from ...core import breaker as breaker_rules
 from ...core import clock, due, ids
-from ...core.errors import Conflict, IdempotencyMismatch, NotFound, ServiceUnavailable
-from . import delivery_index
+from ...core.errors import Conflict, NotFound, ServiceUnavailable
+from . import delivery_index, payloads
 from ..tenancy import quotas, retention
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,6 @@ USER_AGENT = "infrai-scheduling/1.0"   # on every attempt (attempts.py) and show
 STATES = ("queued", "held", "waiting", "retrying", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "waiting", "retrying")   # an attempt is owed (by SQS work or a due marker)
 TERMINAL = ("succeeded", "failed", "cancelled")
-KEY_WINDOW = 24 * 3600     # an idempotency key's delivery is found again for this long (find_keyed)
-COMPRESS_OVER = 600        # bytes of payload over which the record keeps it compressed
-INLINE_MAX = 600           # bytes of payload (as kept) over which it has its own item (split_payload)
-PAYLOAD_MARGIN_DAYS = 30
 MAX_KEPT_ATTEMPTS = 50   # the newest attempts are kept in full; attempt_count says how many there were
 MAX_ITEM_BYTES = 400_000      # DynamoDB's item size limit ("400 KB"), rounded down
 ITEM_HEADROOM = 4 * 1024      # kept free below it: field names, the next attempt's bookkeeping
@@ -73,7 +68,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     circuit_breaker fields it chose (core/breaker.fields), none for the defaults. A queue
     message's `target_url` is its queue's endpoint now (its host is listed); `ordered`: its
     queue has flow limits, which read its place among the queued (state_keys). `fingerprint`:
-    the request body's, when its id was derived from an idempotency key (find_keyed)."""
+    the request body's, when its id was derived from an idempotency key (keyed.find)."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -84,7 +79,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     record = {**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
         "gsi2sk": _order(kind, delivery_id, now, again=bool(fingerprint)),
-        "url": url, **stored_payload(payload), "headers": headers or {}, "meta_headers": meta_headers or {},
+        "url": url, **payloads.stored(payload), "headers": headers or {}, "meta_headers": meta_headers or {},
         "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
@@ -98,56 +93,6 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
     }
     record.update({k: v for k, v in state_keys(record, state).items() if v is not None})
     return delivery_index.with_fields(record, target_url)
-
-
-def stored_payload(payload: str) -> dict:
-    """The payload as the record keeps it: as sent, or zlib-compressed (`pz`) when that is
-    smaller, for a payload over COMPRESS_OVER bytes. DynamoDB bills each write of the record
-    per KB of the whole item, and the record is written at least twice (made, attempted): a
-    10 KB JSON event compresses to 2-3 KB (docs/costs.md)."""
-    raw = payload.encode()
-    if len(raw) > COMPRESS_OVER:
-        packed = zlib.compress(raw, 6)
-        if len(packed) < len(raw) * 0.9:
-            return {"pz": packed}
-    return {"payload": payload}
-
-
-def payload_text(record: dict) -> str:
-    """The payload as it was sent, however the record keeps it (in itself, compressed or not,
-    or in its payload item: split_payload)."""
-    held = record
-    if record.get("pref"):
-        held = store.get(*keys.payload(record["delivery_id"]), consistent=False) or {}
-        if not held:
-            raise LookupError("the payload item is gone (past its retention)")
-    packed = held.get("pz")
-    if packed is not None:
-        return zlib.decompress(bytes(getattr(packed, "value", packed))).decode()
-    return held["payload"]
-
-
-def split_payload(record: dict) -> tuple[dict, dict | None]:
-    """A new record, and its payload's own item when the payload (as kept) is over INLINE_MAX:
-    the payload is then written once, and the record, written at least twice, stays under 1 KB,
-    so each KB of payload costs one write unit, compressible or not (docs/costs.md). The item
-    is written before the record (a record never lacks its payload; an item whose record never
-    came expires). Writers of new records call this; a record stored whole works as well."""
-    kept = record.get("pz") if record.get("pz") is not None else record.get("payload")
-    size = len(bytes(getattr(kept, "value", kept))) if not isinstance(kept, str) else len(kept.encode())
-    if size <= INLINE_MAX:
-        return record, None
-    pk, sk = keys.payload(record["delivery_id"])
-    item = {"pk": pk, "sk": sk, "project_id": record["project_id"],
-            **({"pz": record["pz"]} if record.get("pz") is not None else {"payload": record["payload"]}),
-            "ttl": payload_expiry(record, record["created_at"])}
-    slim = {k: v for k, v in record.items() if k not in ("pz", "payload")}
-    return {**slim, "pref": 1}, item
-
-
-def payload_expiry(record: dict, start: float) -> int:
-    """A payload item outlives the longest its record can be kept from `start` (a month more)."""
-    return int(start + 86400 * (max(record.get("keep") or retention.DEFAULTS.values()) + PAYLOAD_MARGIN_DAYS))
 
 
 def state_keys(record: dict, state: str) -> dict:
@@ -178,54 +123,12 @@ def expired(record: dict, now: float | None = None) -> bool:
     return bool(record.get("ttl")) and record["ttl"] <= (now or clock.now())
 
 
-def find_keyed(project_id: str, operation: str, key: str, body: dict, prefix: str) -> tuple[dict | None, str, str]:
-    """Idempotency for the hot creates (a webhook send, a publish) without records of its own:
-    the new delivery's id is derived from the key (and the 24 h window it falls in), so a
-    retried request finds its delivery with one read and a twin racing it loses the record's
-    conditional put. Returns (the delivery an earlier request with this key made in the last
-    24 h, or None; the id a new one takes; the body's fingerprint). The same key with another
-    body is a 422, as everywhere."""
-    now = clock.now()
-    window = int(now // KEY_WINDOW)
-    this, last = (ids.derived_id(prefix, w * KEY_WINDOW, project_id, operation, key, str(w)) for w in (window, window - 1))
-    # eventually consistent (half the price): a retry quick enough to miss the first request's
-    # write loses the conditional put to it instead, and is answered the same
-    found = store.get_many([keys.delivery(this), keys.delivery(last)], consistent=False)
-    fp = _fingerprint(body)
-    for delivery_id in (this, last):
-        record = found.get(keys.delivery(delivery_id))
-        if record and record["created_at"] > now - KEY_WINDOW:
-            return same_request(record, fp), this, fp
-    return None, this, fp
-
-
-def same_request(record: dict, fp: str | None) -> dict:
-    """The delivery a keyed request made, if this request is the same one (else 422)."""
-    if fp is not None and record.get("fp") != fp:
-        raise IdempotencyMismatch("This idempotency_key was already used with a different request body in the "
-                                  "last 24 h; use a new key for a new request.", field="idempotency_key")
-    return record
-
-
-def _fingerprint(body: dict) -> str:
-    canonical = json.dumps({k: v for k, v in body.items() if k != "idempotency_key"}, sort_keys=True,
-                           separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def as_accepted(record: dict) -> dict:
-    """A record as the request that made it saw it: what a retried request is answered again."""
-    return {**record, "state": record.get("s0", "queued"), "updated_at": record["created_at"],
-            "next_attempt_at": record["deliver_at"] if record.get("s0", "queued") == "queued" else None,
-            "attempt_count": 0, "attempts": [], "deferred": None, "repair_errors": None}
-
-
 def submit(record: dict) -> dict:
     """Hand the first attempt's work to SQS (if SQS can hold the wait), then store the record:
     a 2xx means both are done, and the record needs no marker (core/due.HANDOFF_GRACE). If this
     dies between the two, nothing was accepted: the message finds no record and is dropped."""
     send_first_attempts([record])
-    stored, item = split_payload(record)
+    stored, item = payloads.split(record)
     if item:
         store.put(item)
     try:
@@ -275,7 +178,7 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
         n = record["attempt_count"] + 1
         if record.get("pref"):   # its payload is kept as long as the replayed delivery may be
             try:
-                store.update(*keys.payload(delivery_id), {"ttl": payload_expiry(record, now)},
+                store.update(*keys.payload(delivery_id), {"ttl": payloads.expiry(record, now)},
                              condition="attribute_exists(pk)")
             except store.ConditionFailed:
                 raise Conflict("This delivery's payload is past its retention; it cannot be retried.",
@@ -424,7 +327,7 @@ def content(record: dict) -> dict:
     carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
     and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
     try:
-        payload = json.loads(payload_text(record))
+        payload = json.loads(payloads.text(record))
     except (ValueError, KeyError, LookupError, zlib.error):
         payload = None   # every payload was JSON when accepted; never a 500 for an old record
     headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),

@@ -125,7 +125,7 @@ def _read(source: tuple, cursor: str | None, room: int) -> tuple[list[tuple[str,
         found.append((i["pk"], i["sk"]))
         members = (lists.get((i["pk"], i["sk"])) or {}).get("ids", [])   # a batch's list entry
         found += [keys.delivery(m) for m in members]
-        # a large payload's own item (deliveries.split_payload), where there is one
+        # a large payload's own item (services/delivery/payloads.split), where there is one
         found += [keys.payload(d) for d in [*members, *([i["pk"].split("#", 1)[1]] if i["pk"].startswith("DLV#") else [])]]
         if i.get("ix_cron"):   # a cron run's record, in its job's partition (there still if the job was deleted)
             found.append(keys.cron_run(i["ix_cron"].split("#", 1)[1], i["pk"].split("#", 1)[1]))

@@ -2,7 +2,7 @@
 from ...aws import store
 from ...core import clock, flow_limits, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
-from ..delivery import deliveries, delivery_index, delivery_list, options
+from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
 from ..receivers import holding
 from ..tenancy import idempotency, quotas, request_ids
 from . import queues
@@ -37,15 +37,15 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
 def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
     fields = _check(body)
 
-    found, message_id, fp = (deliveries.find_keyed(project_id, "queue.publish", idem_key, body, "msg")
+    found, message_id, fp = (keyed.find(project_id, "queue.publish", idem_key, body, "msg")
                              if idem_key is not None else (None, None, None))
-    if found:   # a retried request (deliveries.find_keyed): its answer again, nothing made
-        return view_accepted(deliveries.as_accepted(found))
+    if found:   # a retried request (delivery/keyed.py): its answer again, nothing made
+        return view_accepted(keyed.as_accepted(found))
     quotas.check_payload(project_id, fields["payload"])
     with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
         queue = queues.ensure(project_id, fields["queue"])
     stored = deliveries.submit(_record(project_id, queue, fields, message_id, fp=fp))
-    return view_accepted(deliveries.as_accepted(deliveries.same_request(stored, fp)))
+    return view_accepted(keyed.as_accepted(keyed.same_request(stored, fp)))
 
 
 def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
@@ -97,7 +97,7 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
         deliveries.send_first_attempts(rest)
-        split = [deliveries.split_payload(r) for r in rest]
+        split = [payloads.split(r) for r in rest]
         items = [item for _, item in split if item]
         if items:   # every payload before any record that points to it
             store.put_many(items)

@@ -1,6 +1,7 @@
 """Stage settings from the environment, read when first needed (never at import: moto must be
 running before the first client, and tests change them). `.chalice/config.json` sets them per
 stage; the local stack sets them for its own process."""
+import base64
 import os
 
 from .core import retry_policy
@@ -42,6 +43,23 @@ def scheduler_role_arn() -> str:
 def allow_private_targets() -> bool:
     """True only on the local stack (and tests): deployed stages never reach private addresses."""
     return os.environ.get("INFRAI_ALLOW_PRIVATE_TARGETS", "") == "1"
+
+
+def seal_keys() -> list[bytes]:
+    """The at-rest sealing keys (core/at_rest.py): INFRAI_SEAL_KEY, base64 of 32 random bytes, or
+    several comma-separated (the first seals, all unseal: a rotation). The local stack makes one
+    and keeps it beside its snapshot; a deployed stage sets it (docs/deployment.md#the-sealing-key).
+    Unset or malformed, nothing that needs sealing can be stored: this raises saying so."""
+    raw = os.environ.get("INFRAI_SEAL_KEY", "")
+    try:
+        keys = [base64.b64decode(part.strip(), validate=True) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        keys = []
+    if not keys or any(len(k) != 32 for k in keys):
+        raise RuntimeError("INFRAI_SEAL_KEY must be set to base64 of 32 random bytes (e.g. the output of "
+                           "`python -c \"import os, base64; print(base64.b64encode(os.urandom(32)).decode())\"`); "
+                           "see docs/deployment.md#the-sealing-key")
+    return keys
 
 
 def local_project_key() -> str | None:

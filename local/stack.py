@@ -131,6 +131,11 @@ class LocalStack:
         from .moto_process import MotoProcess
 
         os.environ.update(local_environment(self.moto_port))
+        # the at-rest sealing key (chalicelib/core/at_rest.py): kept beside the snapshot, so what
+        # was sealed before a restart opens after it; a stack that keeps nothing makes its own
+        if not os.environ.get("INFRAI_SEAL_KEY"):
+            from . import state
+            os.environ["INFRAI_SEAL_KEY"] = state.seal_key(self.state_file)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)   # moto logs every request
         logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
         logging.getLogger("botocore.configprovider").setLevel(logging.WARNING)

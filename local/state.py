@@ -32,6 +32,24 @@ def default_path() -> Path:
     return Path(os.environ.get("INFRAI_LOCAL_STATE") or ROOT / "local" / "state" / "snapshot.json")
 
 
+def seal_key(state_file=None) -> str:
+    """The local stack's at-rest sealing key (INFRAI_SEAL_KEY), base64: read from seal.key beside
+    `state_file`, made there (readable by its owner only) the first time; without a state file,
+    a new one for this run."""
+    if not state_file:
+        return base64.b64encode(os.urandom(32)).decode()
+    path = Path(state_file).parent / "seal.key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = base64.b64encode(os.urandom(32)).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return key
+
+
 def snapshot_interval() -> float:
     """Seconds between periodic snapshots (`INFRAI_LOCAL_SNAPSHOT_SECONDS`; 0 turns them off)."""
     return float(os.environ.get("INFRAI_LOCAL_SNAPSHOT_SECONDS", DEFAULT_SNAPSHOT_SECONDS))

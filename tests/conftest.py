@@ -1,3 +1,4 @@
+import base64
 import os
 
 # Nothing here may reach AWS: dummy credentials, a fixed region, no profile.
@@ -7,6 +8,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("INFRAI_STAGE", "test")
+# the at-rest sealing key (chalicelib/core/at_rest.py): one per test run
+os.environ.setdefault("INFRAI_SEAL_KEY", base64.b64encode(os.urandom(32)).decode())
 
 # Record every AWS operation the service's own code makes (tests/deploy checks them against the
 # stage's IAM policy: everything used is allowed, everything allowed is used).

@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
+from chalicelib.api import audit, auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
 from chalicelib.api import http, http_api, openapi
 from chalicelib import config
 from chalicelib.core import due
@@ -17,6 +17,7 @@ app.register_middleware(errors.chalice_answers_in_our_format, "http")
 app.register_middleware(http.json_bodies_only, "http")   # 415 for a body that is not JSON
 app.register_blueprint(health.bp)
 app.register_blueprint(auth.bp)
+app.register_blueprint(audit.bp)   # GET /v1/auth/audit (entries: chalicelib/api/http.py)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(cron.bp)
 app.register_blueprint(queues.bp)
@@ -40,7 +41,7 @@ http_api_handler = http_api.entry(app)
 
 
 @app.on_sqs_message(queue=os.environ.get("INFRAI_DISPATCH_QUEUE", "infrai-prod-dispatch"), name="deliver",
-                    batch_size=10, maximum_batching_window_in_seconds=1,
+                    batch_size=10, maximum_batching_window_in_seconds=config.DELIVER_BATCH_WINDOW_SECONDS,
                     maximum_concurrency=config.deliver_concurrency())   # a deploy setting: INFRAI_DELIVER_CONCURRENCY
 def deliver(event):
     """Each message to its handler, up to 10 at once (chalicelib/services/deliver/router.py)."""

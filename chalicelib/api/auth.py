@@ -1,13 +1,14 @@
 from chalice import Blueprint
 
 from ..services.expunge import expunge
-from ..services.tenancy import activation, projects, quotas, settings
+from ..services.queues import queues
+from ..services.tenancy import activation, idempotency, projects, quotas, settings
 from .http import caller_project, idempotency_key, json_body, once, route
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/v1/auth/activate", ["POST"], status=201)
+@route(bp, "/v1/auth/activate", ["POST"], status=201, scope="public")
 def activate():
     """No key needed: an anonymous trial project. The key is shown once, here."""
     req = bp.current_request
@@ -18,20 +19,20 @@ def activate():
     return once(req, "anonymous", "auth.activate", lambda: activation.activate(ip), secrets=("api_key",))
 
 
-@route(bp, "/v1/auth/me", ["GET"])
+@route(bp, "/v1/auth/me", ["GET"], scope="read")
 def me():
     project = caller_project(bp.current_request)
     return {**projects.me(project), **settings.current(project), "usage": quotas.usage(project)}
 
 
-@route(bp, "/v1/auth/project", ["PATCH"])
+@route(bp, "/v1/auth/project", ["PATCH"], scope="admin")
 def update_project():
     """The project's settings (retention_days); answers with all of them."""
     req = bp.current_request
     return settings.update(caller_project(req), json_body(req))
 
 
-@route(bp, "/v1/auth/project/expunge", ["POST"], status=202)
+@route(bp, "/v1/auth/project/expunge", ["POST"], status=202, scope="admin")
 def start_expunge():
     """Delete everything of the project, in the background. Its keys are retired at once: from
     now on they read the report (GET below), until 30 days after the end, and open nothing else."""
@@ -42,19 +43,29 @@ def start_expunge():
     return expunge.start(project, body)
 
 
-@route(bp, "/v1/auth/project/expunge", ["GET"])
+@route(bp, "/v1/auth/project/expunge", ["GET"], scope="read")
 def expunge_report():
     req = bp.current_request
     return expunge.get(caller_project(req, expunged=True))
 
 
-@route(bp, "/v1/auth/keys", ["POST"], status=201)
+@route(bp, "/v1/auth/keys", ["POST"], status=201, scope="admin")
 def add_key():
+    """A key with the scopes asked for (none: admin), and optionally the only queues it may publish to."""
     req = bp.current_request
     project = caller_project(req)
-    return once(req, project, "auth.keys", lambda: projects.add_key(project), secrets=("api_key",))
+    body = json_body(req) if req.raw_body else {}
+    grant = projects.check_grant(body, queues.check_name)
+    return idempotency.once(project, "auth.keys", idempotency_key(req, body), {"path": req.path, **grant},
+                            lambda: projects.add_key(project, grant), secrets=("api_key",))
 
 
-@route(bp, "/v1/auth/keys/{key_id}", ["DELETE"])
+@route(bp, "/v1/auth/keys", ["GET"], scope="read")
+def list_keys():
+    """Every key of the project (shortened), with its scopes and queues."""
+    return projects.list_keys(caller_project(bp.current_request))
+
+
+@route(bp, "/v1/auth/keys/{key_id}", ["DELETE"], scope="admin")
 def revoke_key(key_id):
     return projects.revoke_key(caller_project(bp.current_request), key_id)

@@ -9,13 +9,13 @@ bp = Blueprint(__name__)
 BASE = "/v1/scheduling"
 
 
-@route(bp, f"{BASE}/deliveries", ["GET"])
+@route(bp, f"{BASE}/deliveries", ["GET"], scope="read")
 def list_deliveries():
     req = bp.current_request
     return delivery_list.list_(caller_project(req), query(req))
 
 
-@route(bp, f"{BASE}/deliveries/replay", ["POST"], status=202)
+@route(bp, f"{BASE}/deliveries/replay", ["POST"], status=202, scope="manage")
 def replay_deliveries():
     req = bp.current_request
     project = caller_project(req)
@@ -23,6 +23,6 @@ def replay_deliveries():
     return replays.start(project, body, idempotency_key(req, body))
 
 
-@route(bp, f"{BASE}/replays/{{replay_id}}", ["GET"])
+@route(bp, f"{BASE}/replays/{{replay_id}}", ["GET"], scope="read")
 def get_replay(replay_id):
     return replays.get(caller_project(bp.current_request), replay_id)

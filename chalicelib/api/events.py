@@ -8,18 +8,18 @@ bp = Blueprint(__name__)
 BASE = "/v1/scheduling/events"
 
 
-@route(bp, BASE, ["PUT"])
+@route(bp, BASE, ["PUT"], scope="manage")
 def put_events():
     req = bp.current_request
     project = caller_project(req)
     return events.put_config(project, json_body(req))
 
 
-@route(bp, BASE, ["GET"])
+@route(bp, BASE, ["GET"], scope="read")
 def get_events():
     return events.get_config(caller_project(bp.current_request))
 
 
-@route(bp, BASE, ["DELETE"])
+@route(bp, BASE, ["DELETE"], scope="manage")
 def delete_events():
     return events.delete_config(caller_project(bp.current_request))

@@ -1,9 +1,12 @@
 """What every route needs: the caller's project (decided here and nowhere else), the JSON
 body, query parameters, and JSON responses. Errors become responses in `errors.py`."""
+import contextvars
+
 from chalice import Response
 
-from ..core import strict_json, validation
+from ..core import scopes, strict_json, validation
 from ..core.errors import UnsupportedMediaType
+from ..services.audit import audit_log
 from ..services.tenancy import idempotency, projects
 from .errors import error_response, json_errors
 
@@ -28,14 +31,48 @@ def json_bodies_only(event, get_response):
     return get_response(event)
 
 
+class _Call:
+    """What `route` knows of the request in flight: the scope its route declared, and (once
+    `caller_project` has run) the caller's key and the resource the request named."""
+
+    def __init__(self, scope: str | None, queue_publish: bool):
+        self.scope, self.queue_publish = scope, queue_publish
+        self.caller: dict | None = None
+        self.resource: str | None = None
+
+
+_call: contextvars.ContextVar = contextvars.ContextVar("infrai_call", default=None)
+
+
 def caller_project(request, expunged: bool = False) -> str:
-    """The one place that decides whose data a request may touch. `expunged`: a key retired by
-    its project's expunge is taken too (only the expunge's own routes ask for it)."""
+    """The one place that decides whose data a request may touch, and whether its key may do
+    what the route does (the route's declared scope; core/scopes.py): 401 without a valid key,
+    403 without the scope. `expunged`: a key retired by its project's expunge is taken too (only
+    the expunge's own routes ask for it)."""
+    call = _call.get()
+    needed = (call.scope if call else None) or scopes.ADMIN   # undeclared: the strictest
     authorizer = (request.context or {}).get("authorizer") or {}
-    if authorizer.get("project_id"):
-        return authorizer["project_id"]
-    header = _header(request, "authorization")
-    return projects.authenticate_expunged(header) if expunged else projects.authenticate(header)
+    if authorizer.get("project_id"):   # an authorizer's context holds strings only
+        listed = authorizer.get("scopes")
+        who = {"project_id": authorizer["project_id"], "key_id": authorizer.get("key_id"),
+               "scopes": listed.split(",") if listed else None,
+               "queues": authorizer["queues"].split(",") if authorizer.get("queues") else None}
+    else:
+        header = _header(request, "authorization")
+        who = projects.caller_expunged(header) if expunged else projects.caller(header)
+    if call:
+        call.caller = who
+    scopes.require(who["scopes"], needed)
+    if needed == scopes.PUBLISH and not (call and call.queue_publish):
+        scopes.require_unrestricted(who["queues"])
+    return who["project_id"]
+
+
+def publishing_to(names: list[tuple[str, str]]) -> None:
+    """A publish route's queues, as (field, name): 403 for one the caller's key may not publish
+    to (a key made with `queues`). Called by the routes declared `queue_publish=True`."""
+    call = _call.get()
+    scopes.require_queues(call.caller["queues"] if call and call.caller else None, names)
 
 
 def _header(request, name):
@@ -71,13 +108,59 @@ def respond(body: dict, status: int = 200) -> Response:
     return Response(body=strict_json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
 
 
-def route(bp, path: str, methods: list[str], status: int = 200):
-    """`@bp.route` with our error format and a default status for dict results."""
+# (path, METHOD) -> the scope its route declared (None: undeclared, treated as admin). A test
+# holds every route to declaring one (tests/functional/test_scoped_keys.py), and docs/security.md's
+# table to saying the same.
+DECLARED: dict[tuple[str, str], str | None] = {}
+RESOURCE_FIELDS = ("cron_id", "key_id", "replay_id")   # a create's new id, where its path names none
+
+
+def audited(method: str, scope: str | None) -> bool:
+    """A request that changes configuration: not a read, and a route of `manage` or `admin`
+    (publishes, sends and retries are deliveries, on record as such)."""
+    return method != "GET" and scope not in (scopes.PUBLIC, scopes.READ, scopes.PUBLISH)
+
+
+def route(bp, path: str, methods: list[str], status: int = 200, *, scope: str | None = None,
+          queue_publish: bool = False):
+    """`@bp.route` with our error format, a default status for dict results, the scope a key
+    needs (core/scopes.py: checked by `caller_project`) and, for a change of configuration, its
+    audit entry (services/audit/audit_log.py). `queue_publish`: a `publish` route that names its
+    queues through `publishing_to`, so a key limited to some queues may use it."""
+    if scope is not None and scope not in scopes.ROUTE_SCOPES:
+        raise ValueError(f"route {path}: scope must be one of {', '.join(scopes.ROUTE_SCOPES)}")
+    for method in methods:
+        DECLARED[(path, method)] = scope
+
     def decorate(view):
         def respond_with_status(*args, **kwargs):
             result = view(*args, **kwargs)
+            call = _call.get()
+            if call and isinstance(result, dict) and call.resource is None:
+                call.resource = next((result[f] for f in RESOURCE_FIELDS if isinstance(result.get(f), str)), None)
             return result if isinstance(result, Response) else respond(result, status)
-        respond_with_status.__name__ = view.__name__
-        respond_with_status.__doc__ = view.__doc__
-        return bp.route(path, methods=methods, content_types=CONTENT_TYPES)(json_errors(respond_with_status))
+        answer = json_errors(respond_with_status)
+
+        def run(*args, **kwargs):
+            call = _Call(scope, queue_publish)
+            call.resource = next(iter(kwargs.values()), None)   # the path's parameter, if any
+            token = _call.set(call)
+            try:
+                response = answer(*args, **kwargs)
+            finally:
+                _call.reset(token)
+            request = bp.current_request
+            if call.caller and audited(request.method, scope):
+                _audit(request, path, call, response.status_code)
+            return response
+        run.__name__ = view.__name__
+        run.__doc__ = view.__doc__
+        return bp.route(path, methods=methods, content_types=CONTENT_TYPES)(run)
     return decorate
+
+
+def _audit(request, path: str, call: _Call, status: int) -> None:
+    identity = (request.context or {}).get("identity") or {}
+    audit_log.record_safely(call.caller["project_id"], key_id=call.caller.get("key_id"), method=request.method,
+                            route=path, resource_id=call.resource, status=status,
+                            source_ip=identity.get("sourceIp"))

@@ -18,7 +18,7 @@ def spec_text() -> str:
         return json.dumps(json.load(f), separators=(",", ":"), ensure_ascii=False)
 
 
-@route(bp, "/v1/openapi.json", ["GET"])
+@route(bp, "/v1/openapi.json", ["GET"], scope="public")
 def openapi_document():
     return Response(body=spec_text(), status_code=200,
                     headers={"Content-Type": "application/json", "Cache-Control": "public, max-age=300"})

@@ -93,6 +93,23 @@ def flows_of(project_id: str) -> str:
     return f"{project_id}#flows"
 
 
+def oauth_token(cache_id: str) -> tuple[str, str]:
+    """An OAuth2 access token shared by the deliver function's containers (services/receivers/
+    endpoint_credentials.py); `cache_id` is a hash of the project, token URL and client."""
+    return f"OAUTH#{cache_id}", "TOKEN"
+
+
 def timer_lease(shard: int) -> tuple[str, str]:
     """The lease of the due index's shard while a timers task works it (services/repair/timers.py)."""
     return f"TIMERS#{shard}", "LEASE"
+
+
+def audit_of(project_id: str) -> str:
+    """Table partition: a project's audit log (services/audit/audit_log.py), sorted by time. A
+    project's configuration changes are few (a partition takes 1,000 writes a second), and one
+    partition makes since/until one range Query."""
+    return f"AUDIT#{project_id}"
+
+
+def audit_entry(project_id: str, at_ms: int, entry_id: str) -> tuple[str, str]:
+    return audit_of(project_id), f"{at_ms:013d}#{entry_id}"

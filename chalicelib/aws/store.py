@@ -385,3 +385,40 @@ def count_between(pk_value: str, lo: str, hi: str, where: dict | None = None) ->
     reading only that range), optionally only those whose fields equal `where`."""
     return _count({"ConsistentRead": True, "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi"},
                   {"#pk": "pk", "#sk": "sk"}, {":pk": pk_value, ":lo": lo, ":hi": hi}, where)
+
+
+MAX_FILTERED_READS = 10   # a filtered page stops after this many 1 MB reads, with a cursor to go on
+
+
+def query_filtered(pk_value: str, *, lo: str, hi: str, where: dict, after: tuple[str, float] | None,
+                   limit: int, cursor: str | None, newest_first=True) -> tuple[list[dict], str | None]:
+    """One page of a table partition whose sort key lies in [lo, hi], keeping only items whose
+    fields equal `where` and (`after`: (field, value)) whose field is above the value (an
+    expiry time, as moto never deletes by TTL). A page may hold fewer than `limit` items and
+    still have a cursor: the filter drops what it read."""
+    names = {"#pk": "pk", "#sk": "sk"}
+    values = {":pk": pk_value, ":lo": lo, ":hi": hi}
+    tests = []
+    for i, (field, value) in enumerate(where.items()):
+        names[f"#w{i}"], values[f":w{i}"] = field, value
+        tests.append(f"#w{i} = :w{i}")
+    if after:
+        names["#after"], values[":after"] = after
+        tests.append("#after > :after")
+    kwargs = {"TableName": config.table_name(), "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+              "ExpressionAttributeNames": names, "ExpressionAttributeValues": _to_ddb(_numbers(values)),
+              "ScanIndexForward": not newest_first}
+    if tests:
+        kwargs["FilterExpression"] = " AND ".join(tests)
+    if cursor:
+        kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, "pk", pk_value, {"pk", "sk"})
+    found, last = [], None
+    for _ in range(MAX_FILTERED_READS):
+        kwargs["Limit"] = limit - len(found)
+        resp = clients.dynamodb().query(**kwargs)
+        found += [_from_ddb(i) for i in resp.get("Items", [])]
+        last = resp.get("LastEvaluatedKey")
+        if not last or len(found) >= limit:
+            break
+        kwargs["ExclusiveStartKey"] = last
+    return found, (_encode_cursor(last) if last else None)

@@ -49,6 +49,12 @@ class Unauthorized(InfraiError):
     code = "unauthorized"
 
 
+class Forbidden(InfraiError):
+    """A valid key without the scope a route needs (core/scopes.py); `missing_scope` names it."""
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(InfraiError, LookupError):
     status = 404
     code = "not_found"

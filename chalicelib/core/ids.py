@@ -10,7 +10,7 @@ import threading
 from . import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run", "rpl", "evt")
+PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run", "rpl", "evt", "whk", "aud")   # whk: a v1a signing key; aud: an audit entry
 _ID_RE = re.compile(r"(%s)_[0-9A-HJKMNP-TV-Z]{26}" % "|".join(PREFIXES))
 
 

@@ -167,6 +167,8 @@ TS_METHODS = {
     "auth.project.update": ("updateProject(settings: ProjectSettingsUpdate)", ["ProjectSettingsUpdate"], set()),
     "auth.project.expunge": ("expungeProject(confirm: string, opts: IdempotencyOptions = {})",
                              ["IdempotencyOptions"], {"confirm"}),
+    "auth.keys.create": ("createKey(opts: KeyOptions = {})", ["KeyOptions"], set()),
+    "auth.audit.list": ("audit(opts: AuditOptions = {})", ["AuditOptions"], set()),
 }
 # body-less POSTs: the only field is the idempotency key
 TS_IDEMPOTENT = {
@@ -178,7 +180,7 @@ TS_IDEMPOTENT = {
     "scheduling.webhook.retry": "retry(deliveryId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.cancel": "cancel(deliveryId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.rotate_secret": "rotateSecret(opts: IdempotencyOptions = {})",
-    "auth.keys.create": "createKey(opts: IdempotencyOptions = {})",
+    "scheduling.webhook.rotate_public_key": "rotatePublicKey(opts: IdempotencyOptions = {})",
     "scheduling.endpoints.release": "release(endpointId: string, opts: IdempotencyOptions = {})",
 }
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 from ...aws import keys, store
-from ...core import clock, ids, plans, signing
+from ...core import clock, ids, plans, scopes, signing, validation
 from ...core.errors import Conflict, NotFound, Unauthorized
 from . import counters
 
@@ -17,6 +17,7 @@ KEY_RE = re.compile(r"ifr_pk_proj_[A-Za-z0-9]{32,64}")
 _KEY_ALPHABET = string.ascii_letters + string.digits
 AUTH_CACHE_SECONDS = 60          # how long a revoked key may still work on *other* API function instances
 ROTATION_OVERLAP = 24 * 3600     # both secrets sign for this long after a rotation
+MAX_KEY_NAME = 60
 _cache: dict = {}
 _cache_lock = threading.Lock()
 HOW = "Send 'Authorization: Bearer ifr_pk_proj_…' (get a key with infra.activate() or POST /v1/auth/activate)."
@@ -32,13 +33,16 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def _key_items(project_id: str, api_key: str, key_id: str, now: float) -> list[dict]:
+def _key_items(project_id: str, api_key: str, key_id: str, now: float, grant: dict | None = None) -> list[dict]:
+    """The key's hash record (what authenticate reads) and the project's record of it (what lists
+    show). `grant`: its scopes, queues and name; a key without `scopes` is admin (core/scopes.py)."""
     kpk, ksk = keys.api_key(hash_key(api_key))
     ppk, _ = keys.project(project_id)
     shown = api_key[:16] + "…" + api_key[-4:]
-    return [{"pk": kpk, "sk": ksk, "project_id": project_id, "key_id": key_id, "created_at": now},
+    grant = {k: v for k, v in (grant or {}).items() if v is not None}
+    return [{"pk": kpk, "sk": ksk, "project_id": project_id, "key_id": key_id, "created_at": now, **grant},
             {"pk": ppk, "sk": f"KEY#{key_id}", "project_id": project_id, "key_id": key_id,
-             "key_hash": hash_key(api_key), "shown": shown, "created_at": now}]
+             "key_hash": hash_key(api_key), "shown": shown, "created_at": now, **grant}]
 
 
 def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
@@ -85,6 +89,13 @@ def activation_for_key(api_key: str) -> dict:
 
 def authenticate(authorization: str | None) -> str:
     """The project behind an `Authorization: Bearer ifr_pk_proj_…` header, or Unauthorized."""
+    return caller(authorization)["project_id"]
+
+
+def caller(authorization: str | None) -> dict:
+    """Who a request's key is: {project_id, key_id, scopes, queues} (scopes None: an admin key
+    made before scopes), or Unauthorized. Cached per instance: a key's grant never changes (a
+    new grant is a new key), and a revoke on this instance is seen at once (`_forget`)."""
     digest = _digest(authorization)
     with _cache_lock:
         hit = _cache.get(digest)
@@ -97,11 +108,17 @@ def authenticate(authorization: str | None) -> str:
         raise Unauthorized(EXPUNGED, field="Authorization")
     if not found or found.get("revoked_at"):
         raise Unauthorized("Unknown or revoked API key. " + HOW, field="Authorization")
+    who = _who(found)
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[digest] = (found["project_id"], time.monotonic() + AUTH_CACHE_SECONDS)
-    return found["project_id"]
+        _cache[digest] = (who, time.monotonic() + AUTH_CACHE_SECONDS)
+    return who
+
+
+def _who(found: dict) -> dict:
+    return {"project_id": found["project_id"], "key_id": found.get("key_id"),
+            "scopes": found.get("scopes"), "queues": found.get("queues")}
 
 
 def _digest(authorization: str | None) -> str:
@@ -117,12 +134,17 @@ def _digest(authorization: str | None) -> str:
 def authenticate_expunged(authorization: str | None) -> str:
     """The project behind a key, also when the key was retired by its project's expunge: only
     the expunge's own routes take such a key (its report outlives the project)."""
+    return caller_expunged(authorization)["project_id"]
+
+
+def caller_expunged(authorization: str | None) -> dict:
+    """`caller`, also for a key retired by its project's expunge (see authenticate_expunged)."""
     try:
-        return authenticate(authorization)
+        return caller(authorization)
     except Unauthorized:
         found = store.get(*keys.api_key(_digest(authorization)))
         if found and found.get("expunged_at") and found.get("ttl", 0) > clock.now():
-            return found["project_id"]
+            return _who(found)
         raise
 
 
@@ -175,32 +197,50 @@ def plan(project_id: str) -> str:
 
 def me(project_id: str) -> dict:
     p = project(project_id)
+    return {"project_id": project_id, "plan": p.get("plan"), "limits": plans.limits(p.get("plan", "trial")),
+            "created_at": clock.rfc3339(p.get("created_at")), "keys": list_keys(project_id)["keys"]}
+
+
+def list_keys(project_id: str) -> dict:
+    """Every key of the project, revoked ones too, oldest first: never the key itself, only its
+    shortened form, and what it may do."""
     items, _ = store.query_page(None, keys.project(project_id)[0], limit=100, cursor=None, sk_prefix="KEY#",
                                 newest_first=False)
-    return {"project_id": project_id, "plan": p.get("plan"), "limits": plans.limits(p.get("plan", "trial")),
-            "created_at": clock.rfc3339(p.get("created_at")),
-            "keys": [{"key_id": k["key_id"], "key": k["shown"], "created_at": clock.rfc3339(k["created_at"]),
-                      "revoked_at": clock.rfc3339(k.get("revoked_at"))} for k in items]}
+    return {"keys": [{"key_id": k["key_id"], "key": k["shown"], "name": k.get("name"),
+                      "scopes": k.get("scopes") or [scopes.ADMIN], "queues": k.get("queues"),
+                      "created_at": clock.rfc3339(k["created_at"]), "revoked_at": clock.rfc3339(k.get("revoked_at"))}
+                     for k in items]}
 
 
 def _active_keys(project_id: str) -> int:
     return sum(1 for k in me(project_id)["keys"] if not k["revoked_at"])
 
 
-def add_key(project_id: str) -> dict:
-    """A new key, taken from the plan's limit in the same transaction that stores it."""
+def check_grant(body: dict, queue_name) -> dict:
+    """What a new key may do, from `POST /v1/auth/keys`'s body: {scopes, queues, name}, checked."""
+    validation.reject_unknown(body, ("scopes", "queues", "name", "idempotency_key"))
+    granted, queues = scopes.check(body, queue_name)
+    name = validation.string(body, "name", required=False, max_len=MAX_KEY_NAME)
+    return {"scopes": granted, "queues": queues, "name": validation.printable(name, "name") if name else None}
+
+
+def add_key(project_id: str, grant: dict | None = None) -> dict:
+    """A new key, taken from the plan's limit in the same transaction that stores it. `grant`
+    (check_grant): its scopes, queues and name; none: an admin key."""
     api_key, key_id, now = new_api_key(), ids.new_id("key"), clock.now()
+    grant = grant or {"scopes": [scopes.ADMIN]}
     cap = plans.limits(plan(project_id))["api_keys"]
     try:
         counters.write(project_id, "api_keys", counters.claim(project_id, "api_keys", cap),
                        [{"put": item, "condition": "attribute_not_exists(pk)"}
-                        for item in _key_items(project_id, api_key, key_id, now)]
+                        for item in _key_items(project_id, api_key, key_id, now, grant)]
                        # no new key once an expunge has begun: it would outlive the project
                        + [{"check": keys.project(project_id), "condition": "attribute_not_exists(expunging_at)"}],
                        lambda: _active_keys(project_id))
     except store.ConditionFailed:
         raise Conflict("This project is being expunged: no new key can be made.") from None
-    return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now)}
+    return {"key_id": key_id, "api_key": api_key, "created_at": clock.rfc3339(now), "name": grant.get("name"),
+            "scopes": grant["scopes"], "queues": grant.get("queues")}
 
 
 def revoke_key(project_id: str, key_id: str) -> dict:
@@ -228,12 +268,15 @@ def revoke_key(project_id: str, key_id: str) -> dict:
     return {"key_id": key_id, "revoked_at": clock.rfc3339(meta["revoked_at"])}
 
 
+def live(entries, now: float) -> list:
+    """The entries (signing secrets or v1a key pairs) that sign at `now`: the current one, plus
+    the previous one while a rotation is in its overlap window."""
+    return [e for e in entries or [] if e.get("expires_at") is None or e["expires_at"] > now]
+
+
 def signing_secrets(project_id: str) -> list[str]:
-    """Every secret a delivery is signed with now: the current one, plus the previous one
-    while a rotation is in its overlap window."""
-    now = clock.now()
-    return [s["secret"] for s in project(project_id).get("signing_secrets", [])
-            if s.get("expires_at") is None or s["expires_at"] > now]
+    """Every secret a delivery is signed with now."""
+    return [s["secret"] for s in live(project(project_id).get("signing_secrets"), clock.now())]
 
 
 def current_secret(project_id: str) -> str:

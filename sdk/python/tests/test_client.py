@@ -78,6 +78,8 @@ def test_every_method_hits_its_route(client, fake):
         (lambda: c.webhook.cancel("dlv_1"), "POST", "/v1/scheduling/webhook/deliveries/dlv_1/cancel"),
         (lambda: c.webhook.secret(), "GET", "/v1/scheduling/webhook/secret"),
         (lambda: c.webhook.rotate_secret(), "POST", "/v1/scheduling/webhook/secret/rotate"),
+        (lambda: c.webhook.public_keys(), "GET", "/v1/scheduling/webhook/public-keys"),
+        (lambda: c.webhook.rotate_public_key(), "POST", "/v1/scheduling/webhook/public-keys/rotate"),
         (lambda: c.auth.me(), "GET", "/v1/auth/me"),
         (lambda: c.auth.create_key(), "POST", "/v1/auth/keys"),
         (lambda: c.auth.revoke_key("key_1"), "DELETE", "/v1/auth/keys/key_1"),
@@ -102,16 +104,38 @@ def test_every_method_hits_its_route(client, fake):
     assert fake.requests[-3][3] == {"url": "https://ops.example.com/events"}
 
 
+def test_scoped_keys_and_the_audit_log(client, fake):
+    c = client
+    c.auth.create_key(scopes=("read", "publish"), queues=["q1"], name="ci")
+    c.auth.create_key()
+    c.auth.list_keys()
+    c.auth.audit(since="2026-12-01T00:00:00Z", key_id="key_1", resource="cron_1", limit=5)
+    c.auth.audit()
+    got = [(r[0], r[1], r[3]) for r in fake.requests]
+    assert got == [("POST", "/v1/auth/keys", {"scopes": ["read", "publish"], "queues": ["q1"], "name": "ci"}),
+                   ("POST", "/v1/auth/keys", {}),
+                   ("GET", "/v1/auth/keys", None),
+                   ("GET", "/v1/auth/audit?since=2026-12-01T00%3A00%3A00Z&key_id=key_1&resource=cron_1&limit=5", None),
+                   ("GET", "/v1/auth/audit", None)]
+    fake.answer(403, {"error": {"code": "forbidden", "message": "This API key lacks the 'admin' scope",
+                                "field": None, "missing_scope": "admin"}})
+    with pytest.raises(errors.Forbidden) as e:
+        c.auth.create_key()
+    assert e.value.status == 403 and e.value.body["error"]["missing_scope"] == "admin"
+
+
 def test_project_settings_and_expunge(client, fake):
     c = client
     c.auth.update_project(retention_days={"succeeded": 7})
+    c.auth.update_project(signatures=("v1", "v1a"))
     c.auth.expunge_project("proj_1", idempotency_key="k1")
     c.auth.expunge_status()
     got = [(r[0], r[1], r[3]) for r in fake.requests]
     assert got == [("PATCH", "/v1/auth/project", {"retention_days": {"succeeded": 7}}),
+                   ("PATCH", "/v1/auth/project", {"signatures": ["v1", "v1a"]}),
                    ("POST", "/v1/auth/project/expunge", {"confirm": "proj_1"}),
                    ("GET", "/v1/auth/project/expunge", None)]
-    assert fake.requests[1][2]["Idempotency-Key"] == "k1"
+    assert fake.requests[2][2]["Idempotency-Key"] == "k1"
     with pytest.raises(TypeError, match="setting"):
         c.auth.update_project()
 
@@ -171,6 +195,27 @@ def test_flow_control_and_breaker_fields_by_the_apis_names(client, fake):
         assert (got[0], got[1]) == (method, path)
         if body is not None:
             assert got[3] == body
+
+
+def test_endpoint_auth_is_sent_by_the_apis_name(client, fake):
+    c = client
+    oauth2 = {"type": "oauth2_client_credentials", "token_url": "https://auth.example.com/token",
+              "client_id": "id", "client_secret": "s"}
+    mtls = {"type": "mtls", "certificate": "-----BEGIN CERTIFICATE-----...", "private_key": "-----BEGIN PRIVATE KEY-----..."}
+    calls = [
+        (lambda: c.webhook.send("https://x.example.com", {}, auth=oauth2),
+         {"url": "https://x.example.com", "payload": {}, "auth": oauth2}),
+        (lambda: c.queue.create("q", "https://x.example.com", auth=mtls), {"url": "https://x.example.com", "auth": mtls}),
+        (lambda: c.queue.update("q", auth=None), {"auth": None}),
+        (lambda: c.cron.create("0 * * * *", "https://x.example.com/j", name="j", auth=oauth2),
+         {"name": "j", "schedule": "0 * * * *", "url": "https://x.example.com/j", "timezone": "UTC", "retries": 3,
+          "timeout_seconds": 300, "auth": oauth2}),
+        (lambda: c.cron.update("cron_1", auth=None), {"auth": None}),
+        (lambda: c.cron.update("cron_1", name="n"), {"name": "n"}),   # not given: left as it is
+    ]
+    for call, body in calls:
+        call()
+        assert fake.requests[-1][3] == body
 
 
 def test_server_errors_surface_unchanged(client, fake):

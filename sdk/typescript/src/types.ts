@@ -38,6 +38,8 @@ export interface CronOptions {
   flow_key?: string | null;
   /** its runs' endpoint's circuit breaker (default on: 20 failures over 300 s, a probe every 300 s); null turns it off; url targets only */
   circuit_breaker?: Partial<CircuitBreaker> | null;
+  /** the endpoint's credentials, copied to each run (url targets only); null removes them */
+  auth?: EndpointAuth | null;
   retry_schedule?: RetrySchedule;
   callback_url?: string | null;
   failure_callback_url?: string | null;
@@ -63,6 +65,8 @@ export interface CronRecord {
   flow_key: string | null;
   /** url targets: the breaker its runs go through (null: turned off) */
   circuit_breaker?: CircuitBreaker | null;
+  /** present when set: what identifies its credentials, never a secret */
+  auth?: EndpointAuthRecord;
   retry_schedule: RetrySchedule;
   callback_url: string | null;
   failure_callback_url: string | null;
@@ -137,6 +141,8 @@ export interface DeliveryRecord {
   /** present only when set */
   retry_schedule?: RetrySchedule;
   circuit_breaker?: CircuitBreaker | null;
+  /** present when set: what identifies its credentials, never a secret */
+  auth?: EndpointAuthRecord;
   callback_url?: string;
   failure_callback_url?: string;
 }
@@ -185,6 +191,8 @@ export interface WebhookOptions {
   flow_key?: string | null;
   /** its endpoint's circuit breaker (default on: 20 failures over 300 s, a probe every 300 s); null turns it off for this send */
   circuit_breaker?: Partial<CircuitBreaker> | null;
+  /** the endpoint's credentials: an OAuth2 client (token fetched and cached for you) or an mTLS client certificate */
+  auth?: EndpointAuth | null;
   retry_schedule?: RetrySchedule;
   callback_url?: string | null;
   failure_callback_url?: string | null;
@@ -192,6 +200,12 @@ export interface WebhookOptions {
 }
 export interface WebhookSecret { secret: string }
 export interface RotatedSecret { secret: string; previous_secret_expires_at: Timestamp | null }
+/** A v1a (Ed25519) public key; `expires_at` is set on the previous key during a rotation. */
+export interface PublicKey { key_id: string; public_key: string; created_at: Timestamp; expires_at: Timestamp | null }
+export interface PublicKeys { keys: PublicKey[] }
+export interface RotatedPublicKey extends PublicKey { previous_key_expires_at: Timestamp }
+/** Which Standard Webhooks signatures deliveries carry: v1 (HMAC, whsec_), v1a (Ed25519, whpk_). */
+export type SignatureScheme = "v1" | "v1a";
 
 // ---- queues
 export interface PublishOptions {
@@ -233,8 +247,21 @@ export interface QueueOptions {
   parallelism?: number | null;
   /** the endpoint's circuit breaker (missing fields: 20, 300, 300); null turns it off */
   circuit_breaker?: Partial<CircuitBreaker> | null;
+  /** the endpoint's credentials; null removes them */
+  auth?: EndpointAuth | null;
 }
 export interface CircuitBreaker { failures: number; min_seconds: number; probe_seconds: number }
+/** An endpoint's credentials (docs/endpoint-auth.md). The secret and the key are sealed at rest and never returned. */
+export type EndpointAuth =
+  | { type: "oauth2_client_credentials"; token_url: string; client_id: string; client_secret: string;
+      scope?: string; audience?: string; client_authentication?: "basic" | "body" }
+  /** PEM; the key unencrypted; https URLs only */
+  | { type: "mtls"; certificate: string; private_key: string };
+/** What the API shows of an endpoint's credentials. */
+export type EndpointAuthRecord =
+  | { type: "oauth2_client_credentials"; token_url: string; client_id: string; scope?: string; audience?: string;
+      client_authentication?: "body" }
+  | { type: "mtls"; certificate_sha256: string; certificate_subject: string; certificate_expires_at: Timestamp };
 export interface EndpointRecord {
   endpoint_id: string;
   /** the target URL without its query */
@@ -262,6 +289,8 @@ export interface QueueRecord {
   rate_limit: RateLimit | null;
   parallelism: number | null;
   circuit_breaker: CircuitBreaker | null;
+  /** what identifies the endpoint's credentials (null: none), never a secret */
+  auth: EndpointAuthRecord | null;
   retry_schedule: RetrySchedule;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -333,15 +362,33 @@ export interface Activation {
   plan: string;
   limits: Limits;
 }
-export interface ApiKeyInfo { key_id: string; /** shortened for display */ key: string; created_at: Timestamp; revoked_at: Timestamp | null }
+/** What a key may do; `admin` holds every other scope (docs/security.md#scopes). */
+export type Scope = "read" | "publish" | "manage" | "admin";
+export interface ApiKeyInfo {
+  key_id: string; /** shortened for display */ key: string; name: string | null; scopes: Scope[];
+  /** the only queues the key may publish to; null: every queue */
+  queues: string[] | null; created_at: Timestamp; revoked_at: Timestamp | null;
+}
+export interface ApiKeyList { keys: ApiKeyInfo[] }
+/** A new key's grant: `scopes` (default ["admin"]), `queues` (needs "publish"), a `name`. */
+export interface KeyOptions { scopes?: Scope[]; queues?: string[]; name?: string; idempotency_key?: string }
+/** Audit log filters: `since`/`until` are RFC 3339 strings. */
+export interface AuditOptions { since?: string; until?: string; key_id?: string; resource?: string; limit?: number; cursor?: string }
+/** One change of the project's configuration: never a body, a header value or a secret. */
+export interface AuditEntry {
+  audit_id: string; at: Timestamp; key_id: string | null; method: string;
+  /** the route's template, e.g. /v1/scheduling/cron/{cron_id} */
+  route: string; resource_id: string | null; status: number; source_ip: string | null;
+}
+export interface AuditPage { entries: AuditEntry[]; next_cursor: string | null }
 /** What the project uses of its limits now; null where nothing counts it */
 export interface Usage { cron_jobs: number | null; queues: number | null; api_keys: number | null; deliveries_per_day: number | null; attempts_per_day: number | null }
 /** Days a delivery is kept once it ended, per outcome (1 to 400; defaults 30 and 90). */
 export interface RetentionDays { succeeded: number; failed: number }
 /** The project's settings, as stored (GET /v1/auth/me shows them too). */
-export interface ProjectSettings { retention_days: RetentionDays }
+export interface ProjectSettings { retention_days: RetentionDays; signatures: SignatureScheme[] }
 /** The settings to change: the others stay; either retention outcome may be sent alone. */
-export interface ProjectSettingsUpdate { retention_days?: Partial<RetentionDays> }
+export interface ProjectSettingsUpdate { retention_days?: Partial<RetentionDays>; signatures?: SignatureScheme[] }
 export interface Me extends ProjectSettings { project_id: string; plan: string | null; limits: Limits; usage: Usage; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
 export type ExpungePhase = "keys" | "events" | "cron_jobs" | "replays" | "queues" | "flows" | "endpoints"
   | "deliveries" | "stragglers" | "usage" | "project";
@@ -357,6 +404,6 @@ export interface Expunge {
   updated_at: Timestamp;
   finished_at: Timestamp | null;
 }
-export interface NewApiKey { key_id: string; api_key: string; created_at: Timestamp }
+export interface NewApiKey { key_id: string; api_key: string; created_at: Timestamp; name: string | null; scopes: Scope[]; queues: string[] | null }
 export interface RevokedKey { key_id: string; revoked_at: Timestamp }
 export interface Health { status: "ok" }

@@ -82,6 +82,8 @@ describe("InfraiClient", () => {
       [() => c.job.webhook.cancel("dlv_1"), "scheduling.webhook.cancel"],
       [() => c.job.webhook.secret(), "scheduling.webhook.secret"],
       [() => c.job.webhook.rotateSecret(), "scheduling.webhook.rotate_secret"],
+      [() => c.job.webhook.publicKeys(), "scheduling.webhook.public_keys"],
+      [() => c.job.webhook.rotatePublicKey(), "scheduling.webhook.rotate_public_key"],
       [() => c.auth.me(), "auth.me"],
       [() => c.auth.createKey(), "auth.keys.create"],
       [() => c.auth.revokeKey("key_1"), "auth.keys.revoke"],
@@ -114,11 +116,27 @@ describe("InfraiClient", () => {
     }
   });
 
+  it("creates scoped keys, lists them and reads the audit log by the API's names", async () => {
+    await client.auth.createKey({ scopes: ["read", "publish"], queues: ["q1"], name: "ci", idempotency_key: "k".repeat(32) });
+    await client.auth.createKey();
+    await client.auth.listKeys();
+    await client.auth.audit({ since: "2026-12-01T00:00:00Z", key_id: "key_1", resource: "cron_1", limit: 5 });
+    const [scoped, plain, list, audit] = fake.requests;
+    assert.deepEqual(scoped.body, { scopes: ["read", "publish"], queues: ["q1"], name: "ci" });
+    assert.equal(scoped.headers["idempotency-key"], "k".repeat(32));
+    assert.deepEqual(plain.body, {});
+    assert.equal(`${list.method} ${list.path}`, "GET /v1/auth/keys");
+    assert.equal(`${audit.method} ${audit.path}`,
+      "GET /v1/auth/audit?since=2026-12-01T00%3A00%3A00Z&key_id=key_1&resource=cron_1&limit=5");
+  });
+
   it("sends the project's settings and the expunge's confirmation by the API's names", async () => {
     await client.auth.updateProject({ retention_days: { succeeded: 7 } });
+    await client.auth.updateProject({ signatures: ["v1", "v1a"] });
     await client.auth.expungeProject("proj_1", { idempotency_key: "k1" });
-    const [patch, expunge] = fake.requests;
+    const [patch, signatures, expunge] = fake.requests;
     assert.deepEqual(patch.body, { retention_days: { succeeded: 7 } });
+    assert.deepEqual(signatures.body, { signatures: ["v1", "v1a"] });
     assert.deepEqual(expunge.body, { confirm: "proj_1" });
     assert.equal(expunge.headers["idempotency-key"], "k1");
   });
@@ -134,6 +152,17 @@ describe("InfraiClient", () => {
     assert.equal(fake.requests.at(-1).body.circuit_breaker, null);
     await client.job.cron.update("cron_1", { circuit_breaker: { failures: 3 } });
     assert.deepEqual(fake.requests.at(-1).body, { circuit_breaker: { failures: 3 } });
+  });
+
+  it("sends an endpoint's auth by the API's name", async () => {
+    const oauth2 = { type: "oauth2_client_credentials", token_url: "https://auth.example.com/token", client_id: "id", client_secret: "s" };
+    await client.job.webhook.send("https://x.example.com", {}, { auth: oauth2 });
+    assert.deepEqual(fake.requests.at(-1).body, { url: "https://x.example.com", payload: {}, auth: oauth2 });
+    const mtls = { type: "mtls", certificate: "-----BEGIN CERTIFICATE-----", private_key: "-----BEGIN PRIVATE KEY-----" };
+    await client.job.queue.create("q", { url: "https://x.example.com", auth: mtls });
+    assert.deepEqual(fake.requests.at(-1).body, { url: "https://x.example.com", auth: mtls });
+    await client.job.cron.update("cron_1", { auth: null });
+    assert.deepEqual(fake.requests.at(-1).body, { auth: null });
   });
 
   it("sends callbacks and retry schedules by their API names", async () => {

@@ -2,14 +2,16 @@
 show them. Each setting is a field of the project item, owned by the module that uses it, which
 gives three functions: `view(project)` (the value shown, defaults included), `merged(project,
 value)` (the value to store, checked, over the current one: raises InvalidInput naming the
-field) and `forget(project_id)` (drop what this instance cached of it). A new setting is one
-line in SETTINGS (and its field in chalicelib/openapi.json's ProjectSettings)."""
+field) and `forget(project_id)` (drop what this instance cached of it); and, if a value needs
+work done before it is stored, `prepare(project_id, project, value)` (signatures: v1a's first
+key pair). A new setting is one line in SETTINGS (and its field in chalicelib/openapi.json's
+ProjectSettings)."""
 from ...aws import keys, store
 from ...core import validation
 from ...core.errors import Conflict, InvalidInput
-from . import retention
+from . import retention, signature_keys
 
-SETTINGS = {"retention_days": retention}
+SETTINGS = {"retention_days": retention, "signatures": signature_keys}
 TRIES = 4   # a PATCH that raced another re-reads the project and merges again
 
 
@@ -33,6 +35,9 @@ def update(project_id: str, body: dict) -> dict:
     for _ in range(TRIES):
         project = store.get(pk, sk) or {}
         changes = {name: SETTINGS[name].merged(project, value) for name, value in body.items()}
+        for name, value in changes.items():   # every value checked first: a 400 changes nothing
+            if hasattr(SETTINGS[name], "prepare"):
+                SETTINGS[name].prepare(project_id, project, value)
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values = {f":was{i}": project[name] for i, name in enumerate(changes) if name in project}
         unchanged = " AND ".join(f"#f{i} = :was{i}" if name in project else f"attribute_not_exists(#f{i})"

@@ -24,7 +24,7 @@ from ...aws import dispatch, keys, store
 from ...core import clock, due, retry_policy, signing
 from ..delivery import deliveries, delivery_index, notices, payloads
 from ..receivers import circuit_breaker, endpoints, flow_control, holding
-from ..tenancy import projects, quotas
+from ..tenancy import quotas, signature_keys
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +151,11 @@ def _poisoned(record: dict, n: int) -> str:
 
 
 class _Context:
-    """What the messages of one batch share: signing secrets, queue endpoints and named flows, read once."""
+    """What the messages of one batch share: signing secrets and keys, queue endpoints and named flows, read once."""
 
     def __init__(self, records):
         records = list(records)
-        self.secrets = {p: projects.signing_secrets(p) for p in {r["project_id"] for r in records}}
+        self.secrets = {p: signature_keys.signer(p) for p in {r["project_id"] for r in records}}
         names = {(r["project_id"], r["source"]["queue"]) for r in records
                  if r["kind"].startswith("queue:") and r["state"] not in deliveries.TERMINAL}
         self.queues = {pq: holding.find(*pq) for pq in names}
@@ -275,11 +275,11 @@ def _defer(record: dict, n: int, at: float) -> str:
     return "deferred"
 
 
-def _send(record: dict, url: str, timeout: int, n: int, secrets: list[str]) -> sender.AttemptResult:
+def _send(record: dict, url: str, timeout: int, n: int, signer: signing.Signer) -> sender.AttemptResult:
     body = payloads.text(record).encode()
     headers = dict(record.get("headers") or {})
     headers.update(record.get("meta_headers") or {})
-    headers.update(signing.webhook_headers(secrets, record["delivery_id"], int(clock.now()), body))
+    headers.update(signing.signed_headers(signer, record["delivery_id"], int(clock.now()), body))
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT
     headers["infrai-attempt"] = str(n)

@@ -13,5 +13,5 @@ export { ROUTES, PUBLIC_OPERATIONS } from "./routes.js";
 export type { OperationId, HttpMethod } from "./routes.js";
 export * from "./errors.js";
 export { verifyWebhook, verifyWebhookAsync, signWebhook, signWebhookAsync, TOLERANCE_SECONDS } from "./webhooks.js";
-export type { VerifyOptions, HeaderBag } from "./webhooks.js";
+export type { VerifyOptions, VerifyKey, HeaderBag } from "./webhooks.js";
 export type * from "./types.js";

@@ -1,6 +1,6 @@
 /** Outbound webhooks and the secret that signs them: `client.job.webhook` (verifying them: webhooks.ts). */
 import { Api, pick } from "./resource.js";
-import type { DeliveryRecord, DeliveryState, IdempotencyOptions, JsonObject, Page, PageOptions, RotatedSecret, WebhookOptions, WebhookSecret } from "./types.js";
+import type { DeliveryRecord, DeliveryState, IdempotencyOptions, JsonObject, Page, PageOptions, PublicKeys, RotatedPublicKey, RotatedSecret, WebhookOptions, WebhookSecret } from "./types.js";
 
 /** client.job.webhook */
 export class WebhookApi extends Api {
@@ -28,5 +28,14 @@ export class WebhookApi extends Api {
   /** A new secret; for 24 h deliveries carry both signatures. */
   rotateSecret(opts: IdempotencyOptions = {}): Promise<RotatedSecret> {
     return this.client.call("scheduling.webhook.rotate_secret", { idempotencyKey: opts.idempotency_key });
+  }
+  /** `{ keys: [{ key_id, public_key: "whpk_…", created_at, expires_at }] }`: what receivers verify
+   *  v1a signatures with, newest first (empty until v1a is on: `auth.updateProject({ signatures: ["v1", "v1a"] })`). */
+  publicKeys(): Promise<PublicKeys> {
+    return this.client.call("scheduling.webhook.public_keys");
+  }
+  /** A new v1a key pair; for 24 h deliveries carry both keys' signatures. */
+  rotatePublicKey(opts: IdempotencyOptions = {}): Promise<RotatedPublicKey> {
+    return this.client.call("scheduling.webhook.rotate_public_key", { idempotencyKey: opts.idempotency_key });
   }
 }

@@ -1,12 +1,19 @@
-/** Verify webhooks received from infrai (Standard Webhooks v1). `verifyWebhook` is synchronous
- *  and uses node:crypto where the runtime has it (Node, Deno, Bun); `verifyWebhookAsync` uses Web
- *  Crypto and runs anywhere (Cloudflare Workers, Vercel Edge, browsers). Neither loads at import. */
+/** Verify webhooks received from infrai (Standard Webhooks): v1 (HMAC-SHA256) with the project's
+ *  `whsec_` secret, v1a (Ed25519) with one of its `whpk_` public keys. `verifyWebhook` is
+ *  synchronous and uses node:crypto where the runtime has it (Node, Deno, Bun); `verifyWebhookAsync`
+ *  uses Web Crypto and runs anywhere (Cloudflare Workers, Vercel Edge, browsers; v1a needs Web
+ *  Crypto's Ed25519). Neither loads at import. */
 import { WebhookVerificationError } from "./errors.js";
 import { fromBase64, nodeBuiltin, toBase64, utf8 } from "./runtime.js";
 
 interface NodeCrypto {
   createHmac(algorithm: string, key: Uint8Array): { update(data: string): { digest(): Uint8Array } };
+  createPublicKey(key: { key: { kty: string; crv: string; x: string }; format: "jwk" }): unknown;
+  verify(algorithm: null, data: Uint8Array, key: unknown, signature: Uint8Array): boolean;
 }
+
+/** A whsec_ secret (v1), or a whpk_ public key (v1a); several during a rotation, any may verify. */
+export type VerifyKey = string | string[];
 
 export const TOLERANCE_SECONDS = 5 * 60;
 
@@ -25,6 +32,26 @@ function secretBytes(secret: string): Uint8Array {
       + "client.job.webhook.secret().", { code: "webhook_verification_failed" });
   }
   return fromBase64(text.padEnd(Math.ceil(text.length / 4) * 4, "="));
+}
+
+function publicKeyBytes(key: string): Uint8Array {
+  const text = key.slice(5);
+  const raw = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? fromBase64(text.padEnd(Math.ceil(text.length / 4) * 4, "=")) : new Uint8Array();
+  if (raw.length !== 32) {
+    throw new WebhookVerificationError("The public key is not a 'whpk_<base64 of 32 bytes>' key; copy it from "
+      + "client.job.webhook.publicKeys().", { code: "webhook_verification_failed" });
+  }
+  return raw;
+}
+
+/** The v1a signatures of a header, decoded (malformed ones left out). */
+function v1aSignatures(signatures: string): Uint8Array[] {
+  return signatures.split(" ").filter((c) => c.startsWith("v1a,")).map((c) => c.slice(4))
+    .filter((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v)).map((v) => fromBase64(v.padEnd(Math.ceil(v.length / 4) * 4, "=")));
+}
+
+function signedContent(msgId: string, ts: number, body: string | Uint8Array): Uint8Array {
+  return new TextEncoder().encode(`${msgId}.${ts}.${utf8(body)}`);
 }
 
 function nodeCrypto(): NodeCrypto {
@@ -83,18 +110,67 @@ function fail(message: string): never {
 }
 
 /** Check a received webhook's signature and timestamp; returns the parsed JSON body.
+ *  `secret`: the whsec_ secret (checks v1), a whpk_ public key (checks v1a), or a list of them.
  *  `body` must be the raw request body exactly as received. Throws WebhookVerificationError. */
-export function verifyWebhook(body: string | Uint8Array, headers: HeaderBag, secret: string,
+export function verifyWebhook(body: string | Uint8Array, headers: HeaderBag, secret: VerifyKey,
                               options: VerifyOptions = {}): unknown {
   const { msgId, ts, signatures } = checkHeaders(headers, options);
-  return checkSignature(body, signatures, signWebhook(secret, msgId, ts, body));
+  const keys = checkKeys(secret);
+  const ok = keys.some((key) => {
+    if (!key.startsWith("whpk_")) return v1Matches(signatures, signWebhook(key, msgId, ts, body));
+    const crypto = nodeCrypto();
+    const x = toBase64(publicKeyBytes(key)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const publicKey = crypto.createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+    const content = signedContent(msgId, ts, body);
+    return v1aSignatures(signatures).some((sig) => crypto.verify(null, content, publicKey, sig));
+  });
+  return checkSignature(body, signatures, keys, ok);
 }
 
 /** verifyWebhook with Web Crypto, for any runtime (Workers, Vercel Edge, Deno, browsers). */
-export async function verifyWebhookAsync(body: string | Uint8Array, headers: HeaderBag, secret: string,
+export async function verifyWebhookAsync(body: string | Uint8Array, headers: HeaderBag, secret: VerifyKey,
                                          options: VerifyOptions = {}): Promise<unknown> {
   const { msgId, ts, signatures } = checkHeaders(headers, options);
-  return checkSignature(body, signatures, await signWebhookAsync(secret, msgId, ts, body));
+  const keys = checkKeys(secret);
+  let ok = false;
+  for (const key of keys) {
+    ok ||= key.startsWith("whpk_") ? await v1aMatchesAsync(key, signatures, signedContent(msgId, ts, body))
+      : v1Matches(signatures, await signWebhookAsync(key, msgId, ts, body));
+  }
+  return checkSignature(body, signatures, keys, ok);
+}
+
+async function v1aMatchesAsync(key: string, signatures: string, content: Uint8Array): Promise<boolean> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  if (!subtle) {
+    throw new WebhookVerificationError("This runtime has no Web Crypto (crypto.subtle).", { code: "runtime_unsupported" });
+  }
+  let publicKey: CryptoKey;
+  try {
+    publicKey = await subtle.importKey("raw", publicKeyBytes(key), { name: "Ed25519" }, false, ["verify"]);
+  } catch (e) {
+    if (e instanceof WebhookVerificationError) throw e;
+    throw new WebhookVerificationError("This runtime's Web Crypto has no Ed25519 for v1a; use the synchronous "
+      + "verifyWebhook (node:crypto) or verify with the whsec_ secret.", { code: "runtime_unsupported" });
+  }
+  for (const sig of v1aSignatures(signatures)) {
+    if (await subtle.verify({ name: "Ed25519" }, publicKey, sig, content)) return true;
+  }
+  return false;
+}
+
+function checkKeys(secret: VerifyKey): string[] {
+  const keys = typeof secret === "string" ? [secret] : [...secret];
+  if (!keys.length) fail("No secret or public key to verify with: pass the whsec_ secret or a whpk_ key.");
+  return keys;
+}
+
+function v1Matches(signatures: string, expectedSignature: string): boolean {
+  const expected = expectedSignature.slice(3);
+  return signatures.split(" ").some((candidate) => {
+    const [version, value] = [candidate.slice(0, candidate.indexOf(",")), candidate.slice(candidate.indexOf(",") + 1)];
+    return version === "v1" && sameText(value, expected);
+  });
 }
 
 function checkHeaders(headers: HeaderBag, options: VerifyOptions): { msgId: string; ts: number; signatures: string } {
@@ -119,15 +195,20 @@ function checkHeaders(headers: HeaderBag, options: VerifyOptions): { msgId: stri
   return { msgId: msgId!, ts, signatures: signatures! };
 }
 
-function checkSignature(body: string | Uint8Array, signatures: string, expectedSignature: string): unknown {
-  const expected = expectedSignature.slice(3);
-  const ok = signatures.split(" ").some((candidate) => {
-    const [version, value] = [candidate.slice(0, candidate.indexOf(",")), candidate.slice(candidate.indexOf(",") + 1)];
-    return version === "v1" && sameText(value, expected);
-  });
+function checkSignature(body: string | Uint8Array, signatures: string, keys: string[], ok: boolean): unknown {
   if (!ok) {
-    fail("No matching signature: the body was changed, or it was signed with another secret (after a rotation "
-      + "use the new secret; verify the raw body, not re-encoded JSON).");
+    const schemes = new Set(signatures.split(" ").map((c) => c.split(",")[0]));
+    const anyPublic = keys.some((k) => k.startsWith("whpk_"));
+    if (anyPublic && !schemes.has("v1a")) {
+      fail("No v1a signature to check the public key against: this project signs with v1 only; turn v1a on "
+        + "(client.auth.updateProject({ signatures: [\"v1\", \"v1a\"] })) or verify with the whsec_ secret.");
+    }
+    if (!anyPublic && !schemes.has("v1")) {
+      fail("No v1 signature to check the secret against: this project signs with v1a only; verify with its "
+        + "whpk_ public key (client.job.webhook.publicKeys()).");
+    }
+    fail("No matching signature: the body was changed, or it was signed with another secret or key (after a "
+      + "rotation use the new one; verify the raw body, not re-encoded JSON).");
   }
   const text = utf8(body);
   try {

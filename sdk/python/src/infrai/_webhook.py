@@ -48,3 +48,13 @@ class Webhook(Resource):
     def rotate_secret(self, *, idempotency_key: Optional[str] = None) -> dict:
         """A new secret; for 24 h deliveries carry both signatures."""
         return self._call("scheduling.webhook.rotate_secret", idempotency_key=idempotency_key)
+
+    def public_keys(self) -> dict:
+        """`{"keys": [{"key_id", "public_key": "whpk_…", "created_at", "expires_at"}]}`: what
+        receivers verify v1a signatures with, newest first (empty until v1a is turned on with
+        `infra.auth.update_project(signatures=["v1", "v1a"])`)."""
+        return self._call("scheduling.webhook.public_keys")
+
+    def rotate_public_key(self, *, idempotency_key: Optional[str] = None) -> dict:
+        """A new v1a key pair; for 24 h deliveries carry both keys' signatures."""
+        return self._call("scheduling.webhook.rotate_public_key", idempotency_key=idempotency_key)

@@ -79,6 +79,9 @@ def retry_schedule():
 # account's default 1,000 concurrent executions and leaves the rest to the API and the reconciler.
 DELIVER_CONCURRENCY_DEFAULT = 500
 DELIVER_CONCURRENCY_MIN, DELIVER_CONCURRENCY_MAX = 2, 1000
+# The deliver event source gathers up to 10 messages for up to this long: full batches at
+# volume, so a batch's shared reads (secrets, endpoints) and SQS calls are made once per 10.
+DELIVER_BATCH_WINDOW_SECONDS = 1
 
 
 def deliver_concurrency() -> int:
@@ -99,3 +102,24 @@ def deliver_concurrency() -> int:
             f"whole number from {DELIVER_CONCURRENCY_MIN} to {DELIVER_CONCURRENCY_MAX} (Lambda's range for "
             f"an SQS event source; unset for the default, {DELIVER_CONCURRENCY_DEFAULT})")
     return value
+
+
+def otlp_endpoint() -> str | None:
+    """INFRAI_OTLP_ENDPOINT: where the deliver function exports its spans over OTLP/HTTP (JSON),
+    e.g. `http://localhost:4318` for the ADOT collector layer; unset (the default) exports none.
+    A base URL gets `/v1/traces` appended; a URL already ending in it is used as it is."""
+    raw = os.environ.get("INFRAI_OTLP_ENDPOINT", "").strip()
+    if not raw:
+        return None
+    return raw if raw.rstrip("/").endswith("/v1/traces") else raw.rstrip("/") + "/v1/traces"
+
+
+def otlp_headers() -> dict:
+    """INFRAI_OTLP_HEADERS: `name=value,name2=value2` sent with each export (a backend's API key),
+    in the form of OTEL_EXPORTER_OTLP_HEADERS. Never logged."""
+    out = {}
+    for part in os.environ.get("INFRAI_OTLP_HEADERS", "").split(","):
+        name, eq, value = part.partition("=")
+        if eq and name.strip():
+            out[name.strip()] = value.strip()
+    return out

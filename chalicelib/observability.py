@@ -27,7 +27,7 @@ import threading
 from collections import Counter
 from urllib.parse import urlsplit
 
-from . import config
+from . import config, otlp
 from .core import clock
 
 SERVICE = "infrai-scheduling"
@@ -152,7 +152,9 @@ def attempt_line(record: dict, n: int, result, outcome: str, next_at: float | No
 
 def attempt_recorded(record: dict, n: int, result, outcome: str, next_at: float | None,
                      url: str | None = None) -> None:
-    """Log and count one recorded attempt. Never raises: telemetry must not fail a delivery."""
+    """Log and count one recorded attempt (and keep its span, when spans are exported: otlp.py).
+    Never raises: telemetry must not fail a delivery."""
+    otlp.attempt(record, n, result, outcome, url)
     try:
         line = attempt_line(record, n, result, outcome, next_at, url)
         if log_format() == "text":
@@ -200,7 +202,9 @@ def _print_metrics() -> None:
 
 def flush() -> None:
     """The end of an invocation: print its metrics as one EMF document (nothing when it recorded
-    no attempt), and let the next invocation be sampled anew. Never raises."""
+    no attempt), export its spans (otlp.py, when configured), and let the next invocation be
+    sampled anew. Never raises."""
+    otlp.flush()
     try:
         _print_metrics()
     except Exception:  # noqa: BLE001 - telemetry must not fail the batch

@@ -16,7 +16,7 @@ MAX_HEADER_NAME = 256
 MAX_HEADER_VALUE = 4096
 # Headers the service owns: a caller may not replace the signature, framing or routing.
 RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection",
-                    "user-agent")
+                    "user-agent", "traceparent", "tracestate")   # the trace: the request's own headers (core/traces.py)
 RESERVED_HEADER_PREFIXES = ("webhook-", "infrai-")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")   # what every HTTP stack sends unchanged
 _TOKEN_CHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")

@@ -23,7 +23,7 @@ RUN_MARGIN_DAYS = 30
 
 
 def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message_id=None,
-         delivery_id=None, requested=False, hand=False) -> tuple[str | None, dict | None]:
+         delivery_id=None, requested=False, hand=False, trace=None) -> tuple[str | None, dict | None]:
     """Materialise one firing. Returns (delivery id, the dispatch work for its first attempt);
     work is None when nothing is to be sent now (a queue target that holds it, a duplicate, or
     work already handed), and both are None when the job does not fire (gone, deleting or
@@ -32,7 +32,8 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
     so that its own redelivery may finish what it started. `hand`: no message is leased (a
     trigger, a catch-up, a backfill): the work goes to SQS before the delivery is written
     (core/due.HANDOFF_GRACE). `requested`: a scheduled time asked for by the user (a
-    backfill), fired also while the job is paused."""
+    backfill), fired also while the job is paused. `trace`: a trigger's incoming core/traces.Trace;
+    without one the run starts its own trace (derived from its delivery id: one per run)."""
     record = store.get(*keys.cron_job(cron_id)) if ids.is_id(cron_id, "cron") else None
     if not manual and (not record or record.get("sync") == "deleting"):
         _silence(cron_id, record)
@@ -62,7 +63,7 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
         return None, None
     meta = {"infrai-cron-id": cron_id, "infrai-scheduled-time": clock.rfc3339(at)}
     if record.get("queue"):
-        delivery = messages.cron_message(record, delivery_id, meta)
+        delivery = messages.cron_message(record, delivery_id, meta, trace=trace)
     else:
         delivery = deliveries.new_record(
             record["project_id"], kind=KIND, url=record["url"], payload=record["payload"],
@@ -71,7 +72,8 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
             flow_key=record.get("flow_key"),
             retry_schedule=record.get("retry_schedule"), callback_url=record.get("callback_url"),
             failure_callback_url=record.get("failure_callback_url"),
-            breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")})
+            breaker={k: record.get(k) for k in ("circuit_breaker", "breaker_off")}, trace=trace,
+            auth=record.get("auth"))
     if hand and delivery["enqueued"]:
         dispatch.enqueue(deliveries.first_work(delivery))
     delivery, payload_item = payloads.split(delivery)
@@ -127,15 +129,16 @@ def epoch(scheduled: str) -> float:
     return datetime.fromisoformat(scheduled.replace("Z", "+00:00")).timestamp()
 
 
-def trigger(project_id: str, cron_id: str, idem_key: str | None) -> dict:
-    """Run once now, out of band (also when paused); the schedule is untouched."""
+def trigger(project_id: str, cron_id: str, idem_key: str | None, trace=None) -> dict:
+    """Run once now, out of band (also when paused); the schedule is untouched. Its delivery
+    joins the request's `trace` if it came with one."""
     cron.load(project_id, cron_id)
 
     def run():
         quotas.take_deliveries(project_id)
         [reserved] = request_ids.reserve(project_id, "cron.trigger", idem_key, "dlv")
         delivery_id, _ = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id,
-                              delivery_id=reserved, hand=True)
+                              delivery_id=reserved, hand=True, trace=trace)
         return _views([store.get(*keys.cron_run(cron_id, delivery_id))])[0]
     return idempotency.once(project_id, "cron.trigger", idem_key, {"cron_id": cron_id}, run)
 

@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ... import config, observability, sender
 from ...aws import dispatch, keys, store
-from ...core import clock, due, retry_policy, signing
+from ...core import clock, credential_headers, due, retry_policy, signing, traces
 from ..delivery import deliveries, delivery_index, notices, payloads
-from ..receivers import circuit_breaker, endpoints, flow_control, holding
+from ..receivers import circuit_breaker, endpoint_credentials, endpoints, flow_control, holding
 from ..tenancy import quotas, signature_keys
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,8 @@ def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", 
     frees_at = quotas.take_attempt(record["project_id"])
     if frees_at is not None:
         return _defer(record, n, frees_at)
-    result = _send(record, url, timeout, n, context.secrets[record["project_id"]])
+    result = _send(record, url, timeout, n, context.secrets[record["project_id"]],
+                   endpoint_credentials.of(record, context.queues))
     updated, fresh = _record_attempt(record, n, result, url)
     if fuse and fresh:
         try:
@@ -275,15 +276,20 @@ def _defer(record: dict, n: int, at: float) -> str:
     return "deferred"
 
 
-def _send(record: dict, url: str, timeout: int, n: int, signer: signing.Signer) -> sender.AttemptResult:
+def _send(record: dict, url: str, timeout: int, n: int, signer: signing.Signer, auth=None) -> sender.AttemptResult:
     body = payloads.text(record).encode()
-    headers = dict(record.get("headers") or {})
+    headers = credential_headers.clear(record.get("headers"), record["project_id"])
     headers.update(record.get("meta_headers") or {})
     headers.update(signing.signed_headers(signer, record["delivery_id"], int(clock.now()), body))
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT
     headers["infrai-attempt"] = str(n)
-    return sender.post(url, body, headers, timeout=timeout, allow_private=config.allow_private_targets())
+    headers.update(traces.attempt_headers(record, n))   # the delivery's trace, this attempt's span
+
+    def post(extra: dict, client_cert) -> sender.AttemptResult:   # with the endpoint's credentials
+        return sender.post(url, body, {**headers, **extra}, timeout=timeout, client_cert=client_cert,
+                           allow_private=config.allow_private_targets())
+    return endpoint_credentials.send(record["project_id"], auth, post, timeout)
 
 
 def _outcome(record: dict, n: int, result) -> tuple[str, float | None]:

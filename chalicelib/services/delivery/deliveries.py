@@ -13,7 +13,7 @@ from contextlib import nullcontext
 
 from ...aws import dispatch, keys, store
 from ...core import breaker as breaker_rules
-from ...core import clock, due, ids
+from ...core import clock, credential_headers, due, endpoint_auth, ids, traces
 from ...core.errors import Conflict, NotFound, ServiceUnavailable
 from . import delivery_index, payloads
 from ..tenancy import quotas, retention
@@ -62,13 +62,15 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
                timeout_seconds: int, delay_seconds: float = 0, headers=None, meta_headers=None,
                source=None, state="queued", id_prefix="dlv", delivery_id=None, flow_key=None, retry_schedule=None,
                callback_url=None, failure_callback_url=None, breaker=None, target_url=None, ordered=False,
-               fingerprint=None) -> dict:
+               fingerprint=None, trace=None, auth=None) -> dict:
     """A delivery record, not yet stored. `retry_schedule` (core/retry_policy.check), the two
     callback URLs: left out of the record when None (the defaults); `breaker`: the
     circuit_breaker fields it chose (core/breaker.fields), none for the defaults. A queue
     message's `target_url` is its queue's endpoint now (its host is listed); `ordered`: its
     queue has flow limits, which read its place among the queued (state_keys). `fingerprint`:
-    the request body's, when its id was derived from an idempotency key (keyed.find)."""
+    the request body's, when its id was derived from an idempotency key (keyed.find). `trace`:
+    the core/traces.Trace it was published with (stored only when it came with one). `auth`: the
+    endpoint's stored credentials (core/endpoint_auth.check), a webhook send's or a cron job's."""
     now = clock.now()
     delivery_id = delivery_id or ids.new_id(id_prefix, now)
     pk, sk = keys.delivery(delivery_id)
@@ -90,6 +92,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
         "keep": retention.stamp(project_id), **({"ordered": True} if ordered else {}),
         **({"fp": fingerprint} if fingerprint else {}), **({"s0": state} if state != "queued" else {}),
+        **({"tp": traces.stored(trace)} if traces.stored(trace) else {}), **({"auth": auth} if auth else {}),
     }
     record.update({k: v for k, v in state_keys(record, state).items() if v is not None})
     return delivery_index.with_fields(record, target_url)
@@ -138,15 +141,17 @@ def submit(record: dict) -> dict:
     return stored
 
 
-def send_first_attempts(records: list[dict]) -> None:
+def send_first_attempts(records: list[dict], at_least: float = 0) -> None:
     """The SQS work of records about to be stored (those whose wait SQS can hold), sent before
-    they are. A failure is the caller's: nothing is stored, the request is refused (503)."""
+    they are. A failure is the caller's: nothing is stored, the request is refused (503).
+    `at_least`: seconds SQS holds them even when due now (a batch's, whose writes take longer
+    than one record's: they arrive after their records, and are read once)."""
     now = clock.now()
     ready = [r for r in records if r.get("enqueued")]
     if not ready:
         return
     try:
-        dispatch.enqueue_many([(first_work(r), r["deliver_at"] - now) for r in ready])
+        dispatch.enqueue_many([(first_work(r), max(r["deliver_at"] - now, at_least)) for r in ready])
     except Exception as e:
         log.warning("enqueue failed for %d deliveries; nothing was stored", len(ready), exc_info=True)
         raise ServiceUnavailable("The delivery could not be queued; nothing was stored. Retry the request "
@@ -302,7 +307,8 @@ def view(record: dict) -> dict:
         if record["state"] in ACTIVE else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],
         "attempt_count": record["attempt_count"],
-        "attempts": [attempt_view(a) for a in record.get("attempts", [])],
+        "attempts": [attempt_view(a, record["delivery_id"]) for a in record.get("attempts", [])],
+        "trace_id": traces.of(record).trace_id,
         "deferred": {"limit": record["deferred"], "until": clock.rfc3339(record["next_attempt_at"])}
         if record.get("deferred") and record["state"] in ("queued", "retrying") else None,
     }
@@ -313,6 +319,8 @@ def view(record: dict) -> dict:
             out[field] = record[field]
     if breaker_rules.is_set(record):
         out["circuit_breaker"] = breaker_rules.settings(record)
+    if record.get("auth"):   # what identifies its credentials, never a secret
+        out["auth"] = endpoint_auth.view(record["auth"])
     if record.get("repair_errors"):   # the reconciler could not carry it on (repair/timers.set_aside)
         out["repair"] = {"error": record.get("repair_error"), "tries": record["repair_errors"],
                          "at": clock.rfc3339(record.get("repair_error_at")), "quarantined": bool(record.get("quarantined"))}
@@ -324,17 +332,21 @@ OPTIONAL_VIEW_FIELDS = ("retry_schedule", "callback_url", "failure_callback_url"
 
 def content(record: dict) -> dict:
     """What a single read adds to `view`: the payload as sent, and the headers every attempt
-    carries (besides webhook-timestamp, webhook-signature and infrai-attempt, made per attempt
-    and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
+    carries (besides webhook-timestamp, webhook-signature, infrai-attempt and traceparent, made per
+    attempt and not stored). A list holds none of it: 100 payloads of up to 256 KB would be a page of 25 MB."""
     try:
         payload = json.loads(payloads.text(record))
     except (ValueError, KeyError, LookupError, zlib.error):
         payload = None   # every payload was JSON when accepted; never a 500 for an old record
-    headers = {**(record.get("headers") or {}), **(record.get("meta_headers") or {}),
+    headers = {**credential_headers.masked(record.get("headers"), record["project_id"]), **(record.get("meta_headers") or {}),
                "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}
+    if traces.of(record).state:
+        headers["tracestate"] = traces.of(record).state
     return {"payload": payload, "headers": headers}
 
 
-def attempt_view(a: dict) -> dict:
+def attempt_view(a: dict, delivery_id: str) -> dict:
+    """An attempt as shown, with the span id it was sent with (core/traces.attempt_span)."""
     return {"attempt": a["n"], "at": clock.rfc3339(a["at"]), "status_code": a.get("status"),
-            "duration_ms": a["ms"], "error": a.get("error"), "response_excerpt": a.get("excerpt", "")}
+            "duration_ms": a["ms"], "error": a.get("error"), "response_excerpt": a.get("excerpt", ""),
+            "span_id": traces.attempt_span(delivery_id, a["n"])}

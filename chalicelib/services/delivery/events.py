@@ -33,11 +33,12 @@ def target(project_id: str) -> str | None:
     return (item or {}).get("url")
 
 
-def emit(project_id: str, event_type: str, data: dict, *, now: float | None = None) -> None:
+def emit(project_id: str, event_type: str, data: dict, *, now: float | None = None, trace=None) -> None:
     """Post `event_type` with `data` to the project's events URL, as a recorded, retried
     delivery; nothing if the project has none. Raises only if the event could not be stored
     (the caller's own marker then brings it back here); once stored, its sending is the
-    reconciler's to finish if this process dies."""
+    reconciler's to finish if this process dies. `trace`: the core/traces.Trace of what it
+    tells about, if any (a failed delivery's); else the event starts its own."""
     assert event_type in TYPES, event_type
     url = target(project_id)
     if not url:
@@ -52,7 +53,7 @@ def emit(project_id: str, event_type: str, data: dict, *, now: float | None = No
     record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload, retries=RETRIES,
                                    timeout_seconds=TIMEOUT_SECONDS, delivery_id=event_id,
                                    meta_headers={"infrai-event-type": event_type},
-                                   source={"event_type": event_type})
+                                   source={"event_type": event_type}, trace=trace)
     deliveries.submit(record)
 
 

@@ -13,7 +13,7 @@ No loops: a callback never has a callback, and an event delivery emits no event 
 Callbacks and events do not count against the plan's deliveries per day: they report on
 deliveries already counted."""
 from ...aws import store
-from ...core import clock, due, ids, strict_json
+from ...core import clock, due, ids, strict_json, traces
 from . import deliveries, delivery_index, events
 
 CALLBACK_KIND = "callback"
@@ -53,7 +53,8 @@ def finish(record: dict) -> None:
         deliveries.submit(callback_record(record, url))
     if record["state"] == "failed":
         if not events.is_event(record):
-            events.emit(record["project_id"], "delivery.failed", outcome_data(record), now=record["updated_at"])
+            events.emit(record["project_id"], "delivery.failed", outcome_data(record), now=record["updated_at"],
+                        trace=traces.child_of_attempt(record, record["attempt_count"]))
         deliveries.dead_letter(record)   # the DLQ notice, then dead_lettered and the marker gone
         return
     try:
@@ -75,7 +76,8 @@ def outcome_data(record: dict) -> dict:
            "queue": source.get("queue"), "cron_id": source.get("cron_id"),
            "attempt_count": record["attempt_count"], "retries": record["retries"],
            "created_at": clock.rfc3339(record["created_at"]), "ended_at": clock.rfc3339(record["updated_at"]),
-           "last_attempt": deliveries.attempt_view(attempts[-1]) if attempts else None}
+           "last_attempt": deliveries.attempt_view(attempts[-1], record["delivery_id"]) if attempts else None,
+           "trace_id": traces.of(record).trace_id}
     if kind == "queue":
         out["message_id"] = record["delivery_id"]
     if source.get("scheduled_at") is not None:
@@ -96,4 +98,5 @@ def callback_record(record: dict, url: str) -> dict:
         retries=record["retries"], timeout_seconds=CALLBACK_TIMEOUT, delivery_id=callback_id,
         retry_schedule=record.get("retry_schedule"),
         meta_headers={"infrai-callback-for": record["delivery_id"]},
-        source={"delivery_id": record["delivery_id"], "outcome": record["state"]})
+        source={"delivery_id": record["delivery_id"], "outcome": record["state"]},
+        trace=traces.child_of_attempt(record, record["attempt_count"]))   # in its trace, under the last attempt

@@ -1,6 +1,6 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
 from ...aws import store
-from ...core import clock, flow_limits, validation
+from ...core import clock, flow_limits, traces, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
 from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
 from ..receivers import holding
@@ -22,7 +22,8 @@ def _check(body) -> dict:
             "delay": validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY), **options.callbacks(body)}
 
 
-def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None, fp=None) -> dict:
+def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=None, source=None, fp=None,
+            trace=None) -> dict:
     held = not holding.accepts(queue)
     return deliveries.new_record(
         project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
@@ -31,10 +32,11 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
         meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
         retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
         failure_callback_url=fields.get("failure_callback_url"), target_url=queue.get("url"),
-        ordered=any(queue.get(f) for f in flow_limits.FIELDS), fingerprint=fp)
+        ordered=any(queue.get(f) for f in flow_limits.FIELDS), fingerprint=fp, trace=trace)
 
 
-def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
+def publish(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
+    """`trace`: the core/traces.Trace the request came with, if any (else the message starts its own)."""
     fields = _check(body)
 
     found, message_id, fp = (keyed.find(project_id, "queue.publish", idem_key, body, "msg")
@@ -44,12 +46,13 @@ def publish(project_id: str, body: dict, idem_key: str | None) -> dict:
     quotas.check_payload(project_id, fields["payload"])
     with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
         queue = queues.ensure(project_id, fields["queue"])
-    stored = deliveries.submit(_record(project_id, queue, fields, message_id, fp=fp))
+    stored = deliveries.submit(_record(project_id, queue, fields, message_id, fp=fp, trace=trace))
     return view_accepted(keyed.as_accepted(keyed.same_request(stored, fp)))
 
 
-def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
-    """Up to 100 messages in one request; a bad one is reported in its slot, the rest go."""
+def publish_batch(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
+    """Up to 100 messages in one request; a bad one is reported in its slot, the rest go. All
+    share the request's `trace`, if it came with one."""
     validation.reject_unknown(body, ("messages", "idempotency_key"))
     msgs = body.get("messages")
     if not isinstance(msgs, list) or not 1 <= len(msgs) <= MAX_BATCH:
@@ -75,13 +78,20 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None) -> dict:
                     if fields["queue"] not in queues_seen:
                         queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
         message_ids = request_ids.reserve(project_id, "queue.publish-batch", idem_key, "msg", len(checked))
-        records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid))
+        records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid, trace=trace))
                    for (i, f), mid in zip(checked, message_ids)]
         records = [(i, r) for (i, _), r in zip(records, _submit_many([r for _, r in records], idem_key is not None))]
         for i, r in records:
             results[i] = view_accepted(r)
         return {"results": results, "accepted": len(records), "rejected": len(msgs) - len(records)}
     return idempotency.once(project_id, "queue.publish-batch", idem_key, body, run)
+
+
+# A batch's records are written after all of its hand-offs (BatchWriteItem, 25 at a time): its
+# first attempts wait this long in SQS, so the deliver function finds them stored on its first
+# read instead of reading again (attempts.RACE_WAITS). Within the deployed event source's own
+# batching window (config.DELIVER_BATCH_WINDOW_SECONDS), so hardly any later than otherwise.
+BATCH_HANDOFF_DELAY = 1
 
 
 def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
@@ -96,7 +106,7 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
-        deliveries.send_first_attempts(rest)
+        deliveries.send_first_attempts(rest, at_least=BATCH_HANDOFF_DELAY if len(rest) > 1 else 0)
         split = [payloads.split(r) for r in rest]
         items = [item for _, item in split if item]
         if items:   # every payload before any record that points to it
@@ -125,7 +135,7 @@ def _list_entries(records: list[dict]) -> list[dict]:
     return entries
 
 
-def cron_message(job: dict, message_id: str, meta: dict) -> dict:
+def cron_message(job: dict, message_id: str, meta: dict, trace=None) -> dict:
     """The message a run of a queue-targeted cron job publishes (its id derived from the run),
     for cron_runs to write together with the run."""
     queue = queues.ensure(job["project_id"], job["queue"])
@@ -133,7 +143,7 @@ def cron_message(job: dict, message_id: str, meta: dict) -> dict:
               "callback_url": job.get("callback_url"), "failure_callback_url": job.get("failure_callback_url"),
               "retry_schedule": job.get("retry_schedule")}   # the job's own, else its queue's
     return _record(job["project_id"], queue, fields, message_id=message_id, meta=meta,
-                   source={"queue": job["queue"], "cron_id": job["cron_id"]})
+                   source={"queue": job["queue"], "cron_id": job["cron_id"]}, trace=trace)
 
 
 def get(project_id: str, message_id: str) -> dict:
@@ -161,7 +171,8 @@ def cancel(project_id: str, message_id: str) -> dict:
 
 def view_accepted(record: dict) -> dict:
     return {"message_id": record["delivery_id"], "queue": record["source"]["queue"], "state": record["state"],
-            "deliver_at": clock.rfc3339(record["deliver_at"]), "created_at": clock.rfc3339(record["created_at"])}
+            "deliver_at": clock.rfc3339(record["deliver_at"]), "created_at": clock.rfc3339(record["created_at"]),
+            "trace_id": traces.of(record).trace_id}
 
 
 def view(record: dict) -> dict:

@@ -1,21 +1,26 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
 from ...aws import store
-from ...core import breaker, clock, due, retry_policy, validation
+from ...core import breaker, clock, credential_headers, due, endpoint_auth, retry_policy, validation
 from ...core.errors import Conflict, InvalidInput
-from ..delivery import deliveries, delivery_index, delivery_list, keyed
+from ..delivery import deliveries, delivery_index, delivery_list, keyed, options
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
 from ..tenancy import idempotency, projects, quotas
 
 KIND = "webhook"
-SEND_FIELDS = ("url", "payload", "headers", "retries", "timeout_seconds", "delay_seconds",
+SEND_FIELDS = ("url", "payload", "headers", "auth", "retries", "timeout_seconds", "delay_seconds",
                "flow_key", "retry_schedule", "circuit_breaker", *CALLBACK_FIELDS, "idempotency_key")
 
-def send(project_id: str, body: dict, idem_key: str | None) -> dict:
+def send(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
+    """`trace`: the core/traces.Trace the request came with, if any (else the delivery starts its own)."""
     validation.reject_unknown(body, SEND_FIELDS)
     url = check_url(body)
     payload = validation.payload(body)
     headers = validation.extra_headers(body)
+    auth = options.auth(body, project_id, url)
+    if auth and auth["type"] == endpoint_auth.OAUTH2 and any(k.lower() == "authorization" for k in headers):
+        raise InvalidInput("Give either an Authorization header or an oauth2_client_credentials 'auth' (which "
+                           "sends its token as Authorization), not both.", field="headers")
     retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
     timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
@@ -32,8 +37,10 @@ def send(project_id: str, body: dict, idem_key: str | None) -> dict:
     quotas.take_deliveries(project_id)
     record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                    retries=retries, timeout_seconds=timeout,
-                                   delay_seconds=delay, headers=headers, delivery_id=delivery_id,
-                                   flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp, **calls)
+                                   delay_seconds=delay, headers=credential_headers.sealed(headers, project_id),
+                                   auth=auth, delivery_id=delivery_id,
+                                   flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp,
+                                   trace=trace, **calls)
     return deliveries.view(keyed.as_accepted(keyed.same_request(deliveries.submit(record), fp)))
 
 

@@ -14,11 +14,17 @@ Rules (see also tests/unit/test_sender.py):
   certificate verification and the Host header still use the real host name.
 * ``post`` never follows redirects and never raises for network problems or a bad URL:
   it returns an AttemptResult with ``status=None`` and a short ``error``.
+* A client certificate (mTLS, ``client_cert``) is presented from a file urllib3 can load: cert and
+  key written once per container to a 0600 file in the temp directory named by their hash; pools
+  are keyed by it too, so no connection made with one certificate serves another.
 """
 import codecs
 import email.utils
+import hashlib
 import ipaddress
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -112,8 +118,27 @@ _pools = OrderedDict()
 _pools_lock = threading.Lock()
 
 
-def _pool(scheme, ip, port, hostname):
-    key = (scheme, str(ip), port, hostname)
+@dataclass(frozen=True)
+class ClientCert:
+    """A client certificate and its key, in one PEM file; `identity` keys the pools."""
+    path: str
+    identity: str
+
+
+def client_cert(certificate_pem: str, private_key_pem: str) -> ClientCert:
+    """The file urllib3 loads a client certificate from, written once (0600, atomically)."""
+    identity = hashlib.sha256(f"{certificate_pem}\n{private_key_pem}".encode()).hexdigest()[:32]
+    path = os.path.join(tempfile.gettempdir(), f"infrai-mtls-{identity}.pem")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(prefix="infrai-mtls-", suffix=".tmp")   # 0600
+        with os.fdopen(fd, "w") as f:
+            f.write(certificate_pem.rstrip("\n") + "\n" + private_key_pem)
+        os.replace(tmp, path)
+    return ClientCert(path, identity)
+
+
+def _pool(scheme, ip, port, hostname, cert: ClientCert | None = None):
+    key = (scheme, str(ip), port, hostname, cert.identity if cert else None)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is not None:
@@ -123,7 +148,7 @@ def _pool(scheme, ip, port, hostname):
         if scheme == "https":
             pool = urllib3.HTTPSConnectionPool(
                 str(ip), server_hostname=hostname, assert_hostname=hostname,
-                cert_reqs="CERT_REQUIRED", ca_certs=_CA_CERTS, **common)
+                cert_reqs="CERT_REQUIRED", ca_certs=_CA_CERTS, cert_file=cert.path if cert else None, **common)
         else:
             pool = urllib3.HTTPConnectionPool(str(ip), **common)
         _pools[key] = pool
@@ -184,35 +209,39 @@ def _network_error(exc, timeout):
     return f"request failed: {type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _read_excerpt(resp, deadline):
-    """Read at most _READ_LIMIT bytes for the excerpt (and drain small bodies so the
-    connection can be reused) without going past the deadline. Returns (text, complete)."""
+def _read_excerpt(resp, deadline, limit=_READ_LIMIT):
+    """Read at most `limit` bytes for the excerpt (and drain small bodies so the connection
+    can be reused) without going past the deadline. Returns (text, complete): at most
+    EXCERPT_CHARS of it for the default limit, all that was read for a larger one."""
     data, seen, complete = b"", 0, False
+    drain = max(_DRAIN_LIMIT, limit)
     try:
-        while seen < _DRAIN_LIMIT:
+        while seen < drain:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             sock = getattr(resp.connection, "sock", None)
             if sock is not None:
                 sock.settimeout(remaining)
-            chunk = resp.read1(_DRAIN_LIMIT - seen)
+            chunk = resp.read1(drain - seen)
             if not chunk:
                 complete = True
                 break
             seen += len(chunk)
-            if len(data) < _READ_LIMIT:
-                data = (data + chunk)[:_READ_LIMIT]
+            if len(data) < limit:
+                data = (data + chunk)[:limit]
     except Exception:       # a slow or broken body never turns a received status into an error
         complete = False
     text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(
-        data, final=complete and seen <= _READ_LIMIT)
-    return text[:EXCERPT_CHARS], complete
+        data, final=complete and seen <= limit)
+    return (text[:EXCERPT_CHARS] if limit == _READ_LIMIT else text), complete
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
-         allow_private: bool, resolver=None) -> AttemptResult:
-    """One POST attempt. Never raises for network problems, refused targets or bad URLs."""
+         allow_private: bool, resolver=None, client_cert: ClientCert | None = None,
+         read_limit: int = _READ_LIMIT) -> AttemptResult:
+    """One POST attempt. Never raises for network problems, refused targets or bad URLs.
+    `read_limit`: bytes of the response kept (a token response is read whole, up to it)."""
     start = time.monotonic()
     deadline = start + timeout
 
@@ -246,7 +275,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
         # re-arms the socket timeout with what is left until the deadline.
         timeout_obj = urllib3.Timeout(total=remaining, connect=min(remaining, 10), read=remaining)
         for _ in range(2):          # a pool closed by LRU eviction in another thread: retry
-            pool = _pool(target.scheme, ip, target.port, target.host)
+            pool = _pool(target.scheme, ip, target.port, target.host, client_cert if target.scheme == "https" else None)
             try:
                 resp = pool.urlopen("POST", target.path, body=body, headers=send_headers,
                                     retries=False, redirect=False, timeout=timeout_obj,
@@ -263,7 +292,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
             continue
         complete = False
         try:
-            excerpt, complete = _read_excerpt(resp, deadline)
+            excerpt, complete = _read_excerpt(resp, deadline, read_limit)
             retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
             status = resp.status
         finally:

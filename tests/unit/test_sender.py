@@ -106,9 +106,9 @@ def srv(_http_server):
 def _loopback_only(monkeypatch):
     real_pool = sender._pool
 
-    def guarded(scheme, ip, port, hostname):
+    def guarded(scheme, ip, port, hostname, cert=None):
         assert ipaddress.ip_address(str(ip)).is_loopback, f"test tried to reach {ip}"
-        return real_pool(scheme, ip, port, hostname)
+        return real_pool(scheme, ip, port, hostname, cert)
 
     monkeypatch.setattr(sender, "_pool", guarded)
     yield

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timezone
 
 from ...aws import keys, scheduler, store
-from ...core import breaker, clock, due, flow_limits, ids, retry_policy, schedules, validation
+from ...core import breaker, clock, due, endpoint_auth, flow_limits, ids, retry_policy, schedules, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..queues import queues
 from ..receivers import flows
@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 
 OPTIONAL = ("retry_schedule", "callback_url", "failure_callback_url")   # null: the default (none)
 FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
-          "enabled", "catch_up_window_seconds", "flow_key", "circuit_breaker", *OPTIONAL, "idempotency_key")
+          "enabled", "catch_up_window_seconds", "flow_key", "circuit_breaker", "auth", *OPTIONAL, "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
 MAX_TIMEOUT = 300   # see README "Limits": an attempt must fit in the deliver function's run
 MAX_CATCH_UP_WINDOW = 7 * 86400   # a week of missed runs at most (docs/missed-runs.md)
 
 
-def _check(body: dict, current: dict | None = None) -> dict:
+def _check(body: dict, current: dict | None = None, project_id: str = "") -> dict:
     """The validated fields of a create (current None) or a PATCH (merged over current)."""
     validation.reject_unknown(body, FIELDS)
     partial = current is not None
@@ -66,12 +66,27 @@ def _check(body: dict, current: dict | None = None) -> dict:
                            "own (PUT /v1/scheduling/queue/{name} with circuit_breaker).", field="circuit_breaker")
     if out.get("queue"):   # a job feeding a queue goes through its queue's breaker: none of its own
         out.update({"circuit_breaker": None, "breaker_off": None})
+    out.update(_auth(body, out, project_id))
     if given("retry_schedule"):
         out["retry_schedule"] = retry_policy.check(body.get("retry_schedule"))
     for field in options.CALLBACK_FIELDS:
         if given(field):
             out[field] = options.callbacks(body)[field]
     return out
+
+
+def _auth(body: dict, out: dict, project_id: str) -> dict:
+    """The job's endpoint credentials (core/endpoint_auth.py), copied to each run's delivery; a job
+    feeding a queue uses its queue's."""
+    if out.get("queue"):
+        if body.get("auth") is not None:
+            raise InvalidInput("'auth' applies to a job that targets a url; a queue's endpoint has its own "
+                               "(PUT /v1/scheduling/queue/{name} with auth).", field="auth")
+        return {"auth": None}
+    if "auth" in body:
+        return {"auth": options.auth(body, project_id, out.get("url"))}
+    endpoint_auth.requires_https(out.get("auth"), out.get("url"), "url")
+    return {}
 
 
 def _catch_up_window(body: dict) -> int:
@@ -103,7 +118,7 @@ def _aws_expressions(fields: dict) -> list[str]:
 
 
 def create(project_id: str, body: dict, idem_key: str | None) -> dict:
-    fields = _check(body)
+    fields = _check(body, project_id=project_id)
     flows.require(project_id, fields)
     return idempotency.once(project_id, "cron.create", idem_key, body,
                             lambda: view(_create(project_id, fields, idem_key)))
@@ -255,7 +270,7 @@ def update(project_id: str, cron_id: str, body: dict) -> dict:
         raise InvalidInput("Send at least one field to change, e.g. {\"schedule\": \"0 10 * * *\"}.")
     validation.idempotency_key(body, None)   # checked like everywhere; a PATCH is idempotent anyway
     old = load(project_id, cron_id)
-    fields = _check(body, _public_fields(old))
+    fields = _check(body, _public_fields(old), project_id)
     if "flow_key" in body:
         flows.require(project_id, fields)
     return view(_change(old, fields), runs=5)
@@ -271,7 +286,7 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 def _public_fields(record: dict) -> dict:
     return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
                                         "retries", "timeout_seconds", "enabled", "catch_up_window_seconds",
-                                        "flow_key", "circuit_breaker", "breaker_off", *OPTIONAL)}
+                                        "flow_key", "circuit_breaker", "breaker_off", "auth", *OPTIONAL)}
 
 
 MAX_HISTORY = 50   # schedule changes kept per job for the catch-up; older ones: nothing owed before them
@@ -347,6 +362,8 @@ def view(record: dict, runs: int = 0) -> dict:
     }
     out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
     out["flow_key"] = record.get("flow_key")
+    if record.get("auth"):   # what identifies its credentials, never a secret
+        out["auth"] = endpoint_auth.view(record["auth"])
     if record.get("url"):   # a job feeding a queue goes through its queue's breaker
         out["circuit_breaker"] = breaker.settings(record)
     out.update({k: record.get(k) for k in OPTIONAL})

@@ -7,7 +7,7 @@ import logging
 import re
 
 from ...aws import keys, store
-from ...core import breaker, clock, due, flow_limits, retry_policy, validation
+from ...core import breaker, clock, due, endpoint_auth, flow_limits, retry_policy, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..delivery import deliveries, delivery_index, options
 from ..receivers import holding
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
 RESERVED = {"publish", "publish-batch", "messages"}
 PUBLISH_FIELDS = ("queue", "payload", "delay_seconds", *options.CALLBACK_FIELDS, "idempotency_key")
-QUEUE_FIELDS = ("url", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker", "retry_schedule")
+QUEUE_FIELDS = ("url", "auth", "retries", "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker", "retry_schedule")
 PENDING = ("held", "queued", "waiting", "retrying")
 
 
@@ -68,6 +68,8 @@ def put(project_id: str, name: str, body: dict) -> dict:
     changes = {}
     if "url" in body:
         changes["url"] = options.check_url(body) if body["url"] is not None else None
+    if "url" in body or "auth" in body:   # mTLS needs https: the pair is checked as it will be
+        changes.update(_endpoint_auth(project_id, name, body, changes))
     if "retries" in body:
         changes["retries"] = validation.integer(body, "retries", 3, 0, options.MAX_RETRIES)
     if "timeout_seconds" in body:
@@ -90,6 +92,17 @@ def put(project_id: str, name: str, body: dict) -> dict:
         except Exception:  # noqa: BLE001 - the PUT is stored; its RELEASE marker finishes the release
             log.warning("release of held messages failed; the reconciler finishes it", exc_info=True)
     return view(queue)
+
+
+def _endpoint_auth(project_id: str, name: str, body: dict, changes: dict) -> dict:
+    """The queue's `auth` (its endpoint's credentials; null: none), checked with the URL it goes with."""
+    need_current = "url" not in changes or "auth" not in body
+    current = (holding.find(project_id, name) or {}) if need_current else {}
+    url = changes["url"] if "url" in changes else current.get("url")
+    if "auth" in body:
+        return {"auth": options.auth(body, project_id, url)}
+    endpoint_auth.requires_https(current.get("auth"), url, "url")
+    return {}
 
 
 def list_(project_id: str, params: dict) -> dict:
@@ -148,6 +161,7 @@ def view(queue: dict, counts: bool = False) -> dict:
     out = {"name": queue["name"], "url": queue.get("url"), "retries": queue["retries"],
            "timeout_seconds": queue["timeout_seconds"], "paused": queue.get("paused", False),
            **flow_limits.view(queue), "circuit_breaker": breaker.settings(queue),
+           "auth": endpoint_auth.view(queue.get("auth")),
            "retry_schedule": queue.get("retry_schedule"),
            "created_at": clock.rfc3339(queue["created_at"]), "updated_at": clock.rfc3339(queue["updated_at"])}
     if counts:

@@ -391,7 +391,7 @@ export interface ProjectSettings { retention_days: RetentionDays; signatures: Si
 export interface ProjectSettingsUpdate { retention_days?: Partial<RetentionDays>; signatures?: SignatureScheme[] }
 export interface Me extends ProjectSettings { project_id: string; plan: string | null; limits: Limits; usage: Usage; created_at?: Timestamp | null; keys: ApiKeyInfo[] }
 export type ExpungePhase = "keys" | "events" | "cron_jobs" | "replays" | "queues" | "flows" | "endpoints"
-  | "deliveries" | "stragglers" | "usage" | "project";
+  | "deliveries" | "stragglers" | "usage" | "audit" | "project";
 /** A project's expunge: readable with its retired keys until 30 days after it ends. */
 export interface Expunge {
   project_id: string;

@@ -5,7 +5,7 @@ from datetime import datetime, timezone as tz
 from typing import Any, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
-from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed
+from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed, trace
 
 
 def _target(task: str) -> dict:
@@ -43,21 +43,23 @@ class Cron(Resource):
                flow_key: Optional[str] = None, retry: Optional[int] = None,
                catch_up_window_seconds: Optional[int] = None, retry_schedule: Any = None,
                callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None,
-               circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = UNSET,
+               auth: Optional[Mapping[str, Any]] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
         (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
         `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
         on resume or recovery (default 0: skipped). `retry_schedule`: "svix" (default),
         "exponential" or a list of gaps in seconds; the callback URLs are called when a run's
         delivery succeeds / fails for good. `circuit_breaker` (url targets): its runs' endpoint's
-        breaker settings (default on); None turns it off."""
+        breaker settings (default on); None turns it off. `auth` (url targets): the endpoint's
+        credentials, as for `infra.webhook.send`."""
         retries = renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
         body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
                 **_target(task), "timezone": timezone, "retries": retries, "timeout_seconds": timeout_seconds}
         body.update(given(enabled=enabled, payload=payload, catch_up_window_seconds=catch_up_window_seconds,
                           flow_key=flow_key, retry_schedule=retry_schedule, callback_url=callback_url,
-                          failure_callback_url=failure_callback_url))
+                          failure_callback_url=failure_callback_url, auth=as_dict(auth)))
         body.update(drop_unset({"circuit_breaker": as_dict(circuit_breaker)}))
         return self._call("scheduling.cron.create", body=body, idempotency_key=idempotency_key)
 
@@ -73,9 +75,10 @@ class Cron(Resource):
                cron_expr: str = UNSET, task: str = UNSET, retry: int = UNSET,
                catch_up_window_seconds: int = UNSET, retry_schedule: Any = UNSET,
                callback_url: Optional[str] = UNSET, failure_callback_url: Optional[str] = UNSET,
-               circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
+               circuit_breaker: Optional[Mapping[str, int]] = UNSET,
+               auth: Optional[Mapping[str, Any]] = UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
-        `schedule`, `url`/`queue` and `retries`."""
+        `schedule`, `url`/`queue` and `retries`; `auth=None` removes the endpoint's credentials."""
         body = drop_unset({"schedule": renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
                            "queue": queue, "name": name, "timezone": timezone,
                            "retries": renamed(retries, retry, "retry", "retries"),
@@ -83,7 +86,7 @@ class Cron(Resource):
                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds,
                            "retry_schedule": retry_schedule, "callback_url": callback_url,
                            "failure_callback_url": failure_callback_url,
-                           "circuit_breaker": as_dict(circuit_breaker)})
+                           "circuit_breaker": as_dict(circuit_breaker), "auth": as_dict(auth)})
         if task is not UNSET:
             body.update(_target(task))
         return self._call("scheduling.cron.update", {"cron_id": cron_id}, body=body)
@@ -97,9 +100,12 @@ class Cron(Resource):
     def resume(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
         return self._call("scheduling.cron.resume", {"cron_id": cron_id}, idempotency_key=idempotency_key)
 
-    def trigger(self, cron_id: str, *, idempotency_key: Optional[str] = None) -> dict:
-        """Run once now (also when paused); returns the run."""
-        return self._call("scheduling.cron.trigger", {"cron_id": cron_id}, idempotency_key=idempotency_key)
+    def trigger(self, cron_id: str, *, idempotency_key: Optional[str] = None, traceparent: Optional[str] = None,
+                tracestate: Optional[str] = None) -> dict:
+        """Run once now (also when paused); returns the run. `traceparent` / `tracestate`: the W3C
+        trace its delivery is sent in (without them the run starts its own)."""
+        return self._call("scheduling.cron.trigger", {"cron_id": cron_id}, idempotency_key=idempotency_key,
+                          headers=trace(traceparent, tracestate))
 
     def backfill(self, cron_id: str, since: Union[str, datetime], until: Union[str, datetime], *,
                  idempotency_key: Optional[str] = None) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed
+from ._resource import UNSET, Resource, as_dict, drop_unset, given, renamed, trace
 
 
 class Webhook(Resource):
@@ -14,17 +14,24 @@ class Webhook(Resource):
              delay_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
              flow_key: Optional[str] = None, retry: Optional[int] = None, retry_schedule: Any = None,
              callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None,
-             circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
+             circuit_breaker: Optional[Mapping[str, int]] = UNSET,
+             auth: Optional[Mapping[str, Any]] = None, traceparent: Optional[str] = None,
+             tracestate: Optional[str] = None) -> dict:
         """The body's fields, by the API's names (`retry` is an older spelling of `retries`).
-        `circuit_breaker`: its endpoint's breaker settings (default on); None turns it off."""
+        `traceparent` / `tracestate`: the W3C trace every attempt is sent in (a new span each).
+        `circuit_breaker`: its endpoint's breaker settings (default on); None turns it off.
+        `auth`: the endpoint's credentials, `{"type": "oauth2_client_credentials", "token_url",
+        "client_id", "client_secret", "scope"?, "audience"?}` or `{"type": "mtls", "certificate",
+        "private_key"}` (PEM); its secret is sealed and never returned."""
         body = {"url": url, "payload": payload}
         body.update(given(headers=dict(headers) if headers is not None else None,
                           retries=renamed(retries, retry, "retry", "retries"),
                           timeout_seconds=timeout_seconds, delay_seconds=delay_seconds, flow_key=flow_key,
                           retry_schedule=retry_schedule, callback_url=callback_url,
-                          failure_callback_url=failure_callback_url))
+                          failure_callback_url=failure_callback_url, auth=as_dict(auth)))
         body.update(drop_unset({"circuit_breaker": as_dict(circuit_breaker)}))
-        return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key)
+        return self._call("scheduling.webhook.send", body=body, idempotency_key=idempotency_key,
+                          headers=trace(traceparent, tracestate))
 
     def get(self, delivery_id: str) -> dict:
         return self._call("scheduling.webhook.get", {"delivery_id": delivery_id})

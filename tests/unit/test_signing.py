@@ -76,7 +76,7 @@ def _nacl_verifies(public_key: str, content: bytes, entry: str) -> bool:
 
 
 def test_v1a_key_pairs_are_whsk_and_whpk_and_the_public_key_derives_from_the_secret():
-    (sk, pk), (sk2, pk2) = signing.new_key_pair(), signing.new_key_pair()
+    (sk, pk), (_, pk2) = signing.new_key_pair(), signing.new_key_pair()
     assert sk.startswith("whsk_") and pk.startswith("whpk_") and pk != pk2
     assert len(base64.b64decode(pk[5:])) == 32
     raw = base64.b64decode(sk[5:])

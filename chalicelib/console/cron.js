@@ -2,7 +2,7 @@
 // viewer's with DST changes marked, create/edit validated as you type, pause/resume/trigger/
 // delete, and the job's runs with their deliveries.
 import { api } from "./api.js";
-import { VIEWER_ZONE, badge, errorBox, field, guarded, h, isZone, offsetMinutes, utcOffset, when } from "./dom.js";
+import { VIEWER_ZONE, authText, badge, errorBox, field, guarded, h, isZone, offsetMinutes, utcOffset, when } from "./dom.js";
 import { describe, nextRuns, parse } from "./schedule.js";
 
 const BASE = "/v1/scheduling/cron";
@@ -85,6 +85,7 @@ export async function detail(ctx, id) {
     h("dl", { class: "kv" },
       h("dt", {}, "Schedule"), h("dd", {}, h("code", {}, job.schedule), " in ", job.timezone),
       h("dt", {}, "Target"), h("dd", {}, job.url || `queue ${job.queue}`),
+      job.auth ? [h("dt", {}, "Endpoint auth"), h("dd", { id: "cron-auth" }, authText(job.auth))] : null,
       h("dt", {}, "State"), h("dd", {}, job.enabled ? badge("active") : badge("paused")),
       h("dt", {}, "Retries, timeout"), h("dd", {}, `${job.retries} retries, ${job.timeout_seconds} s per attempt`),
       h("dt", {}, "Id"), h("dd", {}, h("code", {}, job.cron_id))),

@@ -2,7 +2,7 @@
 // the API's cursor for the next), a delivery's page with its attempts, Retry, and replays:
 // the selected rows one by one, or every failed delivery matching the filters as a bulk job.
 import { api } from "./api.js";
-import { badge, errorBox, field, guarded, h, pretty, when } from "./dom.js";
+import { authText, badge, errorBox, field, guarded, h, pretty, when } from "./dom.js";
 
 const STATES = ["queued", "held", "retrying", "succeeded", "failed", "cancelled"];
 const KINDS = ["webhook", "queue", "cron"];
@@ -200,6 +200,8 @@ function sentHeaders(d) {
   const fixed = d.headers || { "content-type": "application/json", "webhook-id": d.webhook_id };
   return h("dl", { class: "kv headers" },
     Object.entries(fixed).map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))]),
+    d.auth && d.auth.type === "oauth2_client_credentials"
+      ? [h("dt", {}, "authorization"), h("dd", {}, "Bearer <an access token from the endpoint's token URL>")] : null,
     h("dt", {}, "webhook-timestamp"), h("dd", {}, "the attempt's time, in Unix seconds"),
     h("dt", {}, "webhook-signature"), h("dd", {}, "v1,<base64 HMAC-SHA256 of id.timestamp.body>, one per live signing secret"),
     h("dt", {}, "infrai-attempt"), h("dd", {}, "the attempt's number"));
@@ -216,6 +218,7 @@ export async function detail(ctx, id) {
       h("dl", { class: "kv" },
         h("dt", {}, "State"), h("dd", { id: "delivery-state" }, badge(rec.state)),
         h("dt", {}, "Target"), h("dd", {}, rec.url || "— (a held queue message: its queue has no endpoint)"),
+        rec.auth ? [h("dt", {}, "Endpoint auth"), h("dd", { id: "delivery-auth" }, authText(rec.auth))] : null,
         h("dt", {}, "Created"), h("dd", {}, when(rec.created_at)),
         h("dt", {}, "Next attempt"), h("dd", {}, when(rec.next_attempt_at)),
         h("dt", {}, "Attempts"), h("dd", {}, `${rec.attempt_count} (retries allowed: ${rec.retries}, timeout ${rec.timeout_seconds} s)`),

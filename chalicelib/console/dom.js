@@ -102,6 +102,16 @@ export async function guarded(slot, fn) {
   }
 }
 
+// An endpoint's credentials in words (the API never returns the secret, nor does this)
+export function authText(auth) {
+  if (!auth) return "none";
+  if (auth.type === "mtls") {
+    return `mTLS client certificate ${auth.certificate_subject} (expires ${when(auth.certificate_expires_at)})`;
+  }
+  return `OAuth2 client credentials: client ${auth.client_id} at ${auth.token_url}` +
+    (auth.scope ? `, scope ${auth.scope}` : "") + (auth.audience ? `, audience ${auth.audience}` : "");
+}
+
 export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }

@@ -1,7 +1,7 @@
 // Queues: counts (held, queued, retrying, failed), endpoint, pause/unpause, messages. Held
 // messages (a queue without an endpoint, or paused) are released by attaching an endpoint.
 import { api } from "./api.js";
-import { badge, field, guarded, h, when } from "./dom.js";
+import { authText, badge, field, guarded, h, when } from "./dom.js";
 
 const BASE = "/v1/scheduling/queue";
 const COUNTS = ["held", "queued", "waiting", "retrying", "failed"];
@@ -83,6 +83,7 @@ export async function detail(ctx, name) {
   return h("section", {}, h("p", {}, h("a", { href: "#/queues" }, "← All queues")),
     h("h1", {}, "Queue ", h("code", {}, q.name)),
     h("p", {}, q.paused ? badge("paused") : badge("active"), " ", q.url ? `Endpoint: ${q.url}` : "No endpoint: messages are held."),
+    q.auth ? h("p", { id: "queue-auth" }, `Endpoint auth: ${authText(q.auth)}`) : null,
     counts, h("div", { class: "actions" }, pause), slot, form,
     h("h2", {}, "Messages"), messages,
     h("p", {}, h("a", { href: `#/deliveries?kind=queue&queue=${encodeURIComponent(q.name)}` }, "This queue's messages in the deliveries list")));

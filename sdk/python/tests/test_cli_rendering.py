@@ -118,3 +118,12 @@ def test_cancel_command_posts_to_the_cancel_route(fake):
     out = run(fake, "deliveries", "cancel", DLV)
     assert out.exit_code == 0 and DLV in out.output and "cancelled" in out.output
     assert fake.requests[-1][:2] == ("POST", f"/v1/scheduling/webhook/deliveries/{DLV}/cancel")
+
+
+def test_credentials_show_as_the_api_masks_them(fake):
+    d = {**delivery(), "headers": {"Authorization": "••••1234", "X-Note": "plain"},
+         "auth": {"type": "oauth2_client_credentials", "token_url": "https://auth.example.com/token", "client_id": "id"}}
+    fake.default = (200, d, {})
+    out = run(fake, "deliveries", "show", DLV)
+    assert out.exit_code == 0, out.output
+    assert "••••1234" in out.output and "oauth2_client_credentials" in out.output and "plain" in out.output

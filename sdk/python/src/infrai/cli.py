@@ -87,6 +87,15 @@ def say(*parts: Any) -> Text:
     return Text.assemble(*(p if isinstance(p, (Text, tuple)) else str(p) for p in parts))
 
 
+def flat(record: dict, *fields: str) -> dict:
+    """`record` with each of `fields` (an object) spread into `field.key` rows: headers (their
+    credential values masked by the API) and an endpoint's auth (never a secret)."""
+    out = dict(record)
+    for name in fields:
+        out.update({f"{name}.{k}": v for k, v in (record.get(name) or {}).items()})
+    return out
+
+
 def kv_table(record: dict, title: Any) -> Table:
     table = Table(title=plain(title), show_header=False, box=None)
     table.add_column(no_wrap=True)
@@ -206,17 +215,24 @@ def project_show(ctx: Ctx) -> None:
     emit(ctx, ctx.client.auth.me(), lambda r: show_project(ctx, r))
 
 
-@command(project, "set", help="Change the project's settings: how long deliveries are kept once they end.")
+@command(project, "set", help="Change the project's settings: how long deliveries are kept once they end, "
+                                "and which signatures they carry.")
 @click.option("--retention-succeeded", type=click.IntRange(1, 400), metavar="DAYS",
               help="Days a delivery is kept after it succeeded (default 30).")
 @click.option("--retention-failed", type=click.IntRange(1, 400), metavar="DAYS",
               help="Days a delivery is kept after it failed or was cancelled (default 90).")
-def project_set(ctx: Ctx, retention_succeeded: Optional[int], retention_failed: Optional[int]) -> None:
+@click.option("--signatures", type=click.Choice(["v1", "v1,v1a", "v1a"]),
+              help="Standard Webhooks signatures deliveries carry: v1 (HMAC, the whsec_ secret; the default), "
+                   "v1a (Ed25519, verified with a whpk_ public key), or both while receivers migrate.")
+def project_set(ctx: Ctx, retention_succeeded: Optional[int], retention_failed: Optional[int],
+                signatures: Optional[str]) -> None:
     days = {k: v for k, v in (("succeeded", retention_succeeded), ("failed", retention_failed)) if v is not None}
-    if not days:
-        raise click.UsageError("give --retention-succeeded and/or --retention-failed")
-    settings = ctx.client.auth.update_project(retention_days=days)
-    emit(ctx, settings, lambda r: console.print(say(f"deliveries kept {retention_words(r)} "
+    if not days and not signatures:
+        raise click.UsageError("give --retention-succeeded, --retention-failed and/or --signatures")
+    settings = ctx.client.auth.update_project(retention_days=days or None,
+                                              signatures=signatures.split(",") if signatures else None)
+    emit(ctx, settings, lambda r: console.print(say(f"deliveries kept {retention_words(r)}, signed "
+                                                    f"{' and '.join(r.get('signatures') or ['v1'])} "
                                                     "(for deliveries made from now on)")))
 
 
@@ -318,7 +334,7 @@ def deliveries_show(ctx: Ctx, delivery_id: str) -> None:
     d = ctx.client.webhook.get(delivery_id)
 
     def render(r):
-        console.print(kv_table(r, r["delivery_id"]))
+        console.print(kv_table(flat(r, "auth", "headers"), r["delivery_id"]))
         print_table(attempts_table(r["attempts"]))
     emit(ctx, d, render)
 
@@ -411,7 +427,7 @@ def cron_table(items: list, wide: bool = False, width: Optional[int] = None) -> 
 @command(cron, "show", help="One cron job.")
 @click.argument("cron_id")
 def cron_show(ctx: Ctx, cron_id: str) -> None:
-    emit(ctx, ctx.client.cron.get(cron_id), lambda r: console.print(kv_table(r, r["cron_id"])))
+    emit(ctx, ctx.client.cron.get(cron_id), lambda r: console.print(kv_table(flat(r, "auth"), r["cron_id"])))
 
 
 @command(cron, "pause", help="Stop a job's schedule (it is kept).")
@@ -484,7 +500,7 @@ def queues_ls(ctx: Ctx, limit: int, cursor: Optional[str], output: str) -> None:
 @click.argument("name")
 def queues_show(ctx: Ctx, name: str) -> None:
     q = ctx.client.queue.get(name)
-    emit(ctx, q, lambda r: console.print(kv_table({**r, **{f"count.{k}": v for k, v in r.get("counts", {}).items()}},
+    emit(ctx, q, lambda r: console.print(kv_table({**flat(r, "auth"), **{f"count.{k}": v for k, v in r.get("counts", {}).items()}},
                                                   r["name"])))
 
 

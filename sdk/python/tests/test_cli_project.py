@@ -34,6 +34,15 @@ def test_set_sends_the_retention_given(fake):
     assert '"retention_days"' in out.output
 
 
+def test_set_sends_the_signatures_chosen(fake):
+    fake.default = (200, {"retention_days": {"succeeded": 30, "failed": 90}, "signatures": ["v1", "v1a"]}, {})
+    out = run(fake, "project", "set", "--signatures", "v1,v1a")
+    assert out.exit_code == 0, out.output
+    assert fake.requests[-1][3] == {"signatures": ["v1", "v1a"]}
+    assert "signed v1 and v1a" in out.output
+    assert run(fake, "project", "set", "--signatures", "v2").exit_code == 2
+
+
 def test_set_needs_a_setting_and_checks_the_bounds_before_asking(fake):
     assert run(fake, "project", "set").exit_code == 2
     assert run(fake, "project", "set", "--retention-failed", "401").exit_code == 2

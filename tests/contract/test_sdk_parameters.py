@@ -25,7 +25,9 @@ SEED_POSITIONAL = {"cron_expr", "task"}
 
 
 def operations() -> dict:
-    """operationId -> {"method", "path", "body": set, "query": set, "path_params": set}"""
+    """operationId -> {"method", "path", "body": set, "query": set, "path_params": set, "headers": set}
+    (`headers`: header parameters named like fields, e.g. `traceparent`; Idempotency-Key is the
+    `idempotency_key` body field's other spelling)"""
     spec = schema_check.spec()
     schemas = spec["components"]["schemas"]
     out = {}
@@ -40,6 +42,7 @@ def operations() -> dict:
                 "method": method.upper(), "path": path, "body": body,
                 "query": {p["name"] for p in params if p["in"] == "query"},
                 "path_params": {p["name"] for p in params if p["in"] == "path"},
+                "headers": {p["name"] for p in params if p["in"] == "header" and p["name"].isidentifier()},
             }
     return out
 
@@ -74,7 +77,7 @@ def test_python_parameters_are_the_api_fields(label, fn, op):
     params = [p for p in inspect.signature(fn).parameters.values() if p.kind is not p.VAR_KEYWORD]
     assert not [p for p in inspect.signature(fn).parameters.values() if p.kind is p.VAR_KEYWORD], \
         f"{label} takes **kwargs: its names cannot be checked"
-    fields = spec["body"] | spec["query"]
+    fields = spec["body"] | spec["query"] | spec["headers"]
     names = {p.name for p in params}
     # the path parameter is the method's first positional argument (its name may be shorter: `name`)
     if spec["path_params"]:
@@ -149,8 +152,10 @@ TS_METHODS = {
                                 ["PageOptions"], {"state"}),
     "scheduling.queue.publish": ("publish(queue: string, payload: JsonObject, opts: PublishOptions = {})",
                                  ["PublishOptions"], {"queue", "payload"}),
-    "scheduling.queue.publish_batch": ("publishBatch(messages: BatchMessage[], opts: IdempotencyOptions = {})",
-                                       ["IdempotencyOptions"], {"messages"}),
+    "scheduling.queue.publish_batch": ("publishBatch(messages: BatchMessage[], opts: IdempotencyOptions & TraceOptions = {})",
+                                       ["IdempotencyOptions", "TraceOptions"], {"messages"}),
+    "scheduling.cron.trigger": ("trigger(cronId: string, opts: IdempotencyOptions & TraceOptions = {})",
+                                ["IdempotencyOptions", "TraceOptions"], set()),
     "scheduling.queue.put": ("create(name: string, opts: QueueOptions = {})", ["QueueOptions"], set()),
     "scheduling.queue.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
     "scheduling.flows.put": ("put(key: string, opts: FlowOptions = {})", ["FlowOptions"], set()),
@@ -174,7 +179,6 @@ TS_METHODS = {
 TS_IDEMPOTENT = {
     "scheduling.cron.pause": "pause(cronId: string, opts: IdempotencyOptions = {})",
     "scheduling.cron.resume": "resume(cronId: string, opts: IdempotencyOptions = {})",
-    "scheduling.cron.trigger": "trigger(cronId: string, opts: IdempotencyOptions = {})",
     "scheduling.queue.cancel": "cancel(messageId: string, opts: IdempotencyOptions = {})",
     "scheduling.queue.retry": "retry(messageId: string, opts: IdempotencyOptions = {})",
     "scheduling.webhook.retry": "retry(deliveryId: string, opts: IdempotencyOptions = {})",
@@ -202,7 +206,7 @@ def test_typescript_options_are_the_api_fields(op):
     assert any(f'"{op}"' in body for body in bodies), f"the TypeScript SDK has no method {signature} that calls {op}"
     got = set(positional).union(*(interfaces[n] for n in names))
     spec = ops = operations()[op]
-    wanted = set(spec["body"] | spec["query"])
+    wanted = set(spec["body"] | spec["query"] | spec["headers"])
     if ops["method"] != "POST":
         wanted.discard("idempotency_key")
     assert got == wanted, f"{op}: TypeScript has {sorted(got)}, the API {sorted(wanted)}"

@@ -24,6 +24,19 @@ def test_cron_create_sends_the_seed_fields_and_returns_a_plain_dict(client, fake
                     "timezone": "UTC", "retries": 3, "timeout_seconds": 300, "payload": {"segment": "active-users"}}
 
 
+
+def test_a_trace_context_is_sent_as_headers_never_in_the_body(client, fake):
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    client.queue.publish("q", {}, traceparent=tp, tracestate="rojo=1")
+    client.queue.publish_batch([{"queue": "q", "payload": {}}], traceparent=tp)
+    client.webhook.send("https://example.com/h", {}, traceparent=tp)
+    client.cron.trigger("cron_1", traceparent=tp)
+    client.queue.publish("q", {})
+    for _, _, headers, body in fake.requests[:4]:
+        assert headers["traceparent"] == tp and "traceparent" not in (body or {})
+    assert fake.requests[0][2]["tracestate"] == "rojo=1" and "tracestate" not in fake.requests[1][2]
+    assert "traceparent" not in fake.requests[4][2]
+
 def test_cron_task_url_or_queue_and_default_names(client, fake):
     client.cron.create("*/5 * * * *", "https://api.example.com/hooks/tick?x=1")
     client.cron.create("*/5 * * * *", "reports")

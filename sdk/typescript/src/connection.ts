@@ -37,6 +37,8 @@ export interface CallOptions {
   body?: unknown;
   query?: Record<string, string | number | boolean | undefined | null>;
   idempotencyKey?: string;
+  /** the operation's own header parameters (traceparent, tracestate); undefined ones are left out */
+  headers?: Record<string, string | undefined>;
 }
 
 export class Connection {
@@ -90,6 +92,7 @@ export class Connection {
       if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
     }
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `infrai-typescript/${VERSION}` };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = v;
     if (!PUBLIC_OPERATIONS.has(operation)) {
       if (!this.#apiKey) throw new MissingApiKey(HOW_TO_GET_A_KEY, { code: "missing_api_key" });
       headers.Authorization = `Bearer ${this.#apiKey}`;

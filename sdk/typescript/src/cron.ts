@@ -1,6 +1,6 @@
 /** Cron jobs: `client.job.cron`. */
 import { Api, pick } from "./resource.js";
-import type { BackfillOptions, BackfillResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate, IdempotencyOptions, Page, PageOptions } from "./types.js";
+import type { BackfillOptions, BackfillResult, CronDeleted, CronOptions, CronRecord, CronRun, CronUpdate, IdempotencyOptions, Page, PageOptions, TraceOptions } from "./types.js";
 
 export function defaultName(task: string): string {
   if (/^https?:\/\//i.test(task)) {
@@ -42,8 +42,9 @@ export class CronApi extends Api {
     return this.client.call("scheduling.cron.resume", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
   }
   /** Run once now (also when paused). */
-  trigger(cronId: string, opts: IdempotencyOptions = {}): Promise<CronRun> {
-    return this.client.call("scheduling.cron.trigger", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key });
+  trigger(cronId: string, opts: IdempotencyOptions & TraceOptions = {}): Promise<CronRun> {
+    return this.client.call("scheduling.cron.trigger", { params: { cron_id: cronId }, idempotencyKey: opts.idempotency_key,
+      headers: { traceparent: opts.traceparent, tracestate: opts.tracestate } });
   }
   /** Fire the scheduled runs of a past window, each once: runs that exist already are counted, not fired again. */
   backfill(cronId: string, opts: BackfillOptions): Promise<BackfillResult> {

@@ -1,17 +1,18 @@
 /** Queues and their messages: `client.job.queue`. */
 import { Api, pick } from "./resource.js";
-import type { BatchMessage, BatchResult, IdempotencyOptions, JsonObject, MessageListOptions, MessageRecord, Page, PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord } from "./types.js";
+import type { BatchMessage, BatchResult, IdempotencyOptions, JsonObject, MessageListOptions, MessageRecord, Page, PageOptions, PublishOptions, PublishResult, QueueDeleted, QueueOptions, QueueRecord, TraceOptions } from "./types.js";
 
 /** client.job.queue */
 export class QueueApi extends Api {
   publish(queue: string, payload: JsonObject, opts: PublishOptions = {}): Promise<PublishResult> {
-    const { idempotency_key, ...options } = opts;
+    const { idempotency_key, traceparent, tracestate, ...options } = opts;
     const body = pick({ queue, payload, ...options });
-    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: idempotency_key });
+    return this.client.call("scheduling.queue.publish", { body, idempotencyKey: idempotency_key, headers: { traceparent, tracestate } });
   }
   /** Up to 100 messages; a bad one is reported in its slot of `results`. */
-  publishBatch(messages: BatchMessage[], opts: IdempotencyOptions = {}): Promise<BatchResult> {
-    return this.client.call("scheduling.queue.publish_batch", { body: { messages }, idempotencyKey: opts.idempotency_key });
+  publishBatch(messages: BatchMessage[], opts: IdempotencyOptions & TraceOptions = {}): Promise<BatchResult> {
+    return this.client.call("scheduling.queue.publish_batch", { body: { messages }, idempotencyKey: opts.idempotency_key,
+      headers: { traceparent: opts.traceparent, tracestate: opts.tracestate } });
   }
   /** Create (or change) a queue; with `url` its messages are POSTed there, without it they are held. */
   create(name: string, opts: QueueOptions = {}): Promise<QueueRecord> {

@@ -8,6 +8,10 @@ export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface PageOptions { limit?: number; cursor?: string }
 /** POSTs without fields of their own take only an idempotency key (the SDK makes one per call otherwise). */
 export interface IdempotencyOptions { idempotency_key?: string }
+/** W3C Trace Context, sent as the request's headers: the delivery joins this trace and every
+ *  attempt, callback and event is sent in it with a new span per attempt. Without it (or with a
+ *  malformed one) the delivery starts its own trace. */
+export interface TraceOptions { traceparent?: string; tracestate?: string }
 
 /** How long to wait before each retry: "svix" (default), "exponential" (min(86400, e^(2.5n)) s) or
  *  1 to 30 gaps in whole seconds, at most 7 days in all; null: the default. */
@@ -113,6 +117,8 @@ export interface Attempt {
   duration_ms: number;
   error: string | null;
   response_excerpt: string | null;
+  /** the W3C span id this attempt was sent with (its traceparent's parent-id) */
+  span_id?: string;
 }
 export interface DeliveryRecord {
   delivery_id: string;
@@ -127,6 +133,8 @@ export interface DeliveryRecord {
   timeout_seconds: number;
   attempt_count: number;
   attempts: Attempt[];
+  /** the W3C trace id its attempts, callback and events are sent in */
+  trace_id?: string;
   /** the named flow this delivery goes through, if any */
   flow_key?: string;
   /** set while the next attempt waits for a plan limit to free (made at `until`) */
@@ -182,7 +190,7 @@ export interface Replay {
   updated_at: Timestamp;
   finished_at: Timestamp | null;
 }
-export interface WebhookOptions {
+export interface WebhookOptions extends TraceOptions {
   headers?: Record<string, string>;
   retries?: number;
   timeout_seconds?: number;
@@ -208,7 +216,7 @@ export interface RotatedPublicKey extends PublicKey { previous_key_expires_at: T
 export type SignatureScheme = "v1" | "v1a";
 
 // ---- queues
-export interface PublishOptions {
+export interface PublishOptions extends TraceOptions {
   delay_seconds?: number;
   callback_url?: string | null;
   failure_callback_url?: string | null;
@@ -220,6 +228,7 @@ export interface PublishResult {
   state: "queued" | "held";
   deliver_at: Timestamp;
   created_at: Timestamp;
+  trace_id?: string;
 }
 export interface BatchMessage {
   queue: string;

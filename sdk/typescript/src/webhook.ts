@@ -5,8 +5,9 @@ import type { DeliveryRecord, DeliveryState, IdempotencyOptions, JsonObject, Pag
 /** client.job.webhook */
 export class WebhookApi extends Api {
   send(url: string, payload: JsonObject, opts: WebhookOptions = {}): Promise<DeliveryRecord> {
-    const { idempotency_key, ...options } = opts;
-    return this.client.call("scheduling.webhook.send", { body: pick({ url, payload, ...options }), idempotencyKey: idempotency_key });
+    const { idempotency_key, traceparent, tracestate, ...options } = opts;
+    return this.client.call("scheduling.webhook.send", { body: pick({ url, payload, ...options }), idempotencyKey: idempotency_key,
+      headers: { traceparent, tracestate } });
   }
   get(deliveryId: string): Promise<DeliveryRecord> {
     return this.client.call("scheduling.webhook.get", { params: { delivery_id: deliveryId } });

@@ -48,6 +48,22 @@ describe("InfraiClient", () => {
     assert.equal(c.body.catch_up_window_seconds, 3600);
   });
 
+  it("sends a trace context as headers, never in the body", async () => {
+    const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    await client.job.queue.publish("q", {}, { traceparent: tp, tracestate: "rojo=1" });
+    await client.job.queue.publishBatch([{ queue: "q", payload: {} }], { traceparent: tp });
+    await client.job.webhook.send("https://example.com/h", {}, { traceparent: tp });
+    await client.job.cron.trigger("cron_1", { traceparent: tp });
+    await client.job.queue.publish("q", {});
+    for (const r of fake.requests.slice(0, 4)) {
+      assert.equal(r.headers.traceparent, tp);
+      assert.equal((r.body ?? {}).traceparent, undefined);
+    }
+    assert.equal(fake.requests[0].headers.tracestate, "rojo=1");
+    assert.equal(fake.requests[1].headers.tracestate, undefined);
+    assert.equal(fake.requests[4].headers.traceparent, undefined);
+  });
+
   it("derives a name from the target", async () => {
     await client.job.cron.create({ schedule: "* * * * *", url: "https://api.example.com/hooks/x/" });
     assert.equal(fake.requests[0].body.name, "api.example.com/hooks/x");

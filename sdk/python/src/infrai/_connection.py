@@ -40,10 +40,14 @@ class Connection:
 
     def call(self, operation: str, path_params: Optional[Mapping[str, str]] = None, *,
              body: Any = None, params: Optional[Mapping[str, Any]] = None,
-             idempotency_key: Optional[str] = None) -> Any:
+             idempotency_key: Optional[str] = None,
+             headers: Optional[Mapping[str, Optional[str]]] = None) -> Any:
+        """`headers`: the operation's own header parameters (`traceparent`, `tracestate`); None
+        values are left out."""
         method, template = ROUTES[operation]
+        extra = {k: v for k, v in (headers or {}).items() if v is not None}
         path = template.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
-        headers = {}
+        headers = dict(extra)
         if operation not in PUBLIC:
             key = self.api_key
             if not key:

@@ -27,6 +27,12 @@ def renamed(value: Any, old: Any, old_name: str, new_name: str) -> Any:
     return old
 
 
+def trace(traceparent: Optional[str], tracestate: Optional[str]) -> dict:
+    """The W3C trace context headers of a publish, send or trigger (docs/tracing.md): the delivery
+    joins that trace; without them (or with a malformed one) it starts its own."""
+    return {"traceparent": traceparent, "tracestate": tracestate}
+
+
 def as_dict(value: Optional[Mapping[str, Any]]) -> Any:
     """A mapping argument as a plain dict for the JSON body; None and UNSET as they are."""
     return dict(value) if value not in (None, UNSET) else value

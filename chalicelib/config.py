@@ -2,9 +2,13 @@
 running before the first client, and tests change them). `.chalice/config.json` sets them per
 stage; the local stack sets them for its own process."""
 import base64
+import logging
 import os
 
 from .core import retry_policy
+from .core.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def stage() -> str:
@@ -49,16 +53,16 @@ def seal_keys() -> list[bytes]:
     """The at-rest sealing keys (core/at_rest.py): INFRAI_SEAL_KEY, base64 of 32 random bytes, or
     several comma-separated (the first seals, all unseal: a rotation). The local stack makes one
     and keeps it beside its snapshot; a deployed stage sets it (docs/deployment.md#the-sealing-key).
-    Unset or malformed, nothing that needs sealing can be stored: this raises saying so."""
+    Unset or malformed, nothing that needs sealing can be stored or used: a 503 saying so."""
     raw = os.environ.get("INFRAI_SEAL_KEY", "")
     try:
         keys = [base64.b64decode(part.strip(), validate=True) for part in raw.split(",") if part.strip()]
     except ValueError:
         keys = []
     if not keys or any(len(k) != 32 for k in keys):
-        raise RuntimeError("INFRAI_SEAL_KEY must be set to base64 of 32 random bytes (e.g. the output of "
-                           "`python -c \"import os, base64; print(base64.b64encode(os.urandom(32)).decode())\"`); "
-                           "see docs/deployment.md#the-sealing-key")
+        log.error("INFRAI_SEAL_KEY must be base64 of 32 random bytes (docs/deployment.md#the-sealing-key)")
+        raise ServiceUnavailable("This stage has no valid sealing key (INFRAI_SEAL_KEY), so it cannot store or use "
+                                 "credentials; its operator must set one (docs/deployment.md#the-sealing-key).")
     return keys
 
 

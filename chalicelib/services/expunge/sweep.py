@@ -7,8 +7,9 @@ expunge.py, then a wait until no API instance still trusts them), the events end
 event deliveries), cron jobs with their schedules (no new runs), replay jobs, queues, named flows
 and endpoints, then every delivery, then every delivery *again* after a wait as long as the
 deliver function's longest run (a delivery that ended just before the first pass deleted it may
-still have made its callback), then the usage counters and the project's own partition (its API
-key records, each key's hash record retired first, and the project item).
+still have made its callback), then the usage counters, the audit log (the expunge's own entries
+included) and the project's own partition (its API key records, each key's hash record retired
+first, and the project item).
 
 | phase        | found through                                   | deleted                                   |
 |--------------|-------------------------------------------------|-------------------------------------------|
@@ -21,6 +22,7 @@ key records, each key's hash record retired first, and the project item).
 | deliveries   | ix_list, every shard (delivery_index.partitions)| deliveries, and the run of a cron one     |
 | stragglers   | the same, again, after SETTLE_SECONDS           | what in-flight deliveries made as they ended |
 | usage        | table partition `USAGE#<p>`                     | resource and daily counters               |
+| audit        | table partition `AUDIT#<p>`                     | the audit log                             |
 | project      | table partition `PROJ#<p>`                      | key records (keys retired), the project   |
 
 Not found by any of these, so left to their TTL: idempotency records (Powertools' table, keyed
@@ -43,7 +45,7 @@ COUNTED = ("deliveries", "cron_jobs", "cron_runs", "queues", "flows", "endpoints
 
 # phase -> seconds to wait after it, before the next one starts
 PHASES = {"events": 0, "cron_jobs": 0, "replays": 0, "queues": 0, "flows": 0, "endpoints": 0,
-          "deliveries": SETTLE_SECONDS, "stragglers": 0, "usage": 0, "project": 0}
+          "deliveries": SETTLE_SECONDS, "stragglers": 0, "usage": 0, "audit": 0, "project": 0}
 NAMES = list(PHASES)
 
 
@@ -61,6 +63,7 @@ def sources(phase: str, project_id: str) -> list[tuple]:
         "deliveries": [("shard", v) for v in delivery_index.partitions(p)],
         "stragglers": [("shard", v) for v in delivery_index.partitions(p)],
         "usage": [("table", counters.counter_key(p, "api_keys")[0])],   # USAGE#<p>: every counter of the project
+        "audit": [("table", keys.audit_of(p))],   # services/audit/audit_log.py
         "project": [("table", keys.project(p)[0])],
     }[phase]
 

@@ -2,6 +2,7 @@
 // (#/deliveries, #/cron/<id>, ...): the server serves one page and its files, nothing else.
 import { api, clearKey, getKey, setKey } from "./api.js";
 import { errorBox, h } from "./dom.js";
+import * as audit from "./audit.js";
 import * as cron from "./cron.js";
 import * as deliveries from "./deliveries.js";
 import * as project from "./project.js";
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^#\/queues\/([A-Za-z0-9._-]+)$/, queues.detail, "Queue"],
   [/^#\/queues$/, queues.list, "Queues"],
   [/^#\/project$/, project.page, "Project"],
+  [/^#\/audit(?:\?(.*))?$/, audit.page, "Audit log"],
 ];
 
 const main = document.getElementById("main");

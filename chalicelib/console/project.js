@@ -1,6 +1,6 @@
 // The project: plan, limits (and today's usage where the API gives it), how long deliveries are
-// kept once they end (retention_days, changed in place), API keys (create, revoke), the signing
-// secret (revealed on click; rotation keeps the old one signing 24 h).
+// kept once they end (retention_days, changed in place), API keys (create with scopes and queues,
+// revoke), the signing secret (revealed on click; rotation keeps the old one signing 24 h).
 import { api, getKey } from "./api.js";
 import { field, guarded, h, when } from "./dom.js";
 
@@ -24,10 +24,11 @@ export async function page(ctx) {
 
   const newKey = h("div", { "aria-live": "polite" });
   let keys = keysTable(ctx, me, slot, current);
+  const grant = grantForm();
   const create = h("button", { type: "button", onclick: async () => {
-    const made = await guarded(slot, () => api("POST", "/v1/auth/keys"));
+    const made = await guarded(slot, () => api("POST", "/v1/auth/keys", { body: grant.body() }));
     if (!made) return;
-    newKey.replaceChildren(h("div", { class: "notice" }, "New key (shown once, copy it now): ",
+    newKey.replaceChildren(h("div", { class: "notice" }, `New key (${made.scopes.join(", ")}; shown once, copy it now): `,
       h("code", { id: "new-key", class: "secret" }, made.api_key)));
     const fresh = await guarded(slot, () => api("GET", "/v1/auth/me"));
     if (fresh && ctx.alive()) {
@@ -59,22 +60,51 @@ export async function page(ctx) {
     slot,
     h("h2", {}, "Limits and today's usage"), h("div", { class: "scroll" }, limits),
     h("h2", {}, "Retention"), retention,
-    h("h2", {}, "API keys"), h("div", { class: "actions" }, create), newKey, h("div", { class: "scroll" }, keys),
+    h("h2", {}, "API keys"), grant.node, h("div", { class: "actions" }, create), newKey, h("div", { class: "scroll" }, keys),
     h("h2", {}, "Signing secret"),
     h("p", {}, "Deliveries are signed with this secret (Standard Webhooks). Rotating keeps the old one signing for 24 h, so receivers can switch without missing a delivery."),
     h("div", { class: "actions" }, reveal, rotate), secretOut);
 }
 
+// What a new key may do: its scopes (none ticked: admin, which holds them all), the only queues it
+// may publish to, a name (docs/security.md#scopes). A key's grant never changes afterwards.
+const SCOPES = [["read", "read: every GET, the audit log"], ["publish", "publish: queue publish, webhook send, retries"],
+  ["manage", "manage: cron jobs, queues, flows, endpoints, events, replays, cancels"],
+  ["admin", "admin: everything, keys, the signing secret, settings"]];
+
+function grantForm() {
+  const boxes = SCOPES.map(([scope]) => h("input", { type: "checkbox", id: `scope-${scope}`, value: scope }));
+  const queues = h("input", { id: "key-queues", type: "text", placeholder: "q1, q2", spellcheck: "false" });
+  const name = h("input", { id: "key-name", type: "text", maxlength: "60", placeholder: "ci-publisher" });
+  const node = h("fieldset", { class: "card", id: "key-grant" }, h("legend", {}, "A new key may"),
+    SCOPES.map(([scope, words], i) => h("div", { class: "check" }, boxes[i], h("label", { for: `scope-${scope}` }, words))),
+    h("p", { class: "hint" }, "Scopes do not include one another, except admin. None ticked: an admin key."),
+    h("div", { class: "row" }, field("Only these queues (publish)", queues, "Comma-separated; empty: any queue."),
+      field("Name", name)));
+  const body = () => {
+    const out = {};
+    const scopes = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (scopes.length) out.scopes = scopes;
+    const names = queues.value.split(",").map((q) => q.trim()).filter(Boolean);
+    if (names.length) out.queues = names;
+    if (name.value.trim()) out.name = name.value.trim();
+    return out;
+  };
+  return { node, body };
+}
+
 function keysTable(ctx, me, slot, current) {
   return h("table", { class: "list keys" },
-    h("thead", {}, h("tr", {}, ["Key", "Created", "Revoked", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Key", "Name", "Scopes", "Queues", "Created", "Revoked", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, me.keys.map((k) => {
       const mine = current.endsWith(k.key.slice(-4)) && current.startsWith(k.key.split("…")[0]);
       const revoke = k.revoked_at ? "" : h("button", { type: "button", class: "danger", "data-key": k.key_id, onclick: async () => {
         const done = await guarded(slot, () => api("DELETE", `/v1/auth/keys/${k.key_id}`));
         if (done && ctx.alive()) ctx.rerender();
       } }, mine ? "Revoke (the key you signed in with)" : "Revoke");
-      return h("tr", { "data-key": k.key_id }, h("td", {}, h("code", {}, k.key)), h("td", {}, when(k.created_at)),
+      return h("tr", { "data-key": k.key_id }, h("td", {}, h("code", {}, k.key)), h("td", {}, k.name || "—"),
+        h("td", { class: "scopes" }, (k.scopes || ["admin"]).join(", ")), h("td", {}, k.queues ? k.queues.join(", ") : "any"),
+        h("td", {}, when(k.created_at)),
         h("td", {}, k.revoked_at ? when(k.revoked_at) : "—"), h("td", {}, revoke));
     })));
 }

@@ -256,6 +256,33 @@ def test_attaching_an_endpoint_releases_a_queues_held_messages(web, stack, api, 
     expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
 
 
+def test_a_scoped_key_is_made_shown_and_its_making_is_in_the_audit_view(web, stack, api):
+    page = web.page
+    sign_in(web, stack, "#/project")
+    page.get_by_label("read: every GET, the audit log").check()
+    page.get_by_label("publish: queue publish, webhook send, retries").check()
+    page.get_by_label("Only these queues (publish)").fill("orders, emails")
+    page.get_by_label("Name").fill("<b>ci</b>")
+    page.get_by_role("button", name="Create a key").click()
+    expect(page.locator("#new-key")).to_have_text(re.compile(r"^ifr_pk_proj_[A-Za-z0-9]{32,64}$"))
+    made = [k for k in api.get("/v1/auth/keys").json()["keys"] if k["name"] == "<b>ci</b>"]
+    assert len(made) == 1 and made[0]["scopes"] == ["read", "publish"] and made[0]["queues"] == ["orders", "emails"]
+    row = page.locator(f'tr[data-key="{made[0]["key_id"]}"]')
+    expect(row.locator("td").nth(1)).to_have_text("<b>ci</b>")   # a name is text, never markup
+    expect(row.locator("td.scopes")).to_have_text("read, publish")
+    expect(row.locator("td").nth(3)).to_have_text("orders, emails")
+    page.get_by_role("link", name="Audit").click()
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    page.get_by_label("Resource id").fill(made[0]["key_id"])
+    page.get_by_role("button", name="Filter").click()
+    entry = page.locator("tr[data-audit]")
+    expect(entry).to_have_count(1)
+    expect(entry.locator("td").nth(3)).to_have_text("/v1/auth/keys")
+    expect(entry.locator("td").nth(5)).to_have_text("201")
+    shot(page, "audit")
+    api.delete(f"/v1/auth/keys/{made[0]['key_id']}")
+
+
 def test_keys_limits_and_the_secret_rotation(web, stack, api):
     """Last in the module: a project rotates once per 24 h."""
     from chalicelib.services.tenancy import projects
@@ -272,7 +299,7 @@ def test_keys_limits_and_the_secret_rotation(web, stack, api):
     expect(page.locator(f'tr[data-key="{key_id}"]')).to_be_visible()
     shot(page, "project")
     page.locator(f'button[data-key="{key_id}"]').click()
-    expect(page.locator(f'tr[data-key="{key_id}"] td').nth(2)).not_to_have_text("—")
+    expect(page.locator(f'tr[data-key="{key_id}"] td').nth(5)).not_to_have_text("—")   # revoked at
     revoked = {k["key_id"]: k["revoked_at"] for k in api.get("/v1/auth/me").json()["keys"]}
     assert revoked[key_id] is not None
 

@@ -4,8 +4,6 @@ a header value or a secret; its filters work; no other project ever sees it."""
 import json
 import logging
 
-import pytest
-
 from chalicelib import config
 from chalicelib.aws import clients, keys
 from chalicelib.core import clock
@@ -138,15 +136,18 @@ def test_entries_expire_with_the_projects_longer_retention(api, project, monkeyp
     assert api.call("GET", "/v1/auth/audit").data["entries"] == []
 
 
-@pytest.mark.parametrize("query,field", [
+BAD_FILTERS = [
     ("since=yesterday", "since"), ("until=2026-01-01", "until"),
     ("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "since"),
     ("limit=0", "limit"), ("limit=101", "limit"), ("cursor=abc", "cursor"), ("owner=me", "owner"),
     ("key_id=" + "k" * 257, "key_id"),
-])
-def test_bad_filters_are_400(api, query, field):
-    resp = api.call("GET", f"/v1/auth/audit?{query}")
-    assert resp.status_code == 400 and resp.data["error"]["field"] == field, resp.data
+]
+
+
+def test_bad_filters_are_400(api):
+    for query, field in BAD_FILTERS:
+        resp = api.call("GET", f"/v1/auth/audit?{query}")
+        assert resp.status_code == 400 and resp.data["error"]["field"] == field, (query, resp.data)
 
 
 def test_a_failed_audit_write_keeps_the_answer_and_is_logged_without_values(api, monkeypatch, caplog):

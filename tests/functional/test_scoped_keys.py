@@ -5,8 +5,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from chalicelib.aws import keys, store
 from chalicelib.services.tenancy import projects
 
@@ -107,7 +105,7 @@ def test_a_revoked_scoped_key_stops_at_once(api, client):
     assert reader.call("GET", "/v1/auth/me").status_code == 401
 
 
-@pytest.mark.parametrize("body,field", [
+BAD_GRANTS = [
     ({"scopes": []}, "scopes"),
     ({"scopes": "read"}, "scopes"),
     ({"scopes": ["read", "owner"]}, "scopes"),
@@ -120,10 +118,13 @@ def test_a_revoked_scoped_key_stops_at_once(api, client):
     ({"scopes": ["read"], "name": "a\u202eb"}, "name"),
     ({"scopes": ["read"], "name": "x" * 61}, "name"),
     ({"scopes": ["read"], "owner": "me"}, "owner"),
-])
-def test_a_bad_grant_is_400_and_makes_no_key(api, body, field):
-    resp = api.call("POST", "/v1/auth/keys", body)
-    assert resp.status_code == 400 and resp.data["error"]["field"] == field, resp.data
+]
+
+
+def test_a_bad_grant_is_400_and_makes_no_key(api):
+    for body, field in BAD_GRANTS:
+        resp = api.call("POST", "/v1/auth/keys", body)
+        assert resp.status_code == 400 and resp.data["error"]["field"] == field, (body, resp.data)
     assert len(api.call("GET", "/v1/auth/keys").data["keys"]) == 1
 
 

@@ -56,6 +56,8 @@ def test_a_publish_key_limited_to_q1_publishes_to_q1_only(api, client, receiver)
     forbidden(publisher.call("POST", "/v1/scheduling/webhook/send",
                              {"url": receiver.url("/elsewhere"), "payload": {}}), "publish")
     forbidden(publisher.call("GET", "/v1/scheduling/queue/q1/messages"), "read")   # scopes are explicit
+    bad = publisher.call("POST", "/v1/scheduling/queue/publish", {"queue": 5, "payload": {}})
+    assert bad.status_code == 400 and bad.data["error"]["field"] == "queue", "bad input is still a 400"
     drain()
     got = receiver.wait_for("/q1", 1)
     assert [r.json for r in got] == [{"n": 1}] and all(r.verified for r in got)

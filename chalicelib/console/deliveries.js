@@ -186,12 +186,13 @@ async function bulkReplay(ctx, filters, progress, button) {
 function attemptsTable(attempts) {
   if (!attempts.length) return h("p", { class: "muted" }, "No attempt yet.");
   return h("div", { class: "scroll" }, h("table", { class: "list attempts" },
-    h("thead", {}, h("tr", {}, ["#", "Time", "Status", "Duration", "Error", "Response (excerpt)"].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["#", "Time", "Status", "Duration", "Error", "Response (excerpt)", "Span"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, attempts.map((a) => h("tr", {},
       h("td", { class: "num" }, a.attempt), h("td", {}, when(a.at)),
       h("td", { class: "num" }, a.status_code === null ? "no response" : a.status_code),
       h("td", { class: "num" }, `${Math.round(a.duration_ms)} ms`),
-      h("td", {}, a.error || "—"), h("td", {}, h("pre", { class: "excerpt" }, a.response_excerpt || "")))))));
+      h("td", {}, a.error || "—"), h("td", {}, h("pre", { class: "excerpt" }, a.response_excerpt || "")),
+      h("td", {}, h("code", {}, a.span_id || "—")))))));
 }
 
 function sentHeaders(d) {
@@ -204,7 +205,8 @@ function sentHeaders(d) {
       ? [h("dt", {}, "authorization"), h("dd", {}, "Bearer <an access token from the endpoint's token URL>")] : null,
     h("dt", {}, "webhook-timestamp"), h("dd", {}, "the attempt's time, in Unix seconds"),
     h("dt", {}, "webhook-signature"), h("dd", {}, "v1,<base64 HMAC-SHA256 of id.timestamp.body>, one per live signing secret"),
-    h("dt", {}, "infrai-attempt"), h("dd", {}, "the attempt's number"));
+    h("dt", {}, "infrai-attempt"), h("dd", {}, "the attempt's number"),
+    h("dt", {}, "traceparent"), h("dd", {}, d.trace_id ? `00-${d.trace_id}-<the attempt's span>-<flags>` : "the attempt's W3C trace context"));
 }
 
 export async function detail(ctx, id) {
@@ -222,6 +224,7 @@ export async function detail(ctx, id) {
         h("dt", {}, "Created"), h("dd", {}, when(rec.created_at)),
         h("dt", {}, "Next attempt"), h("dd", {}, when(rec.next_attempt_at)),
         h("dt", {}, "Attempts"), h("dd", {}, `${rec.attempt_count} (retries allowed: ${rec.retries}, timeout ${rec.timeout_seconds} s)`),
+        rec.trace_id ? [h("dt", {}, "Trace"), h("dd", { id: "delivery-trace" }, h("code", {}, rec.trace_id))] : null,
         rec.repair ? [h("dt", {}, "Repair"), h("dd", { id: "delivery-repair" },
           `${rec.repair.quarantined ? "Quarantined: " : ""}${rec.repair.error} (tried ${rec.repair.tries} times, last ${when(rec.repair.at)})`)] : null),
       h("h2", {}, "Attempts"), attemptsTable(rec.attempts),

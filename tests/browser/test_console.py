@@ -84,6 +84,11 @@ def test_a_failed_webhook_is_found_by_filter_and_succeeds_once_retried(web, stac
     arrivals = receiver.at(path)
     assert len(arrivals) == 2 and all(a.verified for a in arrivals)
     assert {a.headers["webhook-id"] for a in arrivals} == {delivery_id}
+    # the trace the receiver saw, and each attempt's span, as the console shows them
+    sent = [a.headers["traceparent"].split("-") for a in arrivals]
+    expect(page.locator("#delivery-trace")).to_have_text(sent[0][1])
+    expect(attempts.nth(0).locator("td").nth(6)).to_have_text(sent[0][2])
+    expect(attempts.nth(1).locator("td").nth(6)).to_have_text(sent[1][2])
 
 
 def test_bulk_replay_of_what_the_filters_match_shows_its_progress(web, stack, api, receiver, path):

@@ -377,9 +377,10 @@ def deliveries_table(items: list, wide: bool = False, width: Optional[int] = Non
 
 
 def attempts_table(attempts: list, width: Optional[int] = None) -> tuple:
-    return fit_table([Column("#", 0), Column("at", 1), Column("status", 0), Column("ms", 2), Column("error", 0)],
-                     [[a["attempt"], a["at"], a.get("status_code") or "-", a.get("duration_ms"), a.get("error") or ""]
-                      for a in attempts], width=width, title="attempts")
+    return fit_table([Column("#", 0), Column("at", 1), Column("status", 0), Column("ms", 2), Column("error", 0),
+                      Column("span", 3, is_id=True)],   # the W3C span id the attempt was sent with
+                     [[a["attempt"], a["at"], a.get("status_code") or "-", a.get("duration_ms"), a.get("error") or "",
+                       a.get("span_id") or ""] for a in attempts], width=width, title="attempts")
 
 
 def more(page: dict) -> None:

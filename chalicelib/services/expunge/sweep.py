@@ -28,7 +28,9 @@ first, and the project item).
 Not found by any of these, so left to their TTL: idempotency records (Powertools' table, keyed
 by a hash of project, operation and key: 24 h) and request-id reservations (`IDS#<hash>`, 24 h);
 replay jobs made before replays were indexed (their TTL: 30 days); a cron job's runs skipped over
-the plan's limit after the job itself was deleted earlier (no delivery names them)."""
+the plan's limit after the job itself was deleted earlier (no delivery names them); OAuth2 access
+tokens shared between deliver containers (`OAUTH#<hash>`, sealed; an hour past their expiry, at
+most a day and an hour)."""
 from concurrent.futures import ThreadPoolExecutor
 
 from ...aws import keys, resources, store

@@ -121,6 +121,13 @@ def audited(method: str, scope: str | None) -> bool:
     return method != "GET" and scope not in (scopes.PUBLIC, scopes.READ, scopes.PUBLISH)
 
 
+def on_record(status: int) -> bool:
+    """What of an audited route's answers is written: what was done (2xx), and a key's attempt
+    beyond its scopes (403). Other refusals (400, 404, 409, 429, ...) change nothing, the log
+    included, as every refused request."""
+    return 200 <= status < 300 or status == 403
+
+
 def route(bp, path: str, methods: list[str], status: int = 200, *, scope: str | None = None,
           queue_publish: bool = False):
     """`@bp.route` with our error format, a default status for dict results, the scope a key
@@ -150,7 +157,7 @@ def route(bp, path: str, methods: list[str], status: int = 200, *, scope: str | 
             finally:
                 _call.reset(token)
             request = bp.current_request
-            if call.caller and audited(request.method, scope):
+            if call.caller and audited(request.method, scope) and on_record(response.status_code):
                 _audit(request, path, call, response.status_code)
             return response
         run.__name__ = view.__name__

@@ -75,13 +75,19 @@ def test_changes_are_logged_but_reads_publishes_and_sends_are_not(api, project):
     assert rotated["secret"] not in json.dumps(audit_items(project["project_id"]))
 
 
-def test_a_refused_change_is_on_record_with_its_status(api, client):
+def test_a_key_beyond_its_scopes_is_on_record_and_other_refusals_change_nothing(api, client, project):
     reader, made = new_key(api, client, scopes=["read"])
     assert make_cron(reader).status_code == 403
     assert reader.call("POST", "/v1/scheduling/cron/cron_01ARZ3NDEKTSV4RRFFQ69G5FAV/pause").status_code == 403
-    entries = reader.call("GET", "/v1/auth/audit", ).data["entries"]   # read scope reads the log
+    entries = reader.call("GET", "/v1/auth/audit").data["entries"]   # read scope reads the log
     assert [(e["key_id"], e["status"], e["resource_id"]) for e in entries[:2]] == [
         (made["key_id"], 403, "cron_01ARZ3NDEKTSV4RRFFQ69G5FAV"), (made["key_id"], 403, None)]
+    before = audit_items(project["project_id"])
+    assert api.call("POST", "/v1/scheduling/cron/cron_01ARZ3NDEKTSV4RRFFQ69G5FAV/pause").status_code == 404
+    assert api.call("POST", "/v1/scheduling/cron", {"name": "x", "schedule": "61 * * * *",
+                                                    "url": "https://hooks.example.com/"}).status_code == 400
+    assert api.call("DELETE", f"/v1/auth/keys/{project['key_id']}x").status_code == 404
+    assert audit_items(project["project_id"]) == before, "a refused request changes nothing, the log included"
 
 
 def test_filters_since_until_key_and_resource(api, client, monkeypatch):

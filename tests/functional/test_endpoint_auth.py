@@ -325,3 +325,14 @@ def test_no_secret_in_clear_in_the_table(api, token_server, pki):
                             "auth": oauth2(token_server)})
     raw = table_text()
     assert SECRET not in raw and "PRIVATE KEY" not in raw and raw.count("sealed1:") >= 3
+
+
+def test_a_stage_without_a_sealing_key_refuses_credentials_and_stores_nothing(api, token_server, monkeypatch):
+    monkeypatch.delenv("INFRAI_SEAL_KEY")
+    before = table_text().count('"DLV#')
+    for body in ({"headers": {"Authorization": "Bearer abcdefgh-1234"}}, {"auth": oauth2(token_server)}):
+        resp = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {}, **body})
+        assert resp.status_code == 503 and "INFRAI_SEAL_KEY" in resp.data["error"]["message"]
+    assert table_text().count('"DLV#') == before
+    assert api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {},
+                                   "headers": {"X-Tenant": "acme"}}).status_code == 202   # nothing to seal: as before

@@ -21,6 +21,7 @@ def send(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
     if auth and auth["type"] == endpoint_auth.OAUTH2 and any(k.lower() == "authorization" for k in headers):
         raise InvalidInput("Give either an Authorization header or an oauth2_client_credentials 'auth' (which "
                            "sends its token as Authorization), not both.", field="headers")
+    headers = credential_headers.sealed(headers, project_id)   # before anything is counted or written
     retries = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
     timeout = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
     delay = validation.integer(body, "delay_seconds", 0, 0, MAX_DELAY)
@@ -37,7 +38,7 @@ def send(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
     quotas.take_deliveries(project_id)
     record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                    retries=retries, timeout_seconds=timeout,
-                                   delay_seconds=delay, headers=credential_headers.sealed(headers, project_id),
+                                   delay_seconds=delay, headers=headers,
                                    auth=auth, delivery_id=delivery_id,
                                    flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp,
                                    trace=trace, **calls)

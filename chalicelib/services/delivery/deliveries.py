@@ -141,17 +141,15 @@ def submit(record: dict) -> dict:
     return stored
 
 
-def send_first_attempts(records: list[dict], at_least: float = 0) -> None:
+def send_first_attempts(records: list[dict]) -> None:
     """The SQS work of records about to be stored (those whose wait SQS can hold), sent before
-    they are. A failure is the caller's: nothing is stored, the request is refused (503).
-    `at_least`: seconds SQS holds them even when due now (a batch's, whose writes take longer
-    than one record's: they arrive after their records, and are read once)."""
+    they are. A failure is the caller's: nothing is stored, the request is refused (503)."""
     now = clock.now()
     ready = [r for r in records if r.get("enqueued")]
     if not ready:
         return
     try:
-        dispatch.enqueue_many([(first_work(r), max(r["deliver_at"] - now, at_least)) for r in ready])
+        dispatch.enqueue_many([(first_work(r), r["deliver_at"] - now) for r in ready])
     except Exception as e:
         log.warning("enqueue failed for %d deliveries; nothing was stored", len(ready), exc_info=True)
         raise ServiceUnavailable("The delivery could not be queued; nothing was stored. Retry the request "

@@ -87,13 +87,6 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None, trace=None)
     return idempotency.once(project_id, "queue.publish-batch", idem_key, body, run)
 
 
-# A batch's records are written after all of its hand-offs (BatchWriteItem, 25 at a time): its
-# first attempts wait this long in SQS, so the deliver function finds them stored on its first
-# read instead of reading again (attempts.RACE_WAITS). Within the deployed event source's own
-# batching window (config.DELIVER_BATCH_WINDOW_SECONDS), so hardly any later than otherwise.
-BATCH_HANDOFF_DELAY = 1
-
-
 def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     """Their first attempts in batched sends, then all records in batched writes: handed before
     stored, as deliveries.submit, so a 2xx means both (a failed send refuses the batch whole).
@@ -106,7 +99,7 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
-        deliveries.send_first_attempts(rest, at_least=BATCH_HANDOFF_DELAY if len(rest) > 1 else 0)
+        deliveries.send_first_attempts(rest)
         split = [payloads.split(r) for r in rest]
         items = [item for _, item in split if item]
         if items:   # every payload before any record that points to it

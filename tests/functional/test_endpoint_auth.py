@@ -336,3 +336,14 @@ def test_a_stage_without_a_sealing_key_refuses_credentials_and_stores_nothing(ap
     assert table_text().count('"DLV#') == before
     assert api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {},
                                    "headers": {"X-Tenant": "acme"}}).status_code == 202   # nothing to seal: as before
+
+
+def test_a_token_url_the_guard_refuses_at_attempt_time_fails_the_delivery_at_once(api, receiver, token_server,
+                                                                                   monkeypatch):
+    delivery_id = send(api, receiver.url("/hook"), auth=oauth2(token_server), retries=3)
+    monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "0")   # as on a deployed stage, where 127.0.0.1 is refused
+    drain()
+    d = get(api, delivery_id)
+    assert d["state"] == "failed" and d["attempt_count"] == 1
+    assert d["attempts"][0]["error"].startswith("refused: token request to ")
+    assert token_server.requests == [] and receiver.at("/hook") == []

@@ -140,6 +140,8 @@ def _fetch(auth: dict, secret: str, timeout: float):
     result = sender.post(auth["token_url"], urlencode(form).encode(), headers, timeout=timeout,
                          allow_private=config.allow_private_targets(), read_limit=TOKEN_BODY_LIMIT)
     where = f"token request to {auth['token_url'][:200]}"
+    if result.refused:   # as hopeless as a refused target: "refused: ..." fails the delivery at once
+        return None, None, _failed(f"refused: {where}: {result.error[len('refused: '):]}", result.duration_ms)
     if result.status is None:
         return None, None, _failed(f"{where} failed: {result.error}", result.duration_ms)
     try:

@@ -22,6 +22,10 @@ MessageGroupId but receives in plain order, so the poller does the choosing itse
   included) first; messages without a group form a group of their own;
 - a message that waited in the reservoir gets the queue's full visibility again when it is handed
   out, so the handler sees what a Lambda receive gives it;
+- with a `batch_window` (INFRAI_LOCAL_BATCH_WINDOW seconds, default 0: hand out at once), a batch
+  of fewer than `batch_size` waits until its oldest message has waited that long, as the deployed
+  event source's `maximum_batching_window_in_seconds` does (`BENCH=scale` runs with the deployed
+  value, so its per-delivery request counts are those of full batches at volume);
 - `stop()` gives back what the reservoir still holds (visibility 0).
 
 Extending and handing out happen on the same thread, so a held message's visibility is never
@@ -48,6 +52,10 @@ def reservoir_size() -> int:
     return int(os.environ.get("INFRAI_LOCAL_POLLER_RESERVOIR") or RESERVOIR)
 
 
+def batch_window() -> float:
+    return float(os.environ.get("INFRAI_LOCAL_BATCH_WINDOW") or 0)
+
+
 class _Held:
     __slots__ = ("msg", "group", "received", "until")
 
@@ -57,7 +65,8 @@ class _Held:
 
 class Poller:
     def __init__(self, handler, queue_url: str, queue_arn: str, *, workers=4, batch_size=10,
-                 wait_seconds=1, retry_visibility=RETRY_VISIBILITY, reservoir=None, hold_seconds=None):
+                 wait_seconds=1, retry_visibility=RETRY_VISIBILITY, reservoir=None, hold_seconds=None,
+                 batch_window_seconds=None):
         """`hold_seconds`: how long a received message stays invisible (default: the queue's
         VisibilityTimeout, read at start)."""
         self.handler, self.queue_url, self.queue_arn = handler, queue_url, queue_arn
@@ -65,6 +74,7 @@ class Poller:
         self.retry_visibility = retry_visibility
         self.reservoir = reservoir or reservoir_size()
         self.hold = hold_seconds
+        self.batch_window = batch_window() if batch_window_seconds is None else batch_window_seconds
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._groups: "OrderedDict[str | None, OrderedDict[str, _Held]]" = OrderedDict()  # round-robin order
@@ -155,9 +165,12 @@ class Poller:
         while not self._stop.is_set():
             batch = None
             with self._cond:
-                if self._free and self._held and not self._stop.is_set():
+                gather = self._gathering() if self._free and self._held else 0
+                if self._free and self._held and not self._stop.is_set() and gather <= 0:
                     batch = self._pick()
                     self._free -= 1
+                elif gather > 0:
+                    self._cond.wait(min(gather, 1.0))
                 else:
                     self._cond.wait(min(1.0, max(0.0, next_check - time.monotonic())) or 0.01)
             if batch:
@@ -165,6 +178,13 @@ class Poller:
             if time.monotonic() >= next_check:
                 self._extend()
                 next_check = time.monotonic() + min(self.hold / 4, 30)
+
+    def _gathering(self) -> float:
+        """Seconds the next batch still waits for more messages (0: hand it out now)."""
+        if not self.batch_window or self._held >= self.batch_size:
+            return 0
+        oldest = min(next(iter(q.values())).received for q in self._groups.values() if q)
+        return oldest + self.batch_window - time.monotonic()
 
     def _pick(self) -> list[_Held]:
         """Up to batch_size messages, one at a time: from the group with the fewest in flight

@@ -194,6 +194,23 @@ def test_held_messages_stay_invisible_past_their_timeout_and_come_back_on_stop(s
     assert set(counts.values()) == {"2"}, "received once by the poller, once here: never twice while held"
 
 
+def test_a_batching_window_gathers_a_trickle_into_one_batch(stack):
+    """As the deployed event source's batching window: messages arriving one by one within the
+    window go to the handler together; without a window each goes at once."""
+    url, arn = _queue()
+    handler = _Recorder(url)
+    p = Poller(handler, url, arn, workers=1, batch_window_seconds=3)
+    p.start()
+    try:
+        for i in range(4):
+            _send(url, [({"k": f"w{i}"}, "A")])
+            time.sleep(0.3)
+        assert _until(lambda: handler.handled() == 4)
+    finally:
+        p.stop()
+    assert [sorted(k for k, _ in b) for b in handler.batches] == [["w0", "w1", "w2", "w3"]], handler.batches
+
+
 def test_a_partial_batch_failure_comes_back_and_the_rest_is_deleted(stack):
     url, arn = _queue()
     _send(url, [({"k": f"m{i}"}, "A") for i in range(5)])

@@ -29,7 +29,9 @@ def check(body: dict, queue_name) -> tuple[list[str], list[str] | None]:
     if unknown:
         raise InvalidInput(f"Unknown scope '{unknown[0][:40]}'; the scopes are: {', '.join(SCOPES)}.",
                            field="scopes")
-    scopes = [s for s in SCOPES if s in raw]   # one order, no repeats
+    if len(set(raw)) != len(raw):
+        raise InvalidInput("'scopes' names a scope twice; list each once.", field="scopes")
+    scopes = [s for s in SCOPES if s in raw]   # one order
     queues = body.get("queues")
     if queues is None:
         return scopes, None

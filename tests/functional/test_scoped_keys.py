@@ -112,6 +112,7 @@ BAD_GRANTS = [
     ({"scopes": "read"}, "scopes"),
     ({"scopes": ["read", "owner"]}, "scopes"),
     ({"scopes": [1]}, "scopes"),
+    ({"scopes": ["read", "read"]}, "scopes"),
     ({"scopes": ["read"], "queues": ["q1"]}, "queues"),          # queues limit publishing: needs publish
     ({"scopes": ["publish"], "queues": []}, "queues"),
     ({"scopes": ["publish"], "queues": "q1"}, "queues"),

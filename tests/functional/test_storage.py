@@ -232,3 +232,18 @@ def test_an_incompressible_payload_is_written_once_in_its_own_item(api, receiver
     assert all(store.get(*keys.payload(m)) for m in made)
     drain()
     assert sorted(a.json["i"] for a in receiver.at("/blobs")) == [0, 1, 2]
+
+
+def test_a_batch_answer_is_kept_compressed_and_a_retry_gets_it_back_whole(api, receiver):
+    """The idempotency layer keeps a keyed request's answer for 24 h; a batch's 100 results
+    (about 17 KB, as many write units) are kept compressed, and read back exactly."""
+    api.call("PUT", "/v1/scheduling/queue/kept", {"url": receiver.url("/kept")})
+    body = {"messages": [{"queue": "kept", "payload": {"i": i}} for i in range(100)],
+            "idempotency_key": "batch-kept-1"}
+    first = api.call("POST", "/v1/scheduling/queue/publish-batch", body)
+    again = api.call("POST", "/v1/scheduling/queue/publish-batch", body)
+    assert first.status_code == again.status_code == 202 and first.data == again.data
+    assert first.data["accepted"] == 100 and len({r["message_id"] for r in first.data["results"]}) == 100
+    items = clients.dynamodb().scan(TableName=config.idempotency_table_name())["Items"]
+    [kept] = [i for i in items if "publish-batch" in i["id"]["S"] and "data" in i]
+    assert len(kept["data"]["S"]) < len(json.dumps(first.data)) / 3, "kept compressed"

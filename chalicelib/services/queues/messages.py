@@ -77,10 +77,11 @@ def publish_batch(project_id: str, body: dict, idem_key: str | None, trace=None)
                 for _, fields in checked:
                     if fields["queue"] not in queues_seen:
                         queues_seen[fields["queue"]] = queues.ensure(project_id, fields["queue"])
-        message_ids = request_ids.reserve(project_id, "queue.publish-batch", idem_key, "msg", len(checked))
+        message_ids, again = request_ids.reserve_again(project_id, "queue.publish-batch", idem_key, "msg",
+                                                       len(checked))
         records = [(i, _record(project_id, queues_seen[f["queue"]], f, mid, trace=trace))
                    for (i, f), mid in zip(checked, message_ids)]
-        records = [(i, r) for (i, _), r in zip(records, _submit_many([r for _, r in records], idem_key is not None))]
+        records = [(i, r) for (i, _), r in zip(records, _submit_many([r for _, r in records], again))]
         for i, r in records:
             results[i] = view_accepted(r)
         return {"results": results, "accepted": len(records), "rejected": len(msgs) - len(records)}

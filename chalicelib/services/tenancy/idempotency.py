@@ -3,9 +3,11 @@
 Scope: project + operation + key, kept 24 h. Same key and body -> the stored response, no
 second effect; same key, other body -> 422; same key still running -> 409. Powertools is
 imported on first use only: most requests carry no key, and cold starts are billed."""
+import base64
 import functools
 import json
 import time
+import zlib
 
 from ... import config
 from ...aws import clients
@@ -13,6 +15,8 @@ from ...core import sealing
 from ...core.errors import Conflict, IdempotencyMismatch
 
 KEEP_SECONDS = 24 * 3600
+PACK_OVER = 1024       # bytes: a longer answer is kept zlib-compressed (a batch's 100 results: 17 KB -> ~3 KB)
+PACKED = "_zlib_b64"
 WAIT_FOR_FIRST = 5.0   # a concurrent twin waits this long for the first request's answer, then 409
 _lambda_context = None
 
@@ -74,7 +78,7 @@ def _once(project_id: str, operation: str, key: str, body: dict, fn):
     try:
         while True:
             try:
-                return run(request=request, fn=fn)
+                return _unpack(run(request=request, fn=lambda: _pack(fn())))
             except IdempotencyAlreadyInProgressError:
                 if time.monotonic() + pause > deadline:
                     raise Conflict("A request with this idempotency_key is still being processed; retry "
@@ -85,3 +89,19 @@ def _once(project_id: str, operation: str, key: str, body: dict, fn):
         raise IdempotencyMismatch("This idempotency_key was already used with a different request "
                                   "body in the last 24 h; use a new key for a new request.",
                                   field="idempotency_key")
+
+
+def _pack(response):
+    """What is kept of an answer: itself, or compressed when that is smaller (write units are
+    per KB: a batch's answer, stored whole, would cost more than its messages' list entries)."""
+    text = json.dumps(response, separators=(",", ":"))
+    if len(text) <= PACK_OVER:
+        return response
+    packed = base64.b64encode(zlib.compress(text.encode(), 6)).decode()
+    return {PACKED: packed} if len(packed) < len(text) else response
+
+
+def _unpack(kept):
+    if isinstance(kept, dict) and len(kept) == 1 and isinstance(kept.get(PACKED), str):
+        return json.loads(zlib.decompress(base64.b64decode(kept[PACKED])))
+    return kept

@@ -13,8 +13,15 @@ from .idempotency import KEEP_SECONDS
 
 
 def reserve(project_id: str, operation: str, key: str | None, prefix: str, count: int = 1) -> list[str]:
+    return reserve_again(project_id, operation, key, prefix, count)[0]
+
+
+def reserve_again(project_id: str, operation: str, key: str | None, prefix: str,
+                  count: int = 1) -> tuple[list[str], bool]:
+    """The ids, and whether an earlier request with this key drew them (only then may records
+    under them exist already: a first request need not look)."""
     if key is None:
-        return [ids.new_id(prefix) for _ in range(count)]
+        return [ids.new_id(prefix) for _ in range(count)], False
     digest = hashlib.sha256("\x1f".join((project_id, operation, key)).encode()).hexdigest()
     pk, sk, now = f"IDS#{digest}", "IDS", clock.now()
     fresh = [ids.new_id(prefix) for _ in range(count)]
@@ -22,7 +29,7 @@ def reserve(project_id: str, operation: str, key: str | None, prefix: str, count
         store.put({"pk": pk, "sk": sk, "ids": fresh, "ttl": int(now + KEEP_SECONDS)},
                   condition="attribute_not_exists(pk) OR #ttl < :now", names={"#ttl": "ttl"},
                   values={":now": int(now)})
-        return fresh
+        return fresh, False
     except store.ConditionFailed:
         kept = (store.get(pk, sk) or {}).get("ids") or []
-        return kept + fresh[len(kept):count] if len(kept) < count else kept[:count]
+        return (kept + fresh[len(kept):count] if len(kept) < count else kept[:count]), True

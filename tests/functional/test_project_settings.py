@@ -1,7 +1,6 @@
 """The project's settings (issue 23, item 3): `PATCH /v1/auth/project` with `retention_days`, shown
 by `GET /v1/auth/me`, stamped on every delivery made after it (`keep`) and turned into the TTL of
 the write that ends it."""
-import pytest
 
 from chalicelib.aws import keys, store
 from chalicelib.core import clock
@@ -29,7 +28,7 @@ def test_me_shows_the_defaults_until_a_patch_changes_them(api):
     assert api.call("GET", "/v1/auth/me").data["retention_days"] == {"succeeded": 1, "failed": 400}
 
 
-@pytest.mark.parametrize("raw,field,words", [
+BAD_SETTINGS = [
     (b"[1, 2]", None, "must be a JSON object"),
     (b"\"retention_days\"", None, "must be a JSON object"),
     (b"{}", None, "at least one setting"),
@@ -46,12 +45,16 @@ def test_me_shows_the_defaults_until_a_patch_changes_them(api):
     (b'{"retention_days": {"succeeded": 1.5}}', "retention_days.succeeded", "whole number"),
     (b'{"retention_days": {"succeeded": true}}', "retention_days.succeeded", "whole number"),
     (b'{"retention_days": {"succeeded": 10, "failed": 0}}', "retention_days.failed", "from 1 to 400"),
-])
-def test_bad_settings_are_400_naming_the_field_and_change_nothing(api, raw, field, words):
-    resp = api.call("PATCH", PROJECT, raw=raw)
-    assert resp.status_code == 400, resp.data
-    assert resp.data["error"]["field"] == field and words in resp.data["error"]["message"], resp.data
-    assert api.call("GET", "/v1/auth/me").data["retention_days"] == retention.DEFAULTS
+]
+
+
+def test_bad_settings_are_400_naming_the_field_and_change_nothing(api):
+    """Every case against one project (one set-up, not one per case)."""
+    for raw, field, words in BAD_SETTINGS:
+        resp = api.call("PATCH", PROJECT, raw=raw)
+        assert resp.status_code == 400, (raw, resp.data)
+        assert resp.data["error"]["field"] == field and words in resp.data["error"]["message"], (raw, resp.data)
+        assert api.call("GET", "/v1/auth/me").data["retention_days"] == retention.DEFAULTS, raw
 
 
 def test_an_integral_float_is_a_whole_number(api):

@@ -5,7 +5,7 @@ import base64
 import json
 
 import pytest
-from moto import mock_aws
+from tests.mocked_aws import mocked_aws
 
 from chalicelib.api import http_api
 from chalicelib.api.errors import NO_ROUTE_MESSAGE
@@ -120,16 +120,8 @@ def test_a_named_stage_prefix_is_not_part_of_the_route(handler):
 
 @pytest.fixture
 def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    from chalicelib.aws import clients, dispatch
-    with mock_aws():
-        clients.reset()
-        dispatch.reset()
-        from local import provision
-        provision.provision()
+    with mocked_aws(monkeypatch):
         yield
-    clients.reset()
-    dispatch.reset()
 
 
 def test_a_whole_conversation_through_the_http_api(aws, handler):

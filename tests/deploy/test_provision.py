@@ -1,7 +1,7 @@
 """Provisioning a stage is idempotent: run twice against moto, the second run changes nothing;
 tearing down leaves nothing behind."""
 import pytest
-from moto import mock_aws
+from tests.mocked_aws import mocked_aws
 
 from deploy import provision
 from deploy import stage as stages
@@ -9,14 +9,8 @@ from deploy import stage as stages
 
 @pytest.fixture
 def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    from chalicelib.aws import clients, dispatch
-    with mock_aws():
-        clients.reset()
-        dispatch.reset()
+    with mocked_aws(monkeypatch, provisioned=False):
         yield
-    clients.reset()
-    dispatch.reset()
 
 
 @pytest.mark.parametrize("stage", ["prod", "local"])

@@ -3,32 +3,24 @@ import json
 import time
 
 import pytest
-from moto import mock_aws
 
 from chalicelib.core import clock
 
 from tests import schema_check
+from tests.mocked_aws import mocked_aws
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("INFRAI_ALLOW_PRIVATE_TARGETS", "1")
     from chalicelib.core import due
     # 64 shards are the deployment's scale figure (core/due.py); every reconciler run queries each,
     # and these tests run it thousands of times: 8 exercise the same code at an eighth of the cost
     monkeypatch.setattr(due, "SHARDS", 8)
-    from chalicelib.aws import clients, dispatch
     from local import moto_atomic
     moto_atomic.install()     # conditional writes atomic under concurrency, as on AWS
-    with mock_aws():
-        clients.reset()
-        dispatch.reset()
-        from local import provision
-        provision.provision()
+    with mocked_aws(monkeypatch):
         yield
-        clients.reset()
-        dispatch.reset()
 
 
 @pytest.fixture

@@ -46,8 +46,10 @@ def chromium_path():
         return found
     message = ("NO BROWSER: Debian's chromium is not installed and could not be installed "
                "(needs root and apt-get); the console's browser tests did NOT run.")
-    if os.environ.get("CI"):
-        pytest.fail(message)
+    if os.environ.get("INFRAI_SKIP_BROWSER") != "1":
+        # a suite that did not run its browser tests has not passed (set INFRAI_SKIP_BROWSER=1
+        # to choose to skip them on a machine that cannot have chromium, knowingly)
+        pytest.fail(message + " Install chromium, or set INFRAI_SKIP_BROWSER=1 to skip them knowingly.")
     print(f"\n{'!' * 100}\n{message}\n{'!' * 100}", flush=True)
     pytest.skip(message)
 

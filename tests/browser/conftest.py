@@ -3,8 +3,8 @@ against the local stack started in-process (as in tests/e2e) and a real receiver
 
 The browser is Debian's `chromium` (Playwright's own browser download cannot be reached from
 here: DESIGN.md §4). When it is missing and we are root with apt-get, it is installed once.
-When no browser can be had the tests are skipped with a loud reason, except under CI (CI set),
-where that fails the run: a skip is not a pass.
+When no browser can be had the run fails (a skip is not a pass), unless INFRAI_SKIP_BROWSER=1
+says to skip them knowingly.
 
 Every test gets a fresh browser context (one browser for the module) that records every request
 and every console error; after the test, no request may have left the stack's origin and the

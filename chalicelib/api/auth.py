@@ -3,7 +3,7 @@ from chalice import Blueprint
 from ..services.expunge import expunge
 from ..services.queues import queues
 from ..services.tenancy import activation, idempotency, projects, quotas, settings
-from .http import caller_project, idempotency_key, json_body, once, route
+from .http import caller_project, preflighted, idempotency_key, json_body, once, route
 
 bp = Blueprint(__name__)
 
@@ -12,6 +12,7 @@ bp = Blueprint(__name__)
 def activate():
     """No key needed: an anonymous trial project. The key is shown once, here."""
     req = bp.current_request
+    preflighted(req)   # no cross-site page can activate through its visitors' browsers
     ip = ((req.context or {}).get("identity") or {}).get("sourceIp")
     # A client retrying after a lost answer gets the same project and key back. The scope is not
     # the address (a second caller behind the same NAT must not get the first one's key, and a

@@ -31,6 +31,17 @@ def json_bodies_only(event, get_response):
     return get_response(event)
 
 
+def preflighted(request) -> None:
+    """For a route that needs no key (activation): it must carry what a web page cannot send to
+    another site without the browser asking first (a CORS preflight, which this API never
+    grants) — `Content-Type: application/json` or an Idempotency-Key — even with no body. A
+    page can then never make its visitors' browsers activate projects (the SDKs send both)."""
+    declared = (_header(request, "content-type") or "").split(";", 1)[0].strip().lower()
+    if declared != "application/json" and not _header(request, "idempotency-key"):
+        raise UnsupportedMediaType("Send this request with 'Content-Type: application/json' (a body of {} or "
+                                   "none), or with an Idempotency-Key header.", field=None)
+
+
 class _Call:
     """What `route` knows of the request in flight: the scope its route declared, and (once
     `caller_project` has run) the caller's key and the resource the request named."""

@@ -28,9 +28,10 @@ def test_activate_makes_a_trial_project_whose_key_works_and_is_stored_hashed(cli
 
 def test_activate_is_rate_limited_per_address(client, monkeypatch):
     monkeypatch.setenv("INFRAI_ACTIVATIONS_PER_HOUR", "3")
-    codes = [client.http.post("/v1/auth/activate", body=b"").status_code for _ in range(4)]
+    json_ = {"Content-Type": "application/json"}
+    codes = [client.http.post("/v1/auth/activate", headers=json_, body=b"").status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
-    resp = client.http.post("/v1/auth/activate", body=b"")
+    resp = client.http.post("/v1/auth/activate", headers=json_, body=b"")
     err = json.loads(resp.body)["error"]
     assert err["code"] == "quota_exceeded" and err["limit"] == "activations_per_hour" and err["resets_at"]
 

@@ -52,6 +52,17 @@ def test_no_key_is_no_way_around_it(client):
     assert error(resp)["code"] == "unsupported_media_type"
 
 
+def test_activation_with_no_body_must_still_be_one_a_page_cannot_send_cross_site(client):
+    """A page can POST with no body and no Content-Type to any site (`fetch(no-cors)`): for the
+    one route that needs no key, that is refused; JSON declared, or an Idempotency-Key (both make
+    a browser ask first), is accepted."""
+    resp = client.http.post("/v1/auth/activate", body=b"")
+    assert resp.status_code == 415 and error(resp)["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in error(resp)["message"]
+    for headers in ({"Content-Type": "application/json"}, {"Idempotency-Key": "k" * 36}):
+        assert client.http.post("/v1/auth/activate", headers=headers, body=b"").status_code == 201, headers
+
+
 def test_an_empty_body_needs_no_content_type(api, client):
     job = api.call("POST", CRON, JOB).data
     resp = client.http.post(f"{CRON}/{job['cron_id']}/pause",

@@ -20,6 +20,7 @@ import pytest
 from deploy import provision
 from deploy import stage as stages
 
+from .bundle import CRYPTOGRAPHY_RUST, ELF_MACHINE, code_sha256, compiled_modules
 from .conftest import CHALICE, copy_project, stage_env
 
 STAGE = "local"
@@ -138,6 +139,14 @@ def test_make_deploy_against_moto(moto_server, tmp_path, monkeypatch):
     for fn in names.values():
         cfg = lam.get_function_configuration(FunctionName=fn)
         assert cfg["Environment"]["Variables"] == env
+    # the code `chalice deploy` uploaded (the bundle it built: same CodeSha256) carries
+    # cryptography compiled for the functions' architecture, as `make package` does (test_bundle.py)
+    arch = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["lambda_architecture"]
+    bundles = {code_sha256(z): z for z in (project / ".chalice" / "deployments").glob("*.zip")}
+    for fn in names.values():
+        cfg = lam.get_function_configuration(FunctionName=fn)
+        assert cfg["Architectures"] == [arch] == ["arm64"]
+        assert compiled_modules(bundles[cfg["CodeSha256"]])[CRYPTOGRAPHY_RUST] == ELF_MACHINE[arch]
     deliver = lam.get_function_configuration(FunctionName=names["deliver"])
     from chalicelib.aws import resources
     assert deliver["Timeout"] == resources.DELIVER_FUNCTION_TIMEOUT

@@ -252,12 +252,12 @@ def main():
         idx = ", ".join(f"{k.split(':', 2)[2]} {v:.2f}" for k, v in sorted(d.items()) if k.startswith("wu:index:"))
         reads = ", ".join(f"{k.split(':', 1)[1]} {v:.2f}" for k, v in sorted(d.items()) if k.startswith("ru:"))
         calls = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["per"].items()))
-        rows.append((f"  read units by call; requests per delivery", f"{reads}; {calls}"))
         rows.append((f"{r['name']} (n={r['n']}): write units table + indexes",
                      f"{d.get('wu:table', 0):.2f} + {d.get('wu:index', 0):.2f} = {b['write_units']:.2f} ({idx or 'no index'})"))
         rows.append((f"  $/M: REST {b['total_rest']:.2f}, HTTP API {b['total_http']:.2f}"
                      f" (Lambda at local wall time: {r['lambda_upper']:.2f})", json.dumps(
             {k: v for k, v in b.items() if not k.startswith("total") and k != "write_units"})))
+        rows.append(("  read units by call; requests per delivery", f"{reads}; {calls}"))
     report("(a) per delivery, each request with an Idempotency-Key (USD per million, us-east-1 list prices)", rows + [
         ("logs per attempt (deploy/log_volume.py, 1 % of invocations sampled)", f"{log_per_attempt:.0f} bytes"),
         *[(f"stored per finished delivery, {r['name']}: item + index entries (median of 50)",

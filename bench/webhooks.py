@@ -91,7 +91,7 @@ def main():
         receiver.stop()
     app_s, boto_s = import_ratio()
     report("(a) throughput through the local stack", [
-        (f"webhooks accepted (202) / arrived / signature verified", f"{tp['codes_ok']} / {tp['arrived']} / {tp['verified']}"),
+        ("webhooks accepted (202) / arrived / signature verified", f"{tp['codes_ok']} / {tp['arrived']} / {tp['verified']}"),
         ("API accept rate (8 client threads)", f"{tp['accept_rate']:.0f} req/s"),
         ("deliveries per second, send to arrival of the last", f"{tp['deliveries_per_s']:.1f} /s"),
     ])

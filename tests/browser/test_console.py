@@ -4,9 +4,7 @@ in America/New_York with its next runs across a DST change; a queue's held messa
 attaching an endpoint; keys and the signing secret. A screenshot of each page goes under
 build/console/. Every test also checks (conftest.Watched) that no request left the origin and the
 browser console holds no error."""
-import json
 import re
-import time
 import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo

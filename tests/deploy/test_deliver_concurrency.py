@@ -5,7 +5,6 @@ event source (app.py for Chalice, the merge template, `provision tune`). The pac
 (test_template.py) and `chalice deploy` against moto (test_rehearsal.py) show it end to end."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 

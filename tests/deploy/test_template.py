@@ -2,7 +2,6 @@
 design says, and passes samtranslator + cfn-lint without errors."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 

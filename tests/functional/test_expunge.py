@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib import config
-from chalicelib.aws import clients, dispatch, keys, scheduler, store
+from chalicelib.aws import clients, dispatch, scheduler, store
 from chalicelib.services.expunge import expunge, sweep
 from chalicelib.services.tenancy import projects
 

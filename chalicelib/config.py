@@ -5,6 +5,7 @@ import base64
 import logging
 import os
 
+from .aws import parameters
 from .core import retry_policy
 from .core.errors import ServiceUnavailable
 
@@ -49,20 +50,38 @@ def allow_private_targets() -> bool:
     return os.environ.get("INFRAI_ALLOW_PRIVATE_TARGETS", "") == "1"
 
 
+def seal_key_parameter() -> str:
+    """INFRAI_SEAL_KEY_PARAMETER: the SSM SecureString holding the stage's sealing key, which
+    provisioning makes (deploy/provision.py; `/infrai/<stage>/seal-key`). Unset: none."""
+    return os.environ.get("INFRAI_SEAL_KEY_PARAMETER", "").strip()
+
+
 def seal_keys() -> list[bytes]:
-    """The at-rest sealing keys (core/at_rest.py): INFRAI_SEAL_KEY, base64 of 32 random bytes, or
-    several comma-separated (the first seals, all unseal: a rotation). The local stack makes one
-    and keeps it beside its snapshot; a deployed stage sets it (docs/deployment.md#the-sealing-key).
-    Unset or malformed, nothing that needs sealing can be stored or used: a 503 saying so."""
+    """The at-rest sealing keys (core/at_rest.py), each base64 of 32 random bytes, several
+    comma-separated during a rotation (the first seals, all unseal). From INFRAI_SEAL_KEY when set
+    (the local stack makes one and keeps it beside its snapshot; the tests set one), else from the
+    SSM parameter INFRAI_SEAL_KEY_PARAMETER names, read once per container: a deployed stage's,
+    made by provisioning (docs/deployment.md#the-sealing-key). Unset, unreadable or malformed,
+    nothing that needs sealing can be stored or used: a 503 saying so."""
     raw = os.environ.get("INFRAI_SEAL_KEY", "")
+    source = "INFRAI_SEAL_KEY"
+    if not raw.strip() and seal_key_parameter():
+        source = f"the SSM parameter {seal_key_parameter()} (INFRAI_SEAL_KEY_PARAMETER)"
+        try:
+            raw = parameters.secure_string(seal_key_parameter())
+        except parameters.Unreadable:
+            raise ServiceUnavailable(f"This stage cannot read its sealing key, {source}, so it cannot store "
+                                     "or use credentials; retry, and if it persists its operator must check "
+                                     "the parameter (docs/deployment.md#the-sealing-key).") from None
     try:
         keys = [base64.b64decode(part.strip(), validate=True) for part in raw.split(",") if part.strip()]
     except ValueError:
         keys = []
     if not keys or any(len(k) != 32 for k in keys):
-        log.error("INFRAI_SEAL_KEY must be base64 of 32 random bytes (docs/deployment.md#the-sealing-key)")
-        raise ServiceUnavailable("This stage has no valid sealing key (INFRAI_SEAL_KEY), so it cannot store or use "
-                                 "credentials; its operator must set one (docs/deployment.md#the-sealing-key).")
+        log.error("%s must be base64 of 32 random bytes (docs/deployment.md#the-sealing-key)", source)
+        raise ServiceUnavailable("This stage has no valid sealing key (INFRAI_SEAL_KEY, or the SSM parameter "
+                                 "INFRAI_SEAL_KEY_PARAMETER names), so it cannot store or use credentials; its "
+                                 "operator must provision one (docs/deployment.md#the-sealing-key).")
     return keys
 
 

@@ -5,13 +5,17 @@ local stack and the tests run against moto); this adds what only a deployed stag
     python -m deploy.provision up --stage prod [--write-config]   before `chalice deploy`
     python -m deploy.provision tune --stage prod                  after it (event source settings)
     python -m deploy.provision describe --stage prod              everything, as JSON
-    python -m deploy.provision down --stage prod                  after `chalice delete`
+    python -m deploy.provision down --stage prod [--delete-seal-key]   after `chalice delete`
+    python -m deploy.provision seal-key --stage prod              only the sealing key (before a
+                                                                  CloudFormation deploy)
 
 Credentials and region come from the usual AWS environment; AWS_ENDPOINT_URL points it at moto.
 """
 import argparse
+import base64
 import functools
 import json
+import os
 import sys
 
 from . import alarms as deploy_alarms
@@ -67,12 +71,37 @@ def up(stage: str, write_config: bool = False) -> dict:
         role_arn = _scheduler_role(dispatch_arn, dlq_arn)
         _log_groups(stage)
         topic_arn = _alarms(stage)
+        seal_key = seal_key_parameter(stage)
         clients.reset()
         dispatch.reset()
     if write_config:
-        _write_role_arn(stage, role_arn)
+        _write_config(stage, "INFRAI_SCHEDULER_ROLE_ARN", role_arn)
+        _write_config(stage, "INFRAI_SEAL_KEY_PARAMETER", seal_key)
     return {**urls, "dispatch_queue_arn": dispatch_arn, "dead_letter_queue_arn": dlq_arn,
-            "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn}
+            "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn, "seal_key_parameter": seal_key}
+
+
+def _seal_key_name(stage: str) -> str:
+    """The stage's own setting (.chalice/config.json), else the default name."""
+    return os.environ.get("INFRAI_SEAL_KEY_PARAMETER", "").strip() or \
+        deploy_resources.seal_key_parameter_name(stage)
+
+
+def seal_key_parameter(stage: str) -> str:
+    """The stage's sealing key (chalicelib/config.py seal_keys), an SSM SecureString under the
+    account's aws/ssm key, made once with 32 random bytes and never overwritten: a new key would
+    leave every value sealed with the old one unreadable. The value is never printed; the name is
+    returned."""
+    with stages.applied(stage):
+        name = _seal_key_name(stage)
+    ssm = _client("ssm")
+    try:
+        ssm.put_parameter(Name=name, Type="SecureString", Overwrite=False,
+                          Value=base64.b64encode(os.urandom(deploy_resources.SEAL_KEY_BYTES)).decode(),
+                          Description=f"infrai {stage}: the at-rest sealing key (docs/deployment.md#the-sealing-key)")
+    except ssm.exceptions.ParameterAlreadyExists:
+        pass
+    return name
 
 
 def _converge_queues(sqs) -> None:
@@ -168,16 +197,16 @@ def _alarms(stage: str) -> str:
     return topic_arn
 
 
-def _write_role_arn(stage: str, role_arn: str) -> None:
-    """`chalice deploy` bakes environment variables from .chalice/config.json into the functions,
-    and a role ARN holds the account id: record it there once (commit the change)."""
+def _write_config(stage: str, name: str, value: str) -> None:
+    """`chalice deploy` bakes environment variables from .chalice/config.json into the functions:
+    record there what provisioning made (a role ARN holds the account id; a stage added before the
+    sealing key lacks its parameter's name) once, and say so (commit the change)."""
     cfg = stages.load_config()
     env = cfg["stages"][stage].setdefault("environment_variables", {})
-    if env.get("INFRAI_SCHEDULER_ROLE_ARN") != role_arn:
-        env["INFRAI_SCHEDULER_ROLE_ARN"] = role_arn
+    if env.get(name) != value:
+        env[name] = value
         stages.CONFIG.write_text(json.dumps(cfg, indent=2) + "\n")
-        print(f"set INFRAI_SCHEDULER_ROLE_ARN={role_arn} for stage {stage} in .chalice/config.json "
-              "(commit it)", file=sys.stderr)
+        print(f"set {name}={value} for stage {stage} in .chalice/config.json (commit it)", file=sys.stderr)
 
 
 def deliver_event_sources(stage: str) -> list[dict]:
@@ -242,6 +271,7 @@ def describe(stage: str) -> dict:
     with stages.applied(stage):
         ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
         out = {"tables": {}, "queues": {}, "schedule_groups": [], "roles": {}, "log_groups": {}}
+        out["seal_key"] = _describe_seal_key(_seal_key_name(stage))
         out["alarms"] = _describe_alarms(stage)
         for spec in (app_resources.table(), app_resources.idempotency_table()):
             name = spec["TableName"]
@@ -263,6 +293,12 @@ def describe(stage: str) -> dict:
     return out
 
 
+def _describe_seal_key(name: str) -> list[dict]:
+    """The parameter's metadata (its version shows an overwrite), never its value."""
+    found = _client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    return [{k: p.get(k) for k in ("Name", "Type", "KeyId", "Version", "LastModifiedDate")} for p in found]
+
+
 def _describe_alarms(stage: str) -> dict:
     sns, cw = _client("sns"), _client("cloudwatch")
     names = [a["AlarmName"] for a in deploy_alarms.alarms(stages.function_names(stage), "", "")]
@@ -278,8 +314,10 @@ def _describe_alarms(stage: str) -> dict:
             "alarms": {a["AlarmName"]: {k: v for k, v in a.items() if k not in volatile} for a in alarms}}
 
 
-def down(stage: str) -> None:
-    """Remove what `up` made (run `chalice delete` first: it removes the functions and the API)."""
+def down(stage: str, delete_seal_key: bool = False) -> None:
+    """Remove what `up` made (run `chalice delete` first: it removes the functions and the API),
+    but the sealing key unless `delete_seal_key`: a stage made again over kept tables (a backup, a
+    restore) needs it to read the credentials sealed in them."""
     from chalicelib.aws import resources as app_resources
     from chalicelib import config
 
@@ -315,15 +353,28 @@ def down(stage: str) -> None:
         for t in sns.list_topics()["Topics"]:
             if t["TopicArn"].endswith(":" + deploy_alarms.topic_name()):
                 sns.delete_topic(TopicArn=t["TopicArn"])   # and its subscriptions
+        name = _seal_key_name(stage)
+    if delete_seal_key:
+        ssm = _client("ssm")
+        try:
+            ssm.delete_parameter(Name=name)
+        except ssm.exceptions.ParameterNotFound:
+            pass
+    else:
+        print(f"kept the sealing key {name} (SSM): values sealed with it stay readable if the stage comes "
+              "back; --delete-seal-key removes it", file=sys.stderr)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.provision", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "tune", "describe", "down"])
+    parser.add_argument("command", choices=["up", "tune", "describe", "down", "seal-key"])
     parser.add_argument("--stage", required=True)
     parser.add_argument("--write-config", action="store_true",
-                        help="record the scheduler role's ARN in .chalice/config.json (up)")
+                        help="record the scheduler role's ARN and the sealing key's parameter in "
+                             ".chalice/config.json (up)")
+    parser.add_argument("--delete-seal-key", action="store_true",
+                        help="down: remove the sealing key too (every value sealed with it becomes unreadable)")
     args = parser.parse_args(argv)
     if args.command == "up":
         print(json.dumps(up(args.stage, args.write_config), indent=2))
@@ -332,8 +383,10 @@ def main(argv=None) -> int:
                           "updated_gateway_responses": tune_api(args.stage)}))
     elif args.command == "describe":
         print(json.dumps(describe(args.stage), indent=2, default=str))
+    elif args.command == "seal-key":
+        print(json.dumps({"seal_key_parameter": seal_key_parameter(args.stage)}))
     else:
-        down(args.stage)
+        down(args.stage, args.delete_seal_key)
     return 0
 
 

@@ -71,6 +71,15 @@ def scheduler_policy(dispatch_queue_arn, dead_letter_queue_arn) -> dict:
 SCHEDULER_POLICY_NAME = "send-to-dispatch-queue"
 
 
+def seal_key_parameter_name(stage: str) -> str:
+    """The SSM SecureString holding a stage's sealing key (chalicelib/config.py seal_keys): the
+    name a stage's INFRAI_SEAL_KEY_PARAMETER carries in .chalice/config.json."""
+    return f"/infrai/{stage}/seal-key"
+
+
+SEAL_KEY_BYTES = 32   # AES-256-GCM (chalicelib/core/at_rest.py)
+
+
 def http_api_access_log_group() -> str:
     return f"/aws/apigateway/{config.prefix()}-access"
 

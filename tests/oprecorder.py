@@ -9,7 +9,8 @@ deployed functions do. When INFRAI_OPS_LOG names a file, each distinct call is a
     service:Operation<TAB>{"table": "table", "index": "gsi1", ...}
 
 where resources are named by their role in chalicelib/config.py ("table", "idempotency_table",
-"dispatch_queue", "dead_letter_queue", "schedule_group", "scheduler_role"), or "other:<name>",
+"dispatch_queue", "dead_letter_queue", "schedule_group", "scheduler_role", "seal_key_parameter"),
+or "other:<name>",
 so the test can map them onto any stage's names."""
 import json
 import os
@@ -70,6 +71,7 @@ def _roles() -> dict:
                   config.dead_letter_queue_name(): "dead_letter_queue"},
         "group": {config.schedule_group(): "schedule_group"},
         "role": {config.scheduler_role_arn(): "scheduler_role"},
+        "parameter": {config.seal_key_parameter(): "seal_key_parameter"},
     }
 
 
@@ -96,6 +98,9 @@ def details(service: str, operation: str, params: dict) -> dict:
             out["queue"] = _name(roles, "queue", params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1])
         if "QueueName" in params:
             out["queue"] = _name(roles, "queue", params["QueueName"])
+    elif service == "ssm":
+        if "Name" in params:
+            out["parameter"] = _name(roles, "parameter", params["Name"])
     elif service == "scheduler":
         if operation.endswith("ScheduleGroup") or operation == "ListSchedules":
             group = params.get("Name") if operation.endswith("ScheduleGroup") else params.get("GroupName")

@@ -43,6 +43,10 @@ def scheduler():
     return client("scheduler")
 
 
+def ssm():
+    return client("ssm")
+
+
 def reset() -> None:
     """Forget every client (tests that restart moto or change the endpoint)."""
     _client.cache_clear()

@@ -76,6 +76,8 @@ def arn(stage_env: dict, logical: str, *, index=None, schedule=None) -> str:
                 else f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{group}")
     if logical == "scheduler_role":
         return f"arn:aws:iam::{ACCOUNT}:role/{deploy_resources.scheduler_role_name()}"
+    if logical == "seal_key_parameter":   # a name starting with / follows "parameter" directly
+        return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{stage_env['INFRAI_SEAL_KEY_PARAMETER']}"
     raise AssertionError(f"unknown resource role {logical}")
 
 
@@ -92,6 +94,8 @@ def iam_requests(op: str, detail: dict, env: dict):
         yield f"dynamodb:{operation}", arn(env, detail["table"], index=detail.get("index")), {}
     elif service == "sqs":
         yield f"sqs:{BATCH_SQS.get(operation, operation)}", arn(env, detail["queue"]), {}
+    elif service == "ssm":
+        yield f"ssm:{operation}", arn(env, detail["parameter"]), {}
     elif service == "scheduler":
         if operation.startswith("List"):
             yield f"scheduler:{operation}", "*", {}
@@ -192,6 +196,7 @@ def test_resources_are_as_narrow_as_aws_allows(stage):
         "sqs": [f"arn:aws:sqs:*:*:{env['INFRAI_DISPATCH_QUEUE']}", f"arn:aws:sqs:*:*:{env['INFRAI_DLQ']}"],
         "scheduler": [f"arn:aws:scheduler:*:*:schedule/{env['INFRAI_SCHEDULE_GROUP']}/*"],
         "iam": [f"arn:aws:iam::*:role/{role}"],
+        "ssm": [f"arn:aws:ssm:*:*:parameter{env['INFRAI_SEAL_KEY_PARAMETER']}"],
         "logs": [f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}:*" for fn in stages.function_names(stage).values()],
     }
     for stmt in load_policy(stage):

@@ -120,3 +120,31 @@ def test_an_upgrade_from_the_per_filter_list_indexes_swaps_them_for_the_sharded_
         assert names == {"gsi1", "gsi2", "gsi3", *resources.DELIVERY_INDEXES}
         assert core.drop_obsolete_indexes(ddb, spec, poll_seconds=0.01) == []
         clients.reset()
+
+
+def test_the_sealing_key_is_made_once_never_shown_and_kept_on_teardown(aws, capsys):
+    """A SecureString of 32 random bytes under the name the stage's functions read; a second run
+    leaves it as it was (a new key would make every sealed value unreadable); `down` keeps it
+    unless asked, and nothing prints its value."""
+    import base64
+
+    import boto3
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = provision.up("prod")["seal_key_parameter"]
+    assert name == "/infrai/prod/seal-key" == stages.stage_environment("prod")["INFRAI_SEAL_KEY_PARAMETER"]
+    first = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert first["Type"] == "SecureString" and len(base64.b64decode(first["Value"], validate=True)) == 32
+    provision.up("prod")
+    provision.main(["seal-key", "--stage", "prod"])
+    again = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert (again["Value"], again["Version"]) == (first["Value"], first["Version"])
+    assert provision.describe("prod")["seal_key"][0]["Version"] == first["Version"]
+    provision.up("local")
+    assert ssm.get_parameter(Name="/infrai/local/seal-key", WithDecryption=True)["Parameter"]["Value"] != first["Value"]
+    provision.main(["down", "--stage", "prod"])
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == first["Value"]
+    provision.main(["down", "--stage", "prod", "--delete-seal-key"])
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=name)
+    out = capsys.readouterr()
+    assert first["Value"] not in out.out + out.err and "kept the sealing key /infrai/prod/seal-key" in out.err

@@ -89,6 +89,9 @@ def test_functions(cfn, variant):
             {k: v for k, v in STAGE_ENV.items() if k != "INFRAI_SCHEDULER_ROLE_ARN"}
         assert env["INFRAI_SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
         assert "INFRAI_ALLOW_PRIVATE_TARGETS" not in env
+        # the sealing key: where provisioning puts it, never the key itself
+        assert env["INFRAI_SEAL_KEY_PARAMETER"] == deploy_resources.seal_key_parameter_name(PACKAGED_STAGE)
+        assert "INFRAI_SEAL_KEY" not in env
 
 
 def test_deliver_event_source(cfn, variant):
@@ -195,7 +198,7 @@ def test_chalice_config_matches_the_code():
         infrai = {k for k in env if k.startswith("INFRAI_")}
         assert infrai <= read_by_code, f"unknown settings in stage {name}: {infrai - read_by_code}"
         assert {"INFRAI_STAGE", "INFRAI_TABLE", "INFRAI_IDEMPOTENCY_TABLE", "INFRAI_DISPATCH_QUEUE",
-                "INFRAI_DLQ", "INFRAI_SCHEDULE_GROUP", "INFRAI_SCHEDULER_ROLE_ARN"} <= infrai
+                "INFRAI_DLQ", "INFRAI_SCHEDULE_GROUP", "INFRAI_SCHEDULER_ROLE_ARN", "INFRAI_SEAL_KEY_PARAMETER"} <= infrai
         assert env["INFRAI_STAGE"] == name
         assert "INFRAI_ALLOW_PRIVATE_TARGETS" not in env, "deployed stages never reach private targets"
         fns = stage["lambda_functions"]

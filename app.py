@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import audit, auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, webhooks
+from chalicelib.api import audit, auth, console, cron, deliveries, endpoints, errors, events, flows, health, queues, topics, webhooks
 from chalicelib.api import http, http_api, openapi
 from chalicelib import config
 from chalicelib.core import due
@@ -21,6 +21,7 @@ app.register_blueprint(audit.bp)   # GET /v1/auth/audit (entries: chalicelib/api
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(cron.bp)
 app.register_blueprint(queues.bp)
+app.register_blueprint(topics.bp)   # fan-out: topics, subscriptions, event types (docs/topics.md)
 app.register_blueprint(deliveries.bp)
 app.register_blueprint(flows.bp)
 app.register_blueprint(endpoints.bp)

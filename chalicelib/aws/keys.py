@@ -68,6 +68,33 @@ def queue_kind(name: str) -> str:
     return f"queue:{name}"
 
 
+def topics_of(project_id: str) -> str:
+    """Table partition: a project's topics (services/topics/topics.py), by name."""
+    return f"TOPICS#{project_id}"
+
+
+def event_types_of(project_id: str) -> str:
+    """Table partition: a project's declared event types, by name."""
+    return f"ETYPES#{project_id}"
+
+
+def subscription(project_id: str, subscription_id: str) -> tuple[str, str]:
+    """Where a subscription's topic is found from its id alone (the subscription itself is its
+    internal queue's record: services/topics/subscriptions.py)."""
+    return f"SUBS#{project_id}", subscription_id
+
+
+def subscriptions_of(project_id: str) -> str:
+    """gsi1 partition: a project's subscriptions (their queues' records), sorted `<topic>#<id>`."""
+    return f"{project_id}#subscriptions"
+
+
+def subscription_queue(topic: str, subscription_id: str) -> str:
+    """The internal queue a subscription delivers through. '@' and '/' are never in a queue
+    name a user can give, so it names no user's queue; `@<topic>/` prefixes a topic's kinds."""
+    return f"@{topic}/{subscription_id}"
+
+
 def queue_flow(project_id: str, name: str) -> tuple[str, str]:
     """A queue's limiter state (services/receivers/flow_control.py): beside its queue, in one partition."""
     return f"QUEUE#{project_id}#{name}", "FLOW"

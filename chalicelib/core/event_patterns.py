@@ -18,6 +18,7 @@ MAX_PATTERN_CHARS = 4096
 MAX_DEPTH = 10
 MAX_MATCHERS = 100
 NUMERIC_OPS = ("<", "<=", "=", ">", ">=")
+MATCHERS = {"prefix", "suffix", "anything-but", "exists", "numeric", "equals-ignore-case", "wildcard", "cidr"}
 _MISSING = object()
 
 
@@ -44,6 +45,9 @@ def _check_object(pattern: dict, where: str, depth: int, count: list) -> None:
         if key.startswith("$"):
             raise InvalidInput(f"'{place}': '{key}' is not supported (only field names; no $or).", field=place)
         if isinstance(value, dict):
+            if set(value) & MATCHERS:   # a likely slip: {"amount": {"numeric": ...}}
+                raise InvalidInput(f"'{place}': a matcher goes in a list, e.g. "
+                                   f"{{\"{key}\": [{{\"{sorted(set(value) & MATCHERS)[0]}\": ...}}]}}.", field=place)
             if not value:
                 raise InvalidInput(f"'{place}' is an empty object; give it fields or remove it.", field=place)
             _check_object(value, place, depth + 1, count)

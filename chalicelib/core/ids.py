@@ -10,7 +10,7 @@ import threading
 from . import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run", "rpl", "evt", "whk", "aud")   # whk: a v1a signing key; aud: an audit entry
+PREFIXES = ("dlv", "msg", "cron", "proj", "key", "run", "rpl", "evt", "whk", "aud", "sub")   # whk: a v1a signing key; aud: an audit entry; sub: a topic subscription
 _ID_RE = re.compile(r"(%s)_[0-9A-HJKMNP-TV-Z]{26}" % "|".join(PREFIXES))
 
 
@@ -56,6 +56,14 @@ def derived_id(prefix: str, at: float, *parts: str) -> str:
     import hashlib
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return f"{prefix}_{_b32(int(at * 1000), 10)}{_b32(int.from_bytes(digest[:10], 'big'), 16)}"
+
+
+def time_of(any_id: str) -> float:
+    """The time an id was made (or derived) at, to the millisecond."""
+    n = 0
+    for ch in any_id.split("_", 1)[1][:10]:
+        n = n * 32 + _ALPHABET.index(ch)
+    return n / 1000
 
 
 def time_prefix(prefix: str, at: float) -> str:

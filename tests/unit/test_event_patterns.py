@@ -85,6 +85,7 @@ def test_a_list_field_matches_if_any_element_does():
     ({"a": [{"prefix": "x", "exists": True}]}, "filter.a[0]"), ({"a": [{"anything-but": []}]}, "filter.a[0]"),
     ({"a": [{"anything-but": {"suffix": "x"}}]}, "filter.a[0]"), ({"$or": [{"a": [1]}]}, "filter.$or"),
     ({"b": {"c": [{"equals-ignore-case": "x"}]}}, "filter.b.c[0]"),
+    ({"amount": {"numeric": [">", 1]}}, "filter.amount"),
 ])
 def test_bad_patterns_are_refused_naming_the_place(pattern, field):
     with pytest.raises(InvalidInput) as e:

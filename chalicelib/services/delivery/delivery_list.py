@@ -1,7 +1,7 @@
 """Queries of the one delivery list (GET /v1/scheduling/deliveries), on the indexes whose
 attributes `delivery_index.fields()` writes. A filter picks its index and partition value; the
 value's shards (delivery_index.partitions) are read in parallel and merged by creation time.
-Kind, queue, cron job and host are tested in the index itself (projected on `ix_list`); any
+Kind, queue, topic, subscription, cron job and host are tested in the index itself (projected on `ix_list`); any
 other filter given besides the index's is checked on the records read for the page. A page's
 cursor is the sort key of the last entry it examined: the next page asks every shard for what
 lies beyond it, so page 1,000 costs what page 1 does."""
@@ -13,13 +13,13 @@ from datetime import datetime
 from ...aws import clients, store
 from ...aws.resources import DELIVERY_INDEXES, DELIVERY_INDEX_SORT
 from ... import config
-from ...core import clock, validation
+from ...core import clock, ids, validation
 from ...core.errors import InvalidInput
 from . import deliveries
 from .delivery_index import BATCH_PREFIX, INDEXED_STATES, NO_RESPONSE, host_in, kind_of, partitions
 
 KINDS = ("webhook", "queue", "cron", "callback", "event")
-FILTERS = ("state", "kind", "queue", "cron_id", "host", "status_code", "since", "until")
+FILTERS = ("state", "kind", "queue", "topic", "subscription_id", "cron_id", "host", "status_code", "since", "until")
 RECORD_BUDGET = 1000        # records one request may read to check filters the index cannot
 SCAN_BUDGET = 20_000        # index entries one request may examine (projected: ~150 bytes each)
 CHUNK = 200                 # entries asked of one shard at a time when the index filters
@@ -39,7 +39,12 @@ def parse_filters(params: dict) -> dict:
         if params["kind"] not in KINDS:
             raise InvalidInput(f"'kind' must be one of: {', '.join(KINDS)}.", field="kind")
         f["kind"] = params["kind"]
-    for name, max_len in (("queue", 80), ("cron_id", 64), ("host", 253)):
+    sub = params.get("subscription_id")
+    if sub is not None:
+        if not ids.is_id(sub, "sub"):
+            raise InvalidInput("'subscription_id' must be a subscription's id (sub_...).", field="subscription_id")
+        f["subscription_id"] = sub
+    for name, max_len in (("queue", 80), ("topic", 80), ("cron_id", 64), ("host", 253)):
         value = params.get(name)
         if value is not None:
             if not isinstance(value, str) or not 1 <= len(value) <= max_len or "#" in value:
@@ -85,6 +90,10 @@ def _plan(project_id: str, f: dict) -> tuple[str, str, dict]:
     tests = {}
     if "queue" in f:
         tests["kind"] = ("=", f"queue:{f['queue']}")
+    elif "subscription_id" in f:   # a subscription's deliveries are its queue's (services/topics)
+        tests["kind"] = ("contains", f"/{f['subscription_id']}")
+    elif "topic" in f:
+        tests["kind"] = ("begins_with", f"queue:@{f['topic']}/")
     elif "kind" in f:
         tests["kind"] = ("begins_with", "queue:") if f["kind"] == "queue" else ("=", f["kind"])
     if "cron_id" in f:
@@ -111,6 +120,10 @@ def matches(record: dict, project_id: str, f: dict, now: float | None = None) ->
         return False
     source = record.get("source") or {}
     if "queue" in f and record["kind"] != f"queue:{f['queue']}":
+        return False
+    if "topic" in f and source.get("topic") != f["topic"]:
+        return False
+    if "subscription_id" in f and source.get("subscription_id") != f["subscription_id"]:
         return False
     if "cron_id" in f and source.get("cron_id") != f["cron_id"]:
         return False
@@ -145,7 +158,7 @@ def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int,
     conds = []
     for i, (attr, (op, value)) in enumerate(tests.items()):
         names[f"#t{i}"], values[f":t{i}"] = attr, value
-        conds.append(f"begins_with(#t{i}, :t{i})" if op == "begins_with" else f"#t{i} = :t{i}")
+        conds.append(f"{op}(#t{i}, :t{i})" if op in ("begins_with", "contains") else f"#t{i} = :t{i}")
     if conds:
         kwargs["FilterExpression"] = " AND ".join(conds)
     if shard.start:

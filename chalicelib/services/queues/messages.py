@@ -111,6 +111,9 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     return [found.get((r["pk"], r["sk"]), r) for r in records]
 
 
+submit_many = _submit_many   # a topic's publish fans out through it (services/topics/publish.py)
+
+
 def _list_entries(records: list[dict]) -> list[dict]:
     """One list entry per queue with two or more of the batch's messages, its members marked."""
     by_queue: dict = {}

@@ -1,0 +1,93 @@
+"""Topics: named fan-out points. A publish to a topic is delivered once to each of its
+subscriptions whose event types and filter match (publish.py). A topic counts its subscriptions
+(`subscriptions`, changed in the same transaction as a subscription is made or deleted), which
+caps them at MAX_SUBSCRIPTIONS and lets a delete refuse while any remain: deleting a topic never
+drops a subscriber silently."""
+import re
+
+from ...aws import keys, store
+from ...core import clock, validation
+from ...core.errors import Conflict, InvalidInput, NotFound
+
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
+FIELDS = ("description",)
+MAX_DESCRIPTION = 1024
+MAX_SUBSCRIPTIONS = 1000   # per topic: one publish fans out to at most this many deliveries
+
+
+def check_name(name, field="name", what="topic") -> str:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', e.g. 'orders' "
+                           f"(a {what} name).", field=field)
+    return validation.not_only_dots(name, field)
+
+
+def description(body: dict) -> str | None:
+    return validation.string(body, "description", required=False, max_len=MAX_DESCRIPTION, min_len=0)
+
+
+def key(project_id: str, name: str) -> tuple[str, str]:
+    return keys.topics_of(project_id), name
+
+
+def find(project_id: str, name: str) -> dict | None:
+    return store.get(*key(project_id, name))
+
+
+def load(project_id: str, name: str) -> dict:
+    check_name(name)
+    topic = find(project_id, name)
+    if not topic:
+        raise NotFound(f"No topic '{name}' in this project; create it with PUT /v1/scheduling/topics/{name}.",
+                       field="name")
+    return topic
+
+
+def put(project_id: str, name: str, body: dict) -> dict:
+    """Create the topic or change its description (null: none)."""
+    check_name(name)
+    validation.reject_unknown(body, FIELDS)
+    text = description(body)
+    now = clock.now()
+    pk, sk = key(project_id, name)
+    try:
+        store.put({"pk": pk, "sk": sk, "project_id": project_id, "name": name, "description": text,
+                   "subscriptions": 0, "created_at": now, "updated_at": now},
+                  condition="attribute_not_exists(pk)")
+        return view(find(project_id, name))
+    except store.ConditionFailed:
+        if "description" not in body:
+            return get(project_id, name)
+        return view(store.update(pk, sk, {"description": text, "updated_at": now},
+                                 condition="attribute_exists(pk)"))
+
+
+def list_(project_id: str, params: dict) -> dict:
+    items, nxt = store.query_page(None, keys.topics_of(project_id), limit=validation.query_limit(params),
+                                  cursor=params.get("cursor"), newest_first=False)
+    return {"items": [view(t) for t in items], "next_cursor": nxt}
+
+
+def get(project_id: str, name: str) -> dict:
+    return view(load(project_id, name))
+
+
+def delete(project_id: str, name: str) -> dict:
+    """Refused (409) while the topic has subscriptions: delete them first."""
+    topic = load(project_id, name)
+    try:
+        store.delete(*key(project_id, name), condition="subscriptions = :zero", values={":zero": 0})
+    except store.ConditionFailed:
+        now = find(project_id, name)
+        if now is None:
+            raise NotFound(f"No topic '{name}' in this project.", field="name")
+        raise Conflict(f"Topic '{name}' still has {now['subscriptions']} subscription(s); delete them first "
+                       f"(DELETE /v1/scheduling/subscriptions/{{id}}).", field="name",
+                       subscriptions=now["subscriptions"])
+    return {"deleted": topic["name"]}
+
+
+def view(topic: dict) -> dict:
+    return {"name": topic["name"], "description": topic.get("description"),
+            "subscriptions": topic.get("subscriptions", 0),
+            "created_at": clock.rfc3339(topic["created_at"]), "updated_at": clock.rfc3339(topic["updated_at"])}

@@ -239,3 +239,23 @@ def test_another_project_cannot_see_or_publish_to_the_topic(api, client, receive
     assert other.call("POST", f"{T}/orders/publish", {"event_type": "e", "payload": {}}).data["matched"] == 0
     drain()
     assert receiver.arrivals == []
+
+
+def test_an_expunge_removes_topics_subscriptions_and_event_types(api, project, receiver, monkeypatch):
+    from chalicelib.services.expunge import expunge, sweep
+
+    from .test_expunge import items_of, run_job
+    monkeypatch.setattr(expunge, "REVOKE_GRACE", 0)
+    monkeypatch.setitem(sweep.PHASES, "deliveries", 0)
+    pid = project["project_id"]
+    api.call("PUT", f"{T}/orders", {})
+    api.call("PUT", f"{E}/order.paid", {"schema": {"type": "object"}})
+    sub = subscribe(api, "orders", {"url": receiver.url("/o"), "rate_limit": {"count": 5, "period_seconds": 1}})
+    api.call("POST", f"{T}/orders/publish", {"event_type": "order.paid", "payload": {}})
+    drain()
+    before = items_of(pid)
+    assert any(sub in pk or sub == sk for pk, sk in before) and any(pk.startswith("TOPICS#") for pk, _ in before)
+    assert api.call("POST", "/v1/auth/project/expunge", {"confirm": pid}).status_code == 202
+    run_job(pid)
+    left = [k for k in items_of(pid) if not k[0].startswith(("KEY#", "EXPUNGE#", "IDS#"))]
+    assert left == [], left

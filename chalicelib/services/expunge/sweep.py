@@ -59,7 +59,9 @@ def sources(phase: str, project_id: str) -> list[tuple]:
         "events": [("keys", [keys.events_config(p)])],
         "cron_jobs": [("gsi1", keys.cron_jobs_of(p), True)],
         "replays": [("gsi1", replays.jobs_of(p), True)],
-        "queues": [("gsi1", keys.queues_of(p), True)],
+        "queues": [("gsi1", keys.queues_of(p), True),   # and topics: a subscription is a queue (services/topics)
+                   ("gsi1", keys.subscriptions_of(p), True), ("table", keys.topics_of(p)),
+                   ("table", keys.subscription(p, "")[0]), ("table", keys.event_types_of(p))],
         "flows": [("gsi1", keys.flows_of(p), False)],
         "endpoints": [("gsi1", keys.endpoints_of(p), False)],
         "deliveries": [("shard", v) for v in delivery_index.partitions(p)],

@@ -39,7 +39,7 @@ from ..delivery import delivery_index, replays
 from ..tenancy import counters, projects
 
 PAGE = 100          # items claimed and deleted per step (one BatchGetItem checks them)
-MAX_QUERIES = 30    # reads per step: a small project's 21 empty delivery shards take one step
+MAX_QUERIES = 35    # reads per step: a small project's 21 empty delivery shards (and every read before them) take one step
 SETTLE_SECONDS = resources.DELIVER_FUNCTION_TIMEOUT + 30
 THREADS = 8         # deletes of a page at once
 LIST_INDEX = "ix_list"   # every delivery of a project, in delivery_index.partitions

@@ -28,7 +28,8 @@ def ssm():
 @pytest.fixture
 def deployed(aws, monkeypatch):
     """As on AWS: no INFRAI_SEAL_KEY, the parameter provisioning made named by the stage's config;
-    a fresh container (nothing read yet) before and after."""
+    a fresh container (nothing read yet) before and after. Name it before `api`: the project is
+    then made on the deployed stage, its signing secret sealed with the parameter's key."""
     name = provision.seal_key_parameter("prod")
     monkeypatch.delenv("INFRAI_SEAL_KEY", raising=False)
     monkeypatch.setenv("INFRAI_SEAL_KEY_PARAMETER", name)
@@ -37,7 +38,7 @@ def deployed(aws, monkeypatch):
     parameters.reset()
 
 
-def test_a_send_with_an_authorization_header_works_on_a_deployed_stage(api, receiver, deployed):
+def test_a_send_with_an_authorization_header_works_on_a_deployed_stage(deployed, api, receiver):
     resp = api.call("POST", SEND, {"url": receiver.url("/h"), "payload": {"n": 1},
                                    "headers": {"Authorization": "Bearer abcdefgh-1234"}})
     assert resp.status_code == 202, resp.data
@@ -80,7 +81,7 @@ def test_a_rotation_in_the_parameter(deployed):
         at_rest.unseal(before, "ctx")
 
 
-def test_a_missing_parameter_is_a_503_naming_it_and_is_asked_again(api, receiver, deployed, monkeypatch):
+def test_a_missing_parameter_is_a_503_naming_it_and_is_asked_again(deployed, api, receiver, monkeypatch):
     monkeypatch.setenv("INFRAI_SEAL_KEY_PARAMETER", "/infrai/nowhere/seal-key")
     body = {"url": receiver.url("/h"), "payload": {}, "headers": {"Authorization": "Bearer abcdefgh-1234"}}
     resp = api.call("POST", SEND, body)
@@ -89,8 +90,9 @@ def test_a_missing_parameter_is_a_503_naming_it_and_is_asked_again(api, receiver
     assert api.call("POST", SEND, body).status_code == 202   # a failure is not kept
 
 
-def test_a_malformed_parameter_is_a_503(api, deployed):
+def test_a_malformed_parameter_is_a_503(deployed, api):
     ssm().put_parameter(Name=deployed, Type="SecureString", Value="not a key", Overwrite=True)
+    parameters.reset()                                # a container started after that
     resp = api.call("POST", SEND, {"url": "https://x.example.com/", "payload": {},
                                    "headers": {"Authorization": "Bearer abcdefgh-1234"}})
     assert resp.status_code == 503 and resp.data["error"]["code"] == "unavailable"

@@ -73,6 +73,20 @@ def test_rotation_gives_a_new_secret_and_keeps_the_old_for_a_day(api, project):
     assert api.call("GET", "/v1/scheduling/webhook/secret").data["secret"] == resp.data["secret"]
     again = api.call("POST", "/v1/scheduling/webhook/secret/rotate")
     assert again.status_code == 409 and again.data["error"]["previous_secret_expires_at"]
+    # kept sealed: the table holds neither secret in clear, so a reader of it cannot sign webhooks
+    assert old not in table_text() and resp.data["secret"] not in table_text() and "whsec_" not in table_text()
+
+
+def test_a_secret_stored_in_clear_before_sealing_still_signs_and_rotates(api, project):
+    """Projects made before secrets were sealed keep theirs in clear until the next rotation."""
+    from chalicelib.aws import keys, store
+    pk, sk = keys.project(project["project_id"])
+    legacy = "whsec_" + "A" * 43 + "="
+    store.update(pk, sk, {"signing_secrets": [{"secret": legacy, "created_at": 1.0}]})
+    assert api.call("GET", "/v1/scheduling/webhook/secret").data["secret"] == legacy
+    rotated = api.call("POST", "/v1/scheduling/webhook/secret/rotate").data["secret"]
+    assert projects.signing_secrets(project["project_id"]) == [rotated, legacy]
+    assert rotated not in table_text()
 
 
 def test_rotation_window_closes_after_24h(api, project, monkeypatch):

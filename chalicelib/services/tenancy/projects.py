@@ -8,7 +8,7 @@ import threading
 import time
 
 from ...aws import keys, store
-from ...core import clock, ids, plans, scopes, signing, validation
+from ...core import at_rest, clock, ids, plans, scopes, signing, validation
 from ...core.errors import Conflict, NotFound, Unauthorized
 from . import counters
 
@@ -56,7 +56,7 @@ def create_project(api_key: str | None = None, plan: str = "trial") -> dict:
     pk, sk = keys.project(project_id)
     store.transact_put([
         {"pk": pk, "sk": sk, "project_id": project_id, "plan": plan, "created_at": now,
-         "signing_secrets": [{"secret": signing.new_secret(), "created_at": now}]},
+         "signing_secrets": [{"secret": _sealed(project_id, signing.new_secret()), "created_at": now}]},
         *_key_items(project_id, api_key, key_id, now),
         *counters.initial_counters(project_id, api_keys=1),
     ])
@@ -276,7 +276,23 @@ def live(entries, now: float) -> list:
 
 def signing_secrets(project_id: str) -> list[str]:
     """Every secret a delivery is signed with now."""
-    return [s["secret"] for s in live(project(project_id).get("signing_secrets"), clock.now())]
+    return secrets_of(project_id, live(project(project_id).get("signing_secrets"), clock.now()))
+
+
+def secrets_of(project_id: str, entries) -> list[str]:
+    """The `whsec_` secrets of these entries, in clear. They are stored sealed (core/at_rest.py):
+    whoever reads the table cannot sign webhooks. A project made before that has its own in clear
+    until its next rotation."""
+    return [at_rest.unseal(e["secret"], _context(project_id)) if at_rest.is_sealed(e["secret"]) else e["secret"]
+            for e in entries]
+
+
+def _sealed(project_id: str, secret: str) -> str:
+    return at_rest.seal(secret, _context(project_id))
+
+
+def _context(project_id: str) -> str:
+    return f"{project_id}:signing_secret"
 
 
 def current_secret(project_id: str) -> str:
@@ -294,7 +310,8 @@ def rotate_secret(project_id: str) -> dict:
         raise Conflict("A rotation is already in progress: the previous secret is still accepted until "
                        f"{clock.rfc3339(pending[0]['expires_at'])}. Rotate again after that.",
                        field="secret", previous_secret_expires_at=clock.rfc3339(pending[0]["expires_at"]))
-    fresh = {"secret": signing.new_secret(), "created_at": now}
+    clear = signing.new_secret()
+    fresh = {"secret": _sealed(project_id, clear), "created_at": now}
     old = {**live[0], "expires_at": now + ROTATION_OVERLAP}
     pk, sk = keys.project(project_id)
     try:
@@ -302,4 +319,4 @@ def rotate_secret(project_id: str) -> dict:
                      values={":was": p["signing_secrets"]})
     except store.ConditionFailed:
         raise Conflict("The secret was rotated by another request just now; read it again.", field="secret")
-    return {"secret": fresh["secret"], "previous_secret_expires_at": clock.rfc3339(old["expires_at"])}
+    return {"secret": clear, "previous_secret_expires_at": clock.rfc3339(old["expires_at"])}

@@ -134,5 +134,5 @@ def signer(project_id: str) -> signing.Signer:
                           pair["key_id"], project_id)
     secrets = []
     if "v1" in chosen or not secret_keys:
-        secrets = [s["secret"] for s in projects.live(project.get("signing_secrets"), now)]
+        secrets = projects.secrets_of(project_id, projects.live(project.get("signing_secrets"), now))
     return signing.Signer(tuple(secrets), tuple(secret_keys))

@@ -52,7 +52,7 @@ def operations() -> dict:
 def python_methods():
     from infrai import Infrai
     client = Infrai(api_key="ifr_pk_proj_" + "a" * 40, base_url="http://127.0.0.1:9", credentials_file="/nonexistent")
-    for group in ("cron", "queue", "webhook", "auth", "deliveries", "flows", "endpoints", "events"):
+    for group in ("cron", "queue", "webhook", "auth", "deliveries", "flows", "endpoints", "events", "topics"):
         resource = getattr(client, group)
         for name, fn in inspect.getmembers(resource, inspect.ismethod):
             if name.startswith("_"):
@@ -174,6 +174,16 @@ TS_METHODS = {
                              ["IdempotencyOptions"], {"confirm"}),
     "auth.keys.create": ("createKey(opts: KeyOptions = {})", ["KeyOptions"], set()),
     "auth.audit.list": ("audit(opts: AuditOptions = {})", ["AuditOptions"], set()),
+    "scheduling.topics.put": ("put(name: string, opts: TopicOptions = {})", ["TopicOptions"], set()),
+    "scheduling.topics.list": ("list(opts: PageOptions = {})", ["PageOptions"], set()),
+    "scheduling.topics.publish": ("publish(name: string, event_type: string, payload: JsonObject, opts: TopicPublishOptions = {})",
+                                  ["TopicPublishOptions"], {"event_type", "payload"}),
+    "scheduling.topics.subscribe": ("subscribe(name: string, opts: SubscriptionOptions)", ["SubscriptionOptions"], set()),
+    "scheduling.topics.subscriptions": ("subscriptions(name: string, opts: PageOptions = {})", ["PageOptions"], set()),
+    "scheduling.subscriptions.update": ("updateSubscription(subscriptionId: string, changes: SubscriptionUpdate)",
+                                        ["SubscriptionUpdate"], set()),
+    "scheduling.event_types.put": ("putEventType(name: string, opts: EventTypeOptions = {})", ["EventTypeOptions"], set()),
+    "scheduling.event_types.list": ("eventTypes(opts: PageOptions = {})", ["PageOptions"], set()),
 }
 # body-less POSTs: the only field is the idempotency key
 TS_IDEMPOTENT = {

@@ -395,3 +395,37 @@ def test_an_api_gateway_error_body_still_raises_the_right_class(client, fake):
     with pytest.raises(errors.Unauthorized) as e:
         client.auth.me()
     assert e.value.message == "Unauthorized"
+
+
+def test_topics_by_the_apis_names(client, fake):
+    c = client
+    calls = [
+        (lambda: c.topics.put("orders", description="Orders"), "PUT", "/v1/scheduling/topics/orders",
+         {"description": "Orders"}),
+        (lambda: c.topics.list(limit=5), "GET", "/v1/scheduling/topics?limit=5", None),
+        (lambda: c.topics.delete("orders"), "DELETE", "/v1/scheduling/topics/orders", None),
+        (lambda: c.topics.publish("orders", "order.paid", {"amount": 150}, idempotency_key="k1"), "POST",
+         "/v1/scheduling/topics/orders/publish", {"event_type": "order.paid", "payload": {"amount": 150}}),
+        (lambda: c.topics.subscribe("orders", "https://x.example.com", event_types=["order.paid"],
+                                    filter={"amount": [{"numeric": [">", 100]}]}, retries=5), "POST",
+         "/v1/scheduling/topics/orders/subscriptions",
+         {"url": "https://x.example.com", "event_types": ["order.paid"],
+          "filter": {"amount": [{"numeric": [">", 100]}]}, "retries": 5}),
+        (lambda: c.topics.subscriptions("orders"), "GET", "/v1/scheduling/topics/orders/subscriptions", None),
+        (lambda: c.topics.update_subscription("sub_1", event_types=None, paused=True), "PATCH",
+         "/v1/scheduling/subscriptions/sub_1", {"event_types": None, "paused": True}),
+        (lambda: c.topics.pause_subscription("sub_1"), "POST", "/v1/scheduling/subscriptions/sub_1/pause", None),
+        (lambda: c.topics.resume_subscription("sub_1"), "POST", "/v1/scheduling/subscriptions/sub_1/resume", None),
+        (lambda: c.topics.delete_subscription("sub_1"), "DELETE", "/v1/scheduling/subscriptions/sub_1", None),
+        (lambda: c.topics.put_event_type("order.paid", schema={"type": "object"}), "PUT",
+         "/v1/scheduling/event-types/order.paid", {"schema": {"type": "object"}}),
+        (lambda: c.topics.event_types(), "GET", "/v1/scheduling/event-types", None),
+        (lambda: c.deliveries.list(topic="orders", subscription_id="sub_1"), "GET",
+         "/v1/scheduling/deliveries?topic=orders&subscription_id=sub_1", None),
+    ]
+    for call, method, path, body in calls:
+        call()
+        assert fake.requests[-1][:2] == (method, path), fake.requests[-1][:2]
+        assert fake.requests[-1][3] == body
+    publish = [r for r in fake.requests if r[1].endswith("/publish")][0]
+    assert publish[2].get("Idempotency-Key") == "k1"

@@ -1,5 +1,5 @@
 /** InfraiClient: `client.job.cron`, `client.job.queue`, `client.job.webhook`, `client.deliveries`,
- *  `client.flows`, `client.endpoints`, `client.events`, `client.auth`: one resource a file (cron.ts,
+ *  `client.flows`, `client.endpoints`, `client.events`, `client.topics`, `client.auth`: one resource a file (cron.ts,
  *  queue.ts, …) over one Connection (connection.ts). Global fetch, no runtime dependencies, no Node
  *  built-in imported at load (see runtime.ts). */
 import { AuthApi } from "./auth.js";
@@ -10,6 +10,7 @@ import { EndpointsApi } from "./endpoints.js";
 import { EventsApi } from "./events.js";
 import { FlowsApi } from "./flows.js";
 import { QueueApi } from "./queue.js";
+import { TopicsApi } from "./topics.js";
 import type { OperationId } from "./routes.js";
 import type { Health, JsonObject } from "./types.js";
 import { WebhookApi } from "./webhook.js";
@@ -21,6 +22,7 @@ export class InfraiClient {
   readonly flows: FlowsApi;
   readonly endpoints: EndpointsApi;
   readonly events: EventsApi;
+  readonly topics: TopicsApi;
   readonly auth: AuthApi;
   #connection: Connection;
 
@@ -32,6 +34,7 @@ export class InfraiClient {
     this.flows = new FlowsApi(connection);
     this.endpoints = new EndpointsApi(connection);
     this.events = new EventsApi(connection);
+    this.topics = new TopicsApi(connection);
     this.auth = new AuthApi(connection);
   }
 

@@ -9,6 +9,7 @@ export { DeliveriesApi } from "./deliveries.js";
 export { FlowsApi } from "./flows.js";
 export { EndpointsApi } from "./endpoints.js";
 export { EventsApi } from "./events.js";
+export { TopicsApi } from "./topics.js";
 export { ROUTES, PUBLIC_OPERATIONS } from "./routes.js";
 export type { OperationId, HttpMethod } from "./routes.js";
 export * from "./errors.js";

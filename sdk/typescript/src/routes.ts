@@ -53,6 +53,22 @@ export const ROUTES = {
   "scheduling.events.put": { method: "PUT", path: "/v1/scheduling/events" },
   "scheduling.events.get": { method: "GET", path: "/v1/scheduling/events" },
   "scheduling.events.delete": { method: "DELETE", path: "/v1/scheduling/events" },
+  "scheduling.topics.list": { method: "GET", path: "/v1/scheduling/topics" },
+  "scheduling.topics.put": { method: "PUT", path: "/v1/scheduling/topics/{name}" },
+  "scheduling.topics.get": { method: "GET", path: "/v1/scheduling/topics/{name}" },
+  "scheduling.topics.delete": { method: "DELETE", path: "/v1/scheduling/topics/{name}" },
+  "scheduling.topics.publish": { method: "POST", path: "/v1/scheduling/topics/{name}/publish" },
+  "scheduling.topics.subscribe": { method: "POST", path: "/v1/scheduling/topics/{name}/subscriptions" },
+  "scheduling.topics.subscriptions": { method: "GET", path: "/v1/scheduling/topics/{name}/subscriptions" },
+  "scheduling.subscriptions.get": { method: "GET", path: "/v1/scheduling/subscriptions/{subscription_id}" },
+  "scheduling.subscriptions.update": { method: "PATCH", path: "/v1/scheduling/subscriptions/{subscription_id}" },
+  "scheduling.subscriptions.delete": { method: "DELETE", path: "/v1/scheduling/subscriptions/{subscription_id}" },
+  "scheduling.subscriptions.pause": { method: "POST", path: "/v1/scheduling/subscriptions/{subscription_id}/pause" },
+  "scheduling.subscriptions.resume": { method: "POST", path: "/v1/scheduling/subscriptions/{subscription_id}/resume" },
+  "scheduling.event_types.list": { method: "GET", path: "/v1/scheduling/event-types" },
+  "scheduling.event_types.put": { method: "PUT", path: "/v1/scheduling/event-types/{name}" },
+  "scheduling.event_types.get": { method: "GET", path: "/v1/scheduling/event-types/{name}" },
+  "scheduling.event_types.delete": { method: "DELETE", path: "/v1/scheduling/event-types/{name}" },
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

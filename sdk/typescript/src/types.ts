@@ -160,6 +160,9 @@ export interface DeliveryFilters {
   state?: DeliveryState;
   kind?: DeliveryKind;
   queue?: string;
+  /** deliveries of a topic's subscriptions, or of one subscription */
+  topic?: string;
+  subscription_id?: string;
   cron_id?: string;
   host?: string;
   /** HTTP status of the last attempt, or "none" for no response */
@@ -416,3 +419,85 @@ export interface Expunge {
 export interface NewApiKey { key_id: string; api_key: string; created_at: Timestamp; name: string | null; scopes: Scope[]; queues: string[] | null }
 export interface RevokedKey { key_id: string; revoked_at: Timestamp }
 export interface Health { status: "ok" }
+
+// ---- fan-out: topics, subscriptions, event types (docs/topics.md)
+export interface TopicOptions { description?: string | null }
+export interface TopicRecord {
+  name: string;
+  description: string | null;
+  /** at most 1,000 */
+  subscriptions: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+export interface TopicDeleted { deleted: string }
+export interface TopicPublishOptions extends TraceOptions {
+  delay_seconds?: number;
+  idempotency_key?: string;
+}
+export interface TopicPublishResult {
+  /** the publish's id */
+  message_id: string;
+  topic: string;
+  event_type: string;
+  /** subscriptions delivered to (one delivery each) */
+  matched: number;
+  /** `delivery_id` is also the webhook-id it is sent with */
+  deliveries: { subscription_id: string; delivery_id: string; state: "queued" | "held" }[];
+}
+export interface SubscriptionUpdate {
+  url?: string;
+  /** the event types delivered; null: every type */
+  event_types?: string[] | null;
+  /** an EventBridge event pattern on the payload, e.g. { amount: [{ numeric: [">", 100] }] } */
+  filter?: JsonObject | null;
+  description?: string | null;
+  /** extra headers sent with each delivery (credentials stored sealed, shown masked) */
+  headers?: Record<string, string> | null;
+  auth?: EndpointAuth | null;
+  retries?: number;
+  retry_schedule?: RetrySchedule;
+  timeout_seconds?: number;
+  paused?: boolean;
+  rate_limit?: RateLimit | null;
+  parallelism?: number | null;
+  circuit_breaker?: Partial<CircuitBreaker> | null;
+}
+export interface SubscriptionOptions extends SubscriptionUpdate {
+  url: string;
+  idempotency_key?: string;
+}
+export interface SubscriptionRecord {
+  subscription_id: string;
+  topic: string;
+  url: string;
+  event_types: string[] | null;
+  filter: JsonObject | null;
+  description: string | null;
+  headers: Record<string, string>;
+  auth: EndpointAuthRecord | null;
+  retries: number;
+  timeout_seconds: number;
+  paused: boolean;
+  rate_limit: RateLimit | null;
+  parallelism: number | null;
+  circuit_breaker: CircuitBreaker | null;
+  retry_schedule: RetrySchedule;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /** single reads: its deliveries by state */
+  counts?: QueueCounts;
+}
+export interface SubscriptionDeleted { deleted: string; cancelled_deliveries: number }
+export interface EventTypeOptions {
+  description?: string | null;
+  /** a JSON Schema subset: type, properties, required, enum, minimum, maximum, items; null removes it */
+  schema?: JsonObject | null;
+}
+export interface EventTypeRecord {
+  name: string;
+  description: string | null;
+  schema: JsonObject | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}

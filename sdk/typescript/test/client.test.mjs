@@ -120,13 +120,30 @@ describe("InfraiClient", () => {
       [() => c.events.set({ url: "https://ops.example.com/events" }), "scheduling.events.put"],
       [() => c.events.get(), "scheduling.events.get"],
       [() => c.events.delete(), "scheduling.events.delete"],
+      [() => c.topics.put("q", { description: "Orders" }), "scheduling.topics.put"],
+      [() => c.topics.get("q"), "scheduling.topics.get"],
+      [() => c.topics.list(), "scheduling.topics.list"],
+      [() => c.topics.delete("q"), "scheduling.topics.delete"],
+      [() => c.topics.publish("q", "order.paid", { amount: 150 }), "scheduling.topics.publish"],
+      [() => c.topics.subscribe("q", { url: "https://x.example.com" }), "scheduling.topics.subscribe"],
+      [() => c.topics.subscriptions("q"), "scheduling.topics.subscriptions"],
+      [() => c.topics.subscription("sub_1"), "scheduling.subscriptions.get"],
+      [() => c.topics.updateSubscription("sub_1", { paused: true }), "scheduling.subscriptions.update"],
+      [() => c.topics.deleteSubscription("sub_1"), "scheduling.subscriptions.delete"],
+      [() => c.topics.pauseSubscription("sub_1"), "scheduling.subscriptions.pause"],
+      [() => c.topics.resumeSubscription("sub_1"), "scheduling.subscriptions.resume"],
+      [() => c.topics.putEventType("q", { schema: { type: "object" } }), "scheduling.event_types.put"],
+      [() => c.topics.eventType("q"), "scheduling.event_types.get"],
+      [() => c.topics.eventTypes(), "scheduling.event_types.list"],
+      [() => c.topics.deleteEventType("q"), "scheduling.event_types.delete"],
     ];
     for (const [call, op, query = ""] of calls) {
       await call();
       const r = fake.requests.at(-1);
       const { method, path } = ROUTES[op];
       const expected = path.replace(/\{\w+\}/, (m) => ({ "{cron_id}": "cron_1", "{name}": "q", "{message_id}": "msg_1",
-        "{delivery_id}": "dlv_1", "{key_id}": "key_1", "{replay_id}": "rpl_1", "{key}": "acme", "{endpoint_id}": "ep_1" })[m]);
+        "{delivery_id}": "dlv_1", "{key_id}": "key_1", "{replay_id}": "rpl_1", "{key}": "acme", "{endpoint_id}": "ep_1",
+        "{subscription_id}": "sub_1" })[m]);
       assert.equal(`${r.method} ${r.path}`, `${method} ${expected}${query}`, op);
       assert.equal("idempotency-key" in r.headers, method === "POST", op);
     }
@@ -168,6 +185,22 @@ describe("InfraiClient", () => {
     assert.equal(fake.requests.at(-1).body.circuit_breaker, null);
     await client.job.cron.update("cron_1", { circuit_breaker: { failures: 3 } });
     assert.deepEqual(fake.requests.at(-1).body, { circuit_breaker: { failures: 3 } });
+  });
+
+  it("publishes to a topic and subscribes by the API's names", async () => {
+    await client.topics.publish("orders", "order.paid", { amount: 150 }, { delay_seconds: 5, idempotency_key: "k1" });
+    let r = fake.requests.at(-1);
+    assert.deepEqual(r.body, { event_type: "order.paid", payload: { amount: 150 }, delay_seconds: 5 });
+    assert.equal(r.headers["idempotency-key"], "k1");
+    await client.topics.subscribe("orders", { url: "https://x.example.com", event_types: ["order.paid"],
+      filter: { amount: [{ numeric: [">", 100] }] }, retries: 5 });
+    r = fake.requests.at(-1);
+    assert.deepEqual(r.body, { url: "https://x.example.com", event_types: ["order.paid"],
+      filter: { amount: [{ numeric: [">", 100] }] }, retries: 5 });
+    await client.topics.updateSubscription("sub_1", { event_types: null, filter: null });
+    assert.deepEqual(fake.requests.at(-1).body, { event_types: null, filter: null });
+    await client.deliveries.list({ topic: "orders", subscription_id: "sub_1" });
+    assert.equal(fake.requests.at(-1).path, "/v1/scheduling/deliveries?topic=orders&subscription_id=sub_1");
   });
 
   it("sends an endpoint's auth by the API's name", async () => {

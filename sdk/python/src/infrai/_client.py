@@ -1,5 +1,5 @@
 """The client: `Infrai(api_key=None, base_url=None)`, one resource a module (`_cron`, `_queue`,
-`_webhook`, `_auth`, `_deliveries`, `_flows`, `_endpoints`, `_events`) over one connection
+`_webhook`, `_auth`, `_deliveries`, `_flows`, `_endpoints`, `_events`, `_topics`) over one connection
 (`_connection`). Results are the API's JSON as plain dicts."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ._events import Events
 from ._flows import Flows
 from ._http import Transport
 from ._queue import Queue
+from ._topics import Topics
 from ._webhook import Webhook
 
 
@@ -35,6 +36,7 @@ class Infrai:
         self.flows = Flows(self._connection)
         self.endpoints = Endpoints(self._connection)
         self.events = Events(self._connection)
+        self.topics = Topics(self._connection)
 
     @property
     def base_url(self) -> str:

@@ -14,19 +14,21 @@ class Deliveries(Resource):
     def list(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,
              cron_id: Optional[str] = None, host: Optional[str] = None, status_code: Any = None,
              since: Optional[str] = None, until: Optional[str] = None, limit: Optional[int] = None,
-             cursor: Optional[str] = None) -> dict:
-        params = {"state": state, "kind": kind, "queue": queue, "cron_id": cron_id, "host": host,
+             cursor: Optional[str] = None, topic: Optional[str] = None, subscription_id: Optional[str] = None) -> dict:
+        params = {"state": state, "kind": kind, "queue": queue, "topic": topic, "subscription_id": subscription_id,
+                  "cron_id": cron_id, "host": host,
                   "status_code": status_code, "since": since, "until": until, "limit": limit, "cursor": cursor}
         return self._call("scheduling.deliveries.list", params=params)
 
     def replay(self, *, state: Optional[str] = None, kind: Optional[str] = None, queue: Optional[str] = None,
                cron_id: Optional[str] = None, host: Optional[str] = None, status_code: Any = None,
                since: Optional[str] = None, until: Optional[str] = None,
-               idempotency_key: Optional[str] = None) -> dict:
+               idempotency_key: Optional[str] = None, topic: Optional[str] = None,
+               subscription_id: Optional[str] = None) -> dict:
         """Replay every failed delivery matching the filters, in the background: returns the job
         (`replay_id`); follow it with `replay_status`."""
-        body = given(state=state, kind=kind, queue=queue, cron_id=cron_id, host=host, status_code=status_code,
-                     since=since, until=until)
+        body = given(state=state, kind=kind, queue=queue, topic=topic, subscription_id=subscription_id,
+                     cron_id=cron_id, host=host, status_code=status_code, since=since, until=until)
         return self._call("scheduling.deliveries.replay", body=body, idempotency_key=idempotency_key)
 
     def replay_status(self, replay_id: str) -> dict:

@@ -55,6 +55,22 @@ ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.events.put": ("PUT", "/v1/scheduling/events"),
     "scheduling.events.get": ("GET", "/v1/scheduling/events"),
     "scheduling.events.delete": ("DELETE", "/v1/scheduling/events"),
+    "scheduling.topics.list": ("GET", "/v1/scheduling/topics"),
+    "scheduling.topics.put": ("PUT", "/v1/scheduling/topics/{name}"),
+    "scheduling.topics.get": ("GET", "/v1/scheduling/topics/{name}"),
+    "scheduling.topics.delete": ("DELETE", "/v1/scheduling/topics/{name}"),
+    "scheduling.topics.publish": ("POST", "/v1/scheduling/topics/{name}/publish"),
+    "scheduling.topics.subscribe": ("POST", "/v1/scheduling/topics/{name}/subscriptions"),
+    "scheduling.topics.subscriptions": ("GET", "/v1/scheduling/topics/{name}/subscriptions"),
+    "scheduling.subscriptions.get": ("GET", "/v1/scheduling/subscriptions/{subscription_id}"),
+    "scheduling.subscriptions.update": ("PATCH", "/v1/scheduling/subscriptions/{subscription_id}"),
+    "scheduling.subscriptions.delete": ("DELETE", "/v1/scheduling/subscriptions/{subscription_id}"),
+    "scheduling.subscriptions.pause": ("POST", "/v1/scheduling/subscriptions/{subscription_id}/pause"),
+    "scheduling.subscriptions.resume": ("POST", "/v1/scheduling/subscriptions/{subscription_id}/resume"),
+    "scheduling.event_types.list": ("GET", "/v1/scheduling/event-types"),
+    "scheduling.event_types.put": ("PUT", "/v1/scheduling/event-types/{name}"),
+    "scheduling.event_types.get": ("GET", "/v1/scheduling/event-types/{name}"),
+    "scheduling.event_types.delete": ("DELETE", "/v1/scheduling/event-types/{name}"),
 }
 
 # Operations that need no API key.

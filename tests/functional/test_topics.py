@@ -259,3 +259,51 @@ def test_an_expunge_removes_topics_subscriptions_and_event_types(api, project, r
     run_job(pid)
     left = [k for k in items_of(pid) if not k[0].startswith(("KEY#", "EXPUNGE#", "IDS#"))]
     assert left == [], left
+
+
+def test_a_broken_subscribers_breaker_holds_its_deliveries_and_not_the_others(api, receiver, monkeypatch):
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    receiver.script("/dead", [500])
+    api.call("PUT", f"{T}/b", {})
+    dead = subscribe(api, "b", {"url": receiver.url("/dead"), "retries": 10,
+                                "circuit_breaker": {"failures": 2, "min_seconds": 0, "probe_seconds": 3600}})
+    subscribe(api, "b", {"url": receiver.url("/fine")})
+    for i in range(2):
+        api.call("POST", f"{T}/b/publish", {"event_type": "e", "payload": {"i": i}})
+    drain()
+    tried = len(receiver.at("/dead"))
+    later = api.call("POST", f"{T}/b/publish", {"event_type": "e", "payload": {"i": 2}}).data
+    drain()
+    assert len(receiver.at("/dead")) == tried, "nothing more is sent to an open endpoint"
+    assert sorted(a.json["i"] for a in receiver.at("/fine")) == [0, 1, 2]
+    [held] = [d for d in later["deliveries"] if d["subscription_id"] == dead]
+    assert api.call("GET", f"/v1/scheduling/queue/messages/{held['delivery_id']}").data["state"] == "held"
+    [ep] = api.call("GET", "/v1/scheduling/endpoints").data["items"]
+    assert ep["state"] == "open" and ep["queues"] == [f"@b/{dead}"]
+
+
+def test_a_failed_delivery_is_replayed_with_its_webhook_id(api, receiver, monkeypatch):
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    receiver.script("/r", [500, 200])
+    api.call("PUT", f"{T}/r", {})
+    sub = subscribe(api, "r", {"url": receiver.url("/r"), "retries": 0})
+    [d] = api.call("POST", f"{T}/r/publish", {"event_type": "e", "payload": {}}).data["deliveries"]
+    drain()
+    assert api.call("GET", f"/v1/scheduling/queue/messages/{d['delivery_id']}").data["state"] == "failed"
+    failed = api.call("GET", f"/v1/scheduling/deliveries?subscription_id={sub}&state=failed").data["items"]
+    assert [f["delivery_id"] for f in failed] == [d["delivery_id"]]
+    assert api.call("POST", f"/v1/scheduling/queue/messages/{d['delivery_id']}/retry").status_code == 202
+    drain()
+    got = api.call("GET", f"/v1/scheduling/queue/messages/{d['delivery_id']}").data
+    assert got["state"] == "succeeded"
+    assert [a.headers["webhook-id"] for a in receiver.at("/r")] == [d["delivery_id"]] * 2
+
+
+def test_deleting_a_subscription_cancels_what_it_holds(api, receiver):
+    api.call("PUT", f"{T}/h", {})
+    sub = subscribe(api, "h", {"url": receiver.url("/h"), "paused": True})
+    [d] = api.call("POST", f"{T}/h/publish", {"event_type": "e", "payload": {}}).data["deliveries"]
+    assert api.call("DELETE", f"{S}/{sub}").data == {"deleted": sub, "cancelled_deliveries": 1}
+    assert api.call("GET", f"/v1/scheduling/queue/messages/{d['delivery_id']}").data["state"] == "cancelled"
+    drain()
+    assert receiver.at("/h") == []

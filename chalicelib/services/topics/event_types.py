@@ -5,14 +5,14 @@ import json
 
 from ...aws import keys, store
 from ...core import clock, payload_schemas, validation
-from ...core.errors import InvalidInput, NotFound
+from ...core.errors import Conflict, InvalidInput, NotFound
 from . import topics
 
 FIELDS = ("description", "schema")
 
 
 def check_name(name, field="name") -> str:
-    return topics.check_name(name, field, "event type")
+    return topics.check_name(name, field, "'order.paid'")
 
 
 def find(project_id: str, name: str) -> dict | None:
@@ -36,7 +36,11 @@ def put(project_id: str, name: str, body: dict) -> dict:
                    "created_at": now, "updated_at": now}, condition="attribute_not_exists(pk)")
         return view(find(project_id, name))
     except store.ConditionFailed:
+        pass
+    try:
         return view(store.update(pk, sk, {**changes, "updated_at": now}, condition="attribute_exists(pk)"))
+    except store.ConditionFailed:   # deleted between the two writes
+        raise Conflict(f"Event type '{name}' was deleted meanwhile; send the request again.", field="name")
 
 
 def list_(project_id: str, params: dict) -> dict:

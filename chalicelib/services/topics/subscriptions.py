@@ -145,7 +145,10 @@ def update(project_id: str, sub_id: str, body: dict) -> dict:
     changes["updated_at"] = now
     if holding.accepts({**current, **changes}):   # owed a release until one has run through
         changes.update(due.mark(current["pk"], now + due.SYNC_GRACE, due.RELEASE))
-    sub = store.update(current["pk"], current["sk"], changes, condition="attribute_exists(pk)")
+    try:
+        sub = store.update(current["pk"], current["sk"], changes, condition="attribute_exists(pk)")
+    except store.ConditionFailed:   # deleted meanwhile
+        raise NotFound(f"No subscription '{sub_id}' in this project (it was deleted).", field="subscription_id")
     if holding.accepts(sub):
         try:
             holding.finish_release(sub)

@@ -15,10 +15,10 @@ MAX_DESCRIPTION = 1024
 MAX_SUBSCRIPTIONS = 1000   # per topic: one publish fans out to at most this many deliveries
 
 
-def check_name(name, field="name", what="topic") -> str:
+def check_name(name, field="name", example="'orders'") -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', e.g. 'orders' "
-                           f"(a {what} name).", field=field)
+        raise InvalidInput(f"'{field}' must be 1 to 80 letters, digits, '-', '_' or '.', e.g. {example}.",
+                           field=field)
     return validation.not_only_dots(name, field)
 
 
@@ -58,8 +58,11 @@ def put(project_id: str, name: str, body: dict) -> dict:
     except store.ConditionFailed:
         if "description" not in body:
             return get(project_id, name)
-        return view(store.update(pk, sk, {"description": text, "updated_at": now},
-                                 condition="attribute_exists(pk)"))
+        try:
+            return view(store.update(pk, sk, {"description": text, "updated_at": now},
+                                     condition="attribute_exists(pk)"))
+        except store.ConditionFailed:   # deleted between the two writes
+            raise Conflict(f"Topic '{name}' was deleted meanwhile; send the request again.", field="name")
 
 
 def list_(project_id: str, params: dict) -> dict:

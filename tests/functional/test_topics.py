@@ -307,3 +307,15 @@ def test_deleting_a_subscription_cancels_what_it_holds(api, receiver):
     assert api.call("GET", f"/v1/scheduling/queue/messages/{d['delivery_id']}").data["state"] == "cancelled"
     drain()
     assert receiver.at("/h") == []
+
+
+def test_a_retried_subscribe_with_the_same_key_makes_one_subscription(api):
+    api.call("PUT", f"{T}/i", {})
+    api.call("PUT", f"{T}/j", {})
+    body = {"url": "https://hooks.example.com/i"}
+    first = api.call("POST", f"{T}/i/subscriptions", body, headers={"Idempotency-Key": "sub-1"})
+    again = api.call("POST", f"{T}/i/subscriptions", body, headers={"Idempotency-Key": "sub-1"})
+    assert first.status_code == again.status_code == 201 and again.data == first.data
+    assert api.call("GET", f"{T}/i").data["subscriptions"] == 1
+    other = api.call("POST", f"{T}/j/subscriptions", body, headers={"Idempotency-Key": "sub-1"})
+    assert other.status_code == 422, "the same key for another topic is another request"

@@ -33,7 +33,7 @@ def create(project_id: str, topic_name: str, body: dict, idem_key: str | None) -
         raise InvalidInput("'url' is required: the HTTP(S) endpoint the topic's events are delivered to.",
                            field="url")
     fields = _checked(project_id, body, {})
-    return idempotency.once(project_id, "topic.subscribe", idem_key, body,
+    return idempotency.once(project_id, "topic.subscribe", idem_key, {**body, "topic": topic_name},
                             lambda: _create(project_id, topic_name, fields, idem_key))
 
 

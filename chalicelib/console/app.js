@@ -7,6 +7,7 @@ import * as cron from "./cron.js";
 import * as deliveries from "./deliveries.js";
 import * as project from "./project.js";
 import * as queues from "./queues.js";
+import * as topics from "./topics.js";
 
 const ROUTES = [
   [/^#\/deliveries\/([A-Za-z0-9_-]+)$/, deliveries.detail, "Delivery"],
@@ -17,6 +18,8 @@ const ROUTES = [
   [/^#\/cron$/, cron.list, "Cron jobs"],
   [/^#\/queues\/([A-Za-z0-9._-]+)$/, queues.detail, "Queue"],
   [/^#\/queues$/, queues.list, "Queues"],
+  [/^#\/topics\/([A-Za-z0-9._-]+)$/, topics.detail, "Topic"],
+  [/^#\/topics$/, topics.list, "Topics"],
   [/^#\/project$/, project.page, "Project"],
   [/^#\/audit(?:\?(.*))?$/, audit.page, "Audit log"],
 ];

@@ -6,7 +6,7 @@ import { authText, badge, errorBox, field, guarded, h, pretty, when } from "./do
 
 const STATES = ["queued", "held", "retrying", "succeeded", "failed", "cancelled"];
 const KINDS = ["webhook", "queue", "cron"];
-const FILTERS = ["state", "kind", "queue", "cron_id", "host", "status_code", "since", "until"];
+const FILTERS = ["state", "kind", "queue", "topic", "subscription_id", "cron_id", "host", "status_code", "since", "until"];
 const PAGE = 100;
 const TERMINAL = new Set(["succeeded", "failed", "cancelled", "held"]);
 
@@ -38,6 +38,8 @@ function filterForm(params) {
   field("State", select("state", STATES, params.get("state"))),
   field("Kind", select("kind", KINDS, params.get("kind"))),
   field("Queue", text("queue", params.get("queue"), "orders")),
+  field("Topic", text("topic", params.get("topic"), "orders")),
+  field("Subscription", text("subscription_id", params.get("subscription_id"), "sub_…")),
   field("Cron job", text("cron_id", params.get("cron_id"), "cron_…")),
   field("Host", text("host", params.get("host"), "example.com")),
   field("Status", text("status_code", params.get("status_code"), "500 or none")),

@@ -316,3 +316,33 @@ def test_keys_limits_and_the_secret_rotation(web, stack, api):
     assert new != old and new == projects.current_secret(stack.project_id)
     assert projects.signing_secrets(stack.project_id) == [new, old]   # both sign for 24 h
     shot(page, "project-rotated")
+
+
+def test_a_topics_subscriptions_are_shown_paused_and_their_deliveries_found(web, stack, api, receiver, path):
+    page = web.page
+    topic = "console-" + uuid.uuid4().hex[:8]
+    assert api.put(f"/v1/scheduling/topics/{topic}", {"description": "Orders"}).status_code == 200
+    paid = api.post(f"/v1/scheduling/topics/{topic}/subscriptions",
+                    {"url": receiver.url(path), "event_types": ["order.paid"]}).json()["subscription_id"]
+    big = api.post(f"/v1/scheduling/topics/{topic}/subscriptions",
+                   {"url": receiver.url(path + "-big"), "filter": {"amount": [{"numeric": [">", 100]}]}}).json()
+    sent = api.post(f"/v1/scheduling/topics/{topic}/publish", {"event_type": "order.paid", "payload": {"amount": 5}}).json()
+    assert sent["matched"] == 1
+    sign_in(web, stack, "#/topics")
+    row = page.locator(f'tr[data-name="{topic}"]')
+    expect(row.locator(".subscriptions")).to_have_text("2")
+    row.get_by_role("link", name=topic).click()
+    expect(page.locator("table.subscriptions tbody tr")).to_have_count(2)
+    expect(page.locator(f'tr[data-id="{paid}"] .types')).to_have_text("order.paid")
+    expect(page.locator(f'tr[data-id="{big["subscription_id"]}"] .filter')).to_contain_text('"numeric"')
+    shot(page, "topic")
+    page.locator(f'tr[data-id="{paid}"]').get_by_role("button", name="Pause").click()
+    expect(page.locator(f'tr[data-id="{paid}"]').get_by_role("button", name="Resume")).to_be_visible()
+    assert api.get(f"/v1/scheduling/subscriptions/{paid}").json()["paused"] is True
+    page.locator(f'tr[data-id="{paid}"]').get_by_role("button", name="Resume").click()
+    expect(page.locator(f'tr[data-id="{paid}"]').get_by_role("button", name="Pause")).to_be_visible()
+    page.get_by_role("link", name=paid).click()
+    [delivery] = sent["deliveries"]
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    expect(page.locator("table tbody")).to_contain_text(delivery["delivery_id"])
+    assert receiver.wait_for(path, 1)[0].headers["webhook-id"] == delivery["delivery_id"]

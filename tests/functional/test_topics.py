@@ -319,3 +319,30 @@ def test_a_retried_subscribe_with_the_same_key_makes_one_subscription(api):
     assert api.call("GET", f"{T}/i").data["subscriptions"] == 1
     other = api.call("POST", f"{T}/j/subscriptions", body, headers={"Idempotency-Key": "sub-1"})
     assert other.status_code == 422, "the same key for another topic is another request"
+
+
+def test_a_publish_that_died_between_chunks_is_finished_by_its_retry(api, receiver, monkeypatch):
+    """Chunks of 2 here (100 deployed): the first chunk is written, the process dies before the
+    second; the retry with the same key writes only what is missing, each subscriber gets one."""
+    from chalicelib.services.queues import messages
+    from chalicelib.services.topics import publish
+    monkeypatch.setattr(publish, "CHUNK", 2)
+    api.call("PUT", f"{T}/z", {})
+    for i in range(3):
+        subscribe(api, "z", {"url": receiver.url(f"/z{i}")})
+    real, calls = messages.submit_many, []
+
+    def dies_on_the_second_chunk(records, may_exist):
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(records, may_exist)
+    monkeypatch.setattr(messages, "submit_many", dies_on_the_second_chunk)
+    body = {"event_type": "e", "payload": {}}
+    first = api.call("POST", f"{T}/z/publish", body, headers={"Idempotency-Key": "chunks-1"})
+    assert first.status_code == 500 and calls == [2, 1]
+    again = api.call("POST", f"{T}/z/publish", body, headers={"Idempotency-Key": "chunks-1"})
+    assert again.status_code == 202 and again.data["matched"] == 3, again.data
+    drain()
+    assert sorted(a.path for a in receiver.arrivals) == ["/z0", "/z1", "/z2"]
+    assert len({a.headers["webhook-id"] for a in receiver.arrivals}) == 3

@@ -346,3 +346,35 @@ def test_a_publish_that_died_between_chunks_is_finished_by_its_retry(api, receiv
     drain()
     assert sorted(a.path for a in receiver.arrivals) == ["/z0", "/z1", "/z2"]
     assert len({a.headers["webhook-id"] for a in receiver.arrivals}) == 3
+
+
+def test_a_publishs_deliveries_keep_its_payload_once_and_stay_under_a_kilobyte(api, receiver, monkeypatch):
+    """N deliveries of one publish share one payload item (the first one's), so the payload is
+    written once, not N times, and each record stays under 1 KB (one write unit per write); each
+    still arrives with the whole payload and its topic headers, shows it when read, and replays."""
+    import json
+
+    from chalicelib.aws import keys, store
+    from chalicelib.services.delivery import payloads
+    monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")
+    receiver.script("/shared-2", [500, 200])
+    order = {"order_id": "ord_1", "items": [{"sku": f"SKU-{i:05d}", "qty": i % 5 + 1} for i in range(40)]}
+    api.call("PUT", f"{T}/shared", {})
+    subs = [subscribe(api, "shared", {"url": receiver.url(f"/shared-{i}"), "retries": 0}) for i in range(3)]
+    made = api.call("POST", f"{T}/shared/publish", {"event_type": "order.paid", "payload": order}).data["deliveries"]
+    records = [store.get(*keys.delivery(d["delivery_id"])) for d in made]
+    holder = records[0]["delivery_id"]
+    assert all(r["pref"] == holder and "pz" not in r and "payload" not in r for r in records)
+    assert all(len(json.dumps(r, default=str)) < 1024 for r in records)
+    assert store.get(*keys.payload(holder)) and not any(store.get(*keys.payload(r["delivery_id"])) for r in records[1:])
+    drain()
+    for i, sub in enumerate(subs):
+        [got] = receiver.at(f"/shared-{i}")
+        assert got.verified and got.json == order and got.headers["infrai-subscription"] == sub
+        assert got.headers["infrai-topic"] == "shared" and got.headers["infrai-event-type"] == "order.paid"
+    failed = made[2]["delivery_id"]
+    assert api.call("GET", f"/v1/scheduling/webhook/deliveries/{failed}").data["payload"] == order
+    assert json.loads(payloads.text(records[2])) == order
+    assert api.call("POST", f"/v1/scheduling/queue/messages/{failed}/retry").status_code == 202
+    drain()
+    assert [a.json for a in receiver.at("/shared-2")] == [order, order]

@@ -279,7 +279,7 @@ def _defer(record: dict, n: int, at: float) -> str:
 def _send(record: dict, url: str, timeout: int, n: int, signer: signing.Signer, auth=None) -> sender.AttemptResult:
     body = payloads.text(record).encode()
     headers = credential_headers.clear(record.get("headers"), record["project_id"])
-    headers.update(record.get("meta_headers") or {})
+    headers.update(deliveries.meta_headers(record))
     headers.update(signing.signed_headers(signer, record["delivery_id"], int(clock.now()), body))
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT

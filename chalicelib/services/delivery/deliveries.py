@@ -181,7 +181,7 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
         n = record["attempt_count"] + 1
         if record.get("pref"):   # its payload is kept as long as the replayed delivery may be
             try:
-                store.update(*keys.payload(delivery_id), {"ttl": payloads.expiry(record, now)},
+                store.update(*keys.payload(payloads.holder(record)), {"ttl": payloads.expiry(record, now)},
                              condition="attribute_exists(pk)")
             except store.ConditionFailed:
                 raise Conflict("This delivery's payload is past its retention; it cannot be retried.",
@@ -328,6 +328,15 @@ def view(record: dict) -> dict:
 OPTIONAL_VIEW_FIELDS = ("retry_schedule", "callback_url", "failure_callback_url")
 
 
+def meta_headers(record: dict) -> dict:
+    """The infrai-* headers every attempt carries: those stored, and a topic's, which its
+    `source` already says (not stored twice: a fan-out record must stay under 1 KB)."""
+    source = record.get("source") or {}
+    derived = {"infrai-topic": source["topic"], "infrai-event-type": source.get("event_type"),
+               "infrai-subscription": source.get("subscription_id")} if source.get("topic") else {}
+    return {**(record.get("meta_headers") or {}), **{k: v for k, v in derived.items() if v}}
+
+
 def content(record: dict) -> dict:
     """What a single read adds to `view`: the payload as sent, and the headers every attempt
     carries (besides webhook-timestamp, webhook-signature, infrai-attempt and traceparent, made per
@@ -336,7 +345,7 @@ def content(record: dict) -> dict:
         payload = json.loads(payloads.text(record))
     except (ValueError, KeyError, LookupError, zlib.error):
         payload = None   # every payload was JSON when accepted; never a 500 for an old record
-    headers = {**credential_headers.masked(record.get("headers"), record["project_id"]), **(record.get("meta_headers") or {}),
+    headers = {**credential_headers.masked(record.get("headers"), record["project_id"]), **meta_headers(record),
                "content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": record["delivery_id"]}
     if traces.of(record).state:
         headers["tracestate"] = traces.of(record).state

@@ -10,6 +10,7 @@ from ..tenancy import retention
 COMPRESS_OVER = 600        # bytes of payload over which the record keeps it compressed
 INLINE_MAX = 600           # bytes of payload (as kept) over which it has its own item (split)
 MARGIN_DAYS = 30           # a payload item outlives its record's longest retention by this
+SHARE_OVER = 100           # bytes of payload (as kept) over which a publish's deliveries share one item
 
 
 def stored(payload: str) -> dict:
@@ -30,7 +31,7 @@ def text(record: dict) -> str:
     or in its payload item: split)."""
     held = record
     if record.get("pref"):
-        held = store.get(*keys.payload(record["delivery_id"]), consistent=False) or {}
+        held = store.get(*keys.payload(holder(record)), consistent=False) or {}
         if not held:
             raise LookupError("the payload item is gone (past its retention)")
     packed = held.get("pz")
@@ -45,16 +46,42 @@ def split(record: dict) -> tuple[dict, dict | None]:
     so each KB of payload costs one write unit, compressible or not (docs/costs.md). The item
     is written before the record (a record never lacks its payload; an item whose record never
     came expires). Writers of new records call this; a record stored whole works as well."""
-    kept = record.get("pz") if record.get("pz") is not None else record.get("payload")
-    size = len(bytes(getattr(kept, "value", kept))) if not isinstance(kept, str) else len(kept.encode())
-    if size <= INLINE_MAX:
+    if record.get("pref") or _size(record) <= INLINE_MAX:   # kept elsewhere already (shared), or small
         return record, None
+    return {**_slim(record), "pref": 1}, _item(record)
+
+
+def shared(records: list[dict]) -> tuple[list[dict], dict | None]:
+    """The deliveries one publish makes, one per subscription, all with the same payload: over
+    SHARE_OVER bytes it is kept once, in the first one's payload item, and each record points to
+    that delivery (`pref`), so N deliveries store it once, not N times, and each record stays
+    under 1 KB (docs/costs.md). Written before the records, as `split`'s."""
+    if len(records) < 2 or _size(records[0]) <= SHARE_OVER:
+        return records, None
+    holder_id = records[0]["delivery_id"]
+    return [{**_slim(r), "pref": holder_id} for r in records], _item(records[0])
+
+
+def holder(record: dict) -> str:
+    """The delivery whose payload item holds this record's payload (its own, or a shared one's)."""
+    ref = record.get("pref")
+    return ref if isinstance(ref, str) else record["delivery_id"]
+
+
+def _size(record: dict) -> int:
+    kept = record.get("pz") if record.get("pz") is not None else record.get("payload")
+    return len(bytes(getattr(kept, "value", kept))) if not isinstance(kept, str) else len(kept.encode())
+
+
+def _slim(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in ("pz", "payload")}
+
+
+def _item(record: dict) -> dict:
     pk, sk = keys.payload(record["delivery_id"])
-    item = {"pk": pk, "sk": sk, "project_id": record["project_id"],
+    return {"pk": pk, "sk": sk, "project_id": record["project_id"],
             **({"pz": record["pz"]} if record.get("pz") is not None else {"payload": record["payload"]}),
             "ttl": expiry(record, record["created_at"])}
-    slim = {k: v for k, v in record.items() if k not in ("pz", "payload")}
-    return {**slim, "pref": 1}, item
 
 
 def expiry(record: dict, start: float) -> int:

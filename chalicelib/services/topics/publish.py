@@ -8,10 +8,10 @@ the same Idempotency-Key gets it again) and each delivery's id is derived from t
 and the subscription's, so a retry after a crash writes onto the same ids (the batch path,
 queues/messages.submit_many, finds those already stored and writes only the rest), never a
 second delivery. Written in chunks of CHUNK (the batch path's size)."""
-from ...aws import keys
+from ...aws import keys, store
 from ...core import flow_limits, ids, validation
 from ...core.errors import InvalidInput
-from ..delivery import deliveries, options
+from ..delivery import deliveries, options, payloads
 from ..queues import messages
 from ..receivers import holding
 from ..tenancy import idempotency, quotas, request_ids
@@ -40,8 +40,11 @@ def publish(project_id: str, topic_name: str, body: dict, idem_key: str | None, 
         at = ids.time_of(publish_id)
         records = [_record(project_id, s, event_type, payload_text, delay, publish_id,
                            ids.derived_id("msg", at, publish_id, s["subscription_id"]), trace) for s in matched]
+        records, shared = payloads.shared(records)   # the payload kept once for all of them
         if records:
             with quotas.deliveries_taken(project_id, len(records)):
+                if shared:
+                    store.put(shared)   # before any record that points to it
                 stored = []
                 for i in range(0, len(records), CHUNK):
                     stored += messages.submit_many(records[i:i + CHUNK], again)
@@ -61,8 +64,6 @@ def _record(project_id: str, sub: dict, event_type: str, payload_text: str, dela
         project_id, kind=keys.queue_kind(sub["name"]), url=None, payload=payload_text, retries=sub["retries"],
         timeout_seconds=sub["timeout_seconds"], delay_seconds=delay, headers=sub.get("headers") or {},
         state="held" if held else "queued", id_prefix="msg", delivery_id=delivery_id,
-        meta_headers={"infrai-topic": sub["topic"], "infrai-event-type": event_type,
-                      "infrai-subscription": sub["subscription_id"]},
         source={"queue": sub["name"], "topic": sub["topic"], "subscription_id": sub["subscription_id"],
                 "event_type": event_type, "publish_id": publish_id},
         retry_schedule=sub.get("retry_schedule"), target_url=sub.get("url"),

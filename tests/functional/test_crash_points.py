@@ -20,6 +20,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.sqs import models as sqs_models
 
 from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
@@ -72,13 +73,17 @@ class Points:
 def world(aws, monkeypatch):
     monkeypatch.setenv("INFRAI_RETRY_SCHEDULE", "0")       # retries due at once (simulated time is free)
     monkeypatch.delenv("INFRAI_OPS_LOG", raising=False)     # this test's own reads are not the service's
+    monkeypatch.setenv("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")   # each run starts empty
     offset = [0.0]
     clock.set_clock(lambda: time.time() + offset[0])
-    # Time here jumps (offset); moto's SQS delays run on the wall clock and would hide delayed
-    # work for real minutes. A delayed message is visible at once instead, and the deliver
-    # function's own early-message path sends it round again until its time has come: the wait
-    # is kept by our code, as it is on AWS past SQS's 900 s.
-    monkeypatch.setattr(dispatch, "hop_delay", lambda wait_seconds: 0)
+    # A wait in the service's code (a write not landed yet: look again shortly) is time passing
+    clock.set_sleeper(lambda seconds: offset.__setitem__(0, offset[0] + seconds))
+    # Time here jumps (offset): SQS delays run on that clock too, as they would on AWS over the
+    # same days (moto's own run on the wall clock and would hide delayed work for real minutes).
+    # A wait past SQS's 900 s is kept by our code: the deliver function's early-message path
+    # sends it round again, one hop at a time, until its time has come.
+    monkeypatch.setattr(sqs_models.Message, "delay", _delay_on_the_test_clock)
+    monkeypatch.setattr(sqs_models.Message, "delayed", property(lambda m: clock.now() * 1000 < m.delayed_until))
     points = Points()
     for service in ("dynamodb", "sqs", "scheduler"):
         clients.client(service).meta.events.register("before-call", points)
@@ -88,6 +93,11 @@ def world(aws, monkeypatch):
     for service in ("dynamodb", "sqs", "scheduler"):
         clients.client(service).meta.events.unregister("before-call", points)
     clock.set_clock(None)
+    clock.set_sleeper(None)
+
+
+def _delay_on_the_test_clock(message, delay_seconds):
+    message.delayed_until = (clock.now() + int(delay_seconds)) * 1000
 
 
 # -- the operations ------------------------------------------------------------------------------
@@ -321,8 +331,15 @@ def _converge(w):
         w["offset"][0] = base + step
         reconciler.run()
         drain()
-        if not _anything_marked() and not receive_work(visibility=0):
+        if not _anything_marked() and not receive_work(visibility=0) and not _delayed():
             return
+
+
+def _delayed() -> int:
+    """Work on its way later: messages on the dispatch queue that SQS delays."""
+    attrs = clients.sqs().get_queue_attributes(QueueUrl=dispatch.dispatch_queue_url(),
+                                               AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"])
 
 
 def _anything_marked() -> bool:
@@ -405,9 +422,20 @@ def _empty_dispatch_queue(to_dead_letters=False, url=None):
                                                         for i, m in enumerate(msgs)])
 
 
+def _empty_table():
+    """The last run's items gone (each run makes its own project): every run starts from the
+    table the first one had, and reading it stays as cheap as on the first."""
+    ddb = clients.dynamodb()
+    for page in ddb.get_paginator("scan").paginate(TableName=config.table_name(), ProjectionExpression="pk, sk"):
+        for start in range(0, len(page["Items"]), 25):
+            ddb.batch_write_item(RequestItems={config.table_name(): [
+                {"DeleteRequest": {"Key": k}} for k in page["Items"][start:start + 25]]})
+
+
 def _fresh(w):
-    _empty_dispatch_queue()
-    _empty_dispatch_queue(url=dispatch.dead_letter_queue_url())   # each run's DLQ its own
+    _empty_table()
+    for url in (dispatch.dispatch_queue_url(), dispatch.dead_letter_queue_url()):   # each run's queues its own:
+        clients.sqs().purge_queue(QueueUrl=url)                                   # nothing visible, delayed or leased
     for name in _schedules():
         clients.scheduler().delete_schedule(Name=name, GroupName=config.schedule_group())
     w["receiver"].arrivals.clear()

@@ -378,3 +378,27 @@ def test_a_publishs_deliveries_keep_its_payload_once_and_stay_under_a_kilobyte(a
     assert api.call("POST", f"/v1/scheduling/queue/messages/{failed}/retry").status_code == 202
     drain()
     assert [a.json for a in receiver.at("/shared-2")] == [order, order]
+
+
+def test_a_publish_has_one_list_entry_and_every_filter_still_finds_each_delivery(api, receiver):
+    """A publish's deliveries share one entry in the list index (one index write for the
+    publish, not one per subscription); the list opens it, and filtering by topic, subscription,
+    the subscription's queue or host finds exactly the deliveries that match."""
+    from chalicelib.aws import keys, store
+    api.call("PUT", f"{T}/listed", {})
+    subs = [subscribe(api, "listed", {"url": receiver.url(f"/listed-{i}")}) for i in range(3)]
+    made = api.call("POST", f"{T}/listed/publish", {"event_type": "e", "payload": {"n": 1}}).data["deliveries"]
+    records = [store.get(*keys.delivery(d["delivery_id"])) for d in made]
+    assert len({r["lst"] for r in records}) == 1 and not any(r.get("ix_all") for r in records)
+    by_sub = {d["subscription_id"]: d["delivery_id"] for d in made}
+
+    def listed(query):
+        return [i["delivery_id"] for i in api.call("GET", f"/v1/scheduling/deliveries?{query}").data["items"]]
+    assert sorted(listed("topic=listed")) == sorted(by_sub.values())
+    assert sorted(listed("kind=queue")) == sorted(by_sub.values())
+    for sub in subs:
+        assert listed(f"subscription_id={sub}") == [by_sub[sub]]
+        assert listed(f"queue=@listed/{sub}") == [by_sub[sub]]
+    assert sorted(listed("host=127.0.0.1")) == sorted(by_sub.values())
+    assert listed("host=example.com") == [] and listed("kind=webhook") == []
+    assert len(listed("limit=1")) == 1

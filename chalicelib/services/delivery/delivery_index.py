@@ -54,16 +54,26 @@ def fields(record: dict, url: str | None = None) -> dict:
 
 
 def batch_entry(members: list[dict], ttl: int) -> dict:
-    """One list entry for the messages a batch published to one queue (2 or more): in `ix_list`
-    once for all of them, where each would have had its own (docs/costs.md). Its members carry
-    `lst` and no `ix_all` of their own; the list opens the entry into them (delivery_list._query).
-    Keyed by its first member's id, so a retried batch writes the same entry again."""
+    """One list entry for the messages a batch published to one queue, or a topic publish made
+    for its subscriptions (2 or more): in `ix_list` once for all of them, where each would have
+    had its own (docs/costs.md). Its members carry `lst` and no `ix_all` of their own; the list
+    opens the entry into them (delivery_list._query). Keyed by its first member's id, so a
+    retried batch writes the same entry again. What all members share is projected for the
+    list's filters; members of several subscriptions' queues are `queue:@<topic>/*` (MIXED),
+    and the list checks their own records for what the entry cannot say (host, subscription)."""
     first = members[0]
     entry_id = first["delivery_id"]
-    return {"pk": f"{BATCH_PREFIX}{entry_id}", "sk": "LST", "project_id": first["project_id"], "kind": first["kind"],
+
+    def shared(attr):
+        return first.get(attr) if all(m.get(attr) == first.get(attr) for m in members) else None
+    kind = shared("kind") or f"queue:@{(first.get('source') or {}).get('topic', '')}/{MIXED}"
+    return {"pk": f"{BATCH_PREFIX}{entry_id}", "sk": "LST", "project_id": first["project_id"], "kind": kind,
             "ids": [m["delivery_id"] for m in members], "created_at": first["created_at"],
             "ix_all": f"{first['project_id']}#{shard_of(entry_id)}", "ix_created": sort_key(first["created_at"], entry_id),
-            **({"ix_host": first["ix_host"]} if first.get("ix_host") else {}), "ttl": ttl}
+            **{attr: shared(attr) for attr in ("ix_host", "ix_cron") if shared(attr)}, "ttl": ttl}
+
+
+MIXED = "*"   # a topic publish's list entry spanning its subscriptions' queues (no queue name has it)
 
 
 def changed(record: dict, new: dict) -> dict:

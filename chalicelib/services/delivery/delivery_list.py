@@ -16,7 +16,7 @@ from ... import config
 from ...core import clock, ids, validation
 from ...core.errors import InvalidInput
 from . import deliveries
-from .delivery_index import BATCH_PREFIX, INDEXED_STATES, NO_RESPONSE, host_in, kind_of, partitions
+from .delivery_index import BATCH_PREFIX, INDEXED_STATES, MIXED, NO_RESPONSE, host_in, kind_of, partitions
 
 KINDS = ("webhook", "queue", "cron", "callback", "event")
 FILTERS = ("state", "kind", "queue", "topic", "subscription_id", "cron_id", "host", "status_code", "since", "until")
@@ -87,19 +87,25 @@ def _plan(project_id: str, f: dict) -> tuple[str, str, dict]:
     code = f.get("status_code")
     if code is not None and not (code.isdigit() and 200 <= int(code) < 300):
         return "ix_status", f"{project_id}#{code}", {}
+    # Each test: alternatives, any of which lets an entry through. A topic publish's list entry
+    # (kind queue:@<topic>/*, delivery_index.MIXED) spans its subscriptions' queues and hosts: it
+    # passes the tests it cannot answer, and `matches` checks its members' records.
     tests = {}
+    mixed = [("kind", "contains", f"/{MIXED}")]
     if "queue" in f:
-        tests["kind"] = ("=", f"queue:{f['queue']}")
+        internal = f["queue"].startswith("@") and "/" in f["queue"]
+        tests["kind"] = [("kind", "=", f"queue:{f['queue']}")] + (
+            [("kind", "=", f"queue:{f['queue'].rsplit('/', 1)[0]}/{MIXED}")] if internal else [])
     elif "subscription_id" in f:   # a subscription's deliveries are its queue's (services/topics)
-        tests["kind"] = ("contains", f"/{f['subscription_id']}")
+        tests["kind"] = [("kind", "contains", f"/{f['subscription_id']}")] + mixed
     elif "topic" in f:
-        tests["kind"] = ("begins_with", f"queue:@{f['topic']}/")
+        tests["kind"] = [("kind", "begins_with", f"queue:@{f['topic']}/")]
     elif "kind" in f:
-        tests["kind"] = ("begins_with", "queue:") if f["kind"] == "queue" else ("=", f["kind"])
+        tests["kind"] = [("kind", "begins_with", "queue:") if f["kind"] == "queue" else ("kind", "=", f["kind"])]
     if "cron_id" in f:
-        tests["ix_cron"] = ("=", f"{project_id}#{f['cron_id']}")
+        tests["ix_cron"] = [("ix_cron", "=", f"{project_id}#{f['cron_id']}")] + mixed
     if "host" in f:
-        tests["ix_host"] = ("=", f"{project_id}#{f['host']}")
+        tests["ix_host"] = [("ix_host", "=", f"{project_id}#{f['host']}")] + mixed
     return "ix_list", project_id, tests
 
 
@@ -156,9 +162,12 @@ def _query(index: str, shard: _Shard, lo: str, hi: str, tests: dict, limit: int,
               "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
               "ScanIndexForward": not newest_first}
     conds = []
-    for i, (attr, (op, value)) in enumerate(tests.items()):
-        names[f"#t{i}"], values[f":t{i}"] = attr, value
-        conds.append(f"{op}(#t{i}, :t{i})" if op in ("begins_with", "contains") else f"#t{i} = :t{i}")
+    for i, alternatives in enumerate(tests.values()):
+        ors = []
+        for j, (attr, op, value) in enumerate(alternatives):
+            names[f"#t{i}_{j}"], values[f":t{i}_{j}"] = attr, value
+            ors.append(f"{op}(#t{i}_{j}, :t{i}_{j})" if op in ("begins_with", "contains") else f"#t{i}_{j} = :t{i}_{j}")
+        conds.append(ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")")
     if conds:
         kwargs["FilterExpression"] = " AND ".join(conds)
     if shard.start:

@@ -115,10 +115,11 @@ submit_many = _submit_many   # a topic's publish fans out through it (services/t
 
 
 def _list_entries(records: list[dict]) -> list[dict]:
-    """One list entry per queue with two or more of the batch's messages, its members marked."""
+    """One list entry per queue with two or more of the batch's messages, or per topic publish
+    (all its subscriptions' deliveries in this chunk), its members marked."""
     by_queue: dict = {}
     for r in records:
-        by_queue.setdefault(r["kind"], []).append(r)
+        by_queue.setdefault((r.get("source") or {}).get("publish_id") or r["kind"], []).append(r)
     entries = []
     for members in by_queue.values():
         if len(members) < 2:

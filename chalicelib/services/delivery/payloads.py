@@ -2,6 +2,7 @@
 whole record, and a record is written at least twice (made, attempted), so the payload is kept
 where it costs least: as sent when small, zlib-compressed when that is smaller, and in an item
 of its own, written once, when it is still large (docs/costs.md)."""
+import functools
 import zlib
 
 from ...aws import keys, store
@@ -29,15 +30,21 @@ def stored(payload: str) -> dict:
 def text(record: dict) -> str:
     """The payload as it was sent, however the record keeps it (in itself, compressed or not,
     or in its payload item: split)."""
-    held = record
-    if record.get("pref"):
-        held = store.get(*keys.payload(holder(record)), consistent=False) or {}
-        if not held:
-            raise LookupError("the payload item is gone (past its retention)")
+    held = _item_of(holder(record)) if record.get("pref") else record
     packed = held.get("pz")
     if packed is not None:
         return zlib.decompress(bytes(getattr(packed, "value", packed))).decode()
     return held["payload"]
+
+
+@functools.lru_cache(maxsize=32)
+def _item_of(holder_id: str) -> dict:
+    """A payload item, read once per container: it never changes (only its expiry does), and a
+    publish's deliveries, attempted together, all read the same one."""
+    held = store.get(*keys.payload(holder_id), consistent=False)
+    if not held:
+        raise LookupError("the payload item is gone (past its retention)")   # not cached: lru_cache keeps no raise
+    return {k: held[k] for k in ("pz", "payload") if k in held}
 
 
 def split(record: dict) -> tuple[dict, dict | None]:

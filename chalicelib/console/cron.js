@@ -23,7 +23,7 @@ export async function list(ctx) {
       h("tbody", {}, page.items.map((j) => h("tr", { "data-id": j.cron_id },
         h("td", {}, h("a", { href: `#/cron/${j.cron_id}` }, j.name)),
         h("td", {}, h("span", { class: "words" }, words(j)), h("br"), h("code", { class: "muted" }, j.schedule)),
-        h("td", {}, j.url || `queue ${j.queue}`),
+        h("td", {}, targetText(j)),
         h("td", {}, j.enabled ? badge("active") : badge("paused")),
         h("td", {}, when(j.next_run_at, j.timezone, true)))))))
     : h("p", { class: "muted" }, "No cron jobs yet.");
@@ -79,12 +79,13 @@ export async function detail(ctx, id) {
     h("td", {}, when(r.scheduled_at)), h("td", {}, when(r.fired_at)), h("td", {}, r.manual ? "manual" : "scheduled"),
     h("td", {}, badge(r.delivery_state), r.skipped_reason ? ` (${r.skipped_reason})` : ""),
     h("td", { class: "num" }, r.attempt_count),
-    h("td", {}, r.delivery_id && r.delivery_state !== "skipped" ? h("a", { href: `#/deliveries/${r.delivery_id}` }, r.delivery_id) : "—")));
+    h("td", {}, r.target === "topic" && r.delivery_state !== "skipped" ? `${r.matched ?? 0} subscription(s)`
+      : r.delivery_id && r.delivery_state !== "skipped" ? h("a", { href: `#/deliveries/${r.delivery_id}` }, r.delivery_id) : "—")));
   return h("section", {}, h("p", {}, h("a", { href: "#/cron" }, "← All cron jobs")),
     h("h1", {}, job.name), h("p", { class: "words", id: "schedule-words" }, words(job)),
     h("dl", { class: "kv" },
       h("dt", {}, "Schedule"), h("dd", {}, h("code", {}, job.schedule), " in ", job.timezone),
-      h("dt", {}, "Target"), h("dd", {}, job.url || `queue ${job.queue}`),
+      h("dt", {}, "Target"), h("dd", {}, targetText(job)),
       job.auth ? [h("dt", {}, "Endpoint auth"), h("dd", { id: "cron-auth" }, authText(job.auth))] : null,
       h("dt", {}, "State"), h("dd", {}, job.enabled ? badge("active") : badge("paused")),
       h("dt", {}, "Retries, timeout"), h("dd", {}, `${job.retries} retries, ${job.timeout_seconds} s per attempt`),
@@ -97,6 +98,9 @@ export async function detail(ctx, id) {
       h("thead", {}, h("tr", {}, ["Scheduled", "Fired", "How", "Delivery state", "Attempts", "Delivery"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, runRows))) : h("p", { class: "muted" }, "No runs yet."));
 }
+
+// a job's target: its URL, queue, or topic (with the event type each run publishes as)
+const targetText = (j) => j.url || (j.queue ? `queue ${j.queue}` : `topic ${j.topic} (${j.event_type})`);
 
 const ZONES = (() => {
   try {
@@ -113,8 +117,10 @@ export async function edit(ctx, id) {
   const schedule = input("schedule", { value: job?.schedule || "0 9 * * 1-5", required: true, spellcheck: "false" });
   const zone = input("timezone", { value: job?.timezone || VIEWER_ZONE, list: "zones", required: true, spellcheck: "false" });
   const target = h("select", { id: "cron-target", name: "target" },
-    h("option", { value: "url", selected: !job?.queue }, "a URL"), h("option", { value: "queue", selected: !!job?.queue }, "a queue"));
-  const dest = input("destination", { value: job?.url || job?.queue || "", required: true, placeholder: "https://example.com/hook" });
+    h("option", { value: "url", selected: !!job?.url || !job }, "a URL"), h("option", { value: "queue", selected: !!job?.queue }, "a queue"),
+    h("option", { value: "topic", selected: !!job?.topic }, "a topic"));
+  const dest = input("destination", { value: job?.url || job?.queue || job?.topic || "", required: true, placeholder: "https://example.com/hook" });
+  const eventType = input("event-type", { value: job?.event_type || "", placeholder: "report.daily", spellcheck: "false" });
   const payload = h("textarea", { id: "cron-payload", name: "payload", rows: "4", spellcheck: "false" },
     job ? JSON.stringify(job.payload ?? {}, null, 2) : "{}");
   const retries = input("retries", { type: "number", min: "0", max: "20", value: String(job?.retries ?? 3) });
@@ -169,13 +175,15 @@ export async function edit(ctx, id) {
     const body = { name: name.value.trim(), schedule: schedule.value.trim(), timezone: zone.value.trim(),
       payload: JSON.parse(payload.value || "null"), retries: Number(retries.value), timeout_seconds: Number(timeout.value) };
     body[target.value] = dest.value.trim();
+    if (target.value === "topic") body.event_type = eventType.value.trim();
     const saved = await guarded(slot, () => (job ? api("PATCH", `${BASE}/${id}`, { body }) : api("POST", BASE, { body })));
     if (saved) location.hash = `#/cron/${saved.cron_id}`;
     else slot.querySelector(".error")?.scrollIntoView({ block: "nearest" });
   } },
   field("Name", name), scheduleField, zoneField,
   h("datalist", { id: "zones" }, ZONES.map((z) => h("option", { value: z }))),
-  h("div", { class: "row" }, field("Target", target), field("URL or queue name", dest)),
+  h("div", { class: "row" }, field("Target", target), field("URL or queue name (or topic)", dest),
+    field("Event type (a topic target)", eventType)),
   payloadField, h("div", { class: "row" }, field("Retries", retries), field("Timeout (s)", timeout)),
   h("div", { class: "actions" }, save, h("a", { href: job ? `#/cron/${id}` : "#/cron", class: "button" }, "Cancel")), slot, preview);
   check();

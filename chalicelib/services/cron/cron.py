@@ -4,6 +4,7 @@ writes the record first, marked `sync: pending` (or `deleting`) with a due marke
 schedules cannot be changed now, or the request dies half-way, the record stays marked and the
 reconciler finishes the change (`converge`): the record is what the job is, always. A schedule
 whose job is gone or deleting fires nothing, and is deleted when it fires (cron_runs)."""
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -12,13 +13,15 @@ from ...core import breaker, clock, due, endpoint_auth, flow_limits, ids, retry_
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..queues import queues
 from ..receivers import flows
+from ..topics import event_types, topics
 from ..tenancy import idempotency, quotas, request_ids
 from ..delivery import options
 
 log = logging.getLogger(__name__)
 
 OPTIONAL = ("retry_schedule", "callback_url", "failure_callback_url")   # null: the default (none)
-FIELDS = ("name", "schedule", "url", "queue", "payload", "timezone", "retries", "timeout_seconds",
+TARGETS = ("url", "queue", "topic")
+FIELDS = ("name", "schedule", *TARGETS, "event_type", "payload", "timezone", "retries", "timeout_seconds",
           "enabled", "catch_up_window_seconds", "flow_key", "circuit_breaker", "auth", *OPTIONAL, "idempotency_key")
 MAX_NAME = 128
 MAX_RETRIES = 20
@@ -42,10 +45,14 @@ def _check(body: dict, current: dict | None = None, project_id: str = "") -> dic
         out["schedule"] = schedules.parse(raw).expression
     if given("timezone"):
         out["timezone"] = schedules.check_timezone(body.get("timezone", "UTC"))
-    if not partial or "url" in body or "queue" in body:
-        out.update(_target(body, partial))
+    if not partial or any(t in body for t in TARGETS):
+        out.update(_target(body, project_id))
     if given("payload"):
         out["payload"] = validation.any_json(body)
+    if given("event_type") or (partial and any(t in body for t in TARGETS)):
+        out["event_type"] = _event_type(body, out)
+    if out.get("topic"):
+        _check_topic_payload(project_id, out)
     if given("retries"):
         out["retries"] = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
     if given("timeout_seconds"):
@@ -56,15 +63,17 @@ def _check(body: dict, current: dict | None = None, project_id: str = "") -> dic
         out["catch_up_window_seconds"] = _catch_up_window(body)
     if given("flow_key"):
         out["flow_key"] = flow_limits.check_key(body["flow_key"]) if body.get("flow_key") is not None else None
-    if out.get("flow_key") and out.get("queue"):
+    if out.get("flow_key") and not out.get("url"):
         raise InvalidInput("'flow_key' applies to a job that targets a url; a queue's limits are its own "
-                           "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism).", field="flow_key")
+                           "(PUT /v1/scheduling/queue/{name} with rate_limit / parallelism), a topic's "
+                           "subscriptions have their own.", field="flow_key")
     if "circuit_breaker" in body:
         out.update(breaker.fields(body))
-    if out.get("queue") and body.get("circuit_breaker") is not None:
+    if not out.get("url") and body.get("circuit_breaker") is not None:
         raise InvalidInput("'circuit_breaker' applies to a job that targets a url; a queue's breaker is its "
-                           "own (PUT /v1/scheduling/queue/{name} with circuit_breaker).", field="circuit_breaker")
-    if out.get("queue"):   # a job feeding a queue goes through its queue's breaker: none of its own
+                           "own (PUT /v1/scheduling/queue/{name} with circuit_breaker), a topic's "
+                           "subscriptions have their own.", field="circuit_breaker")
+    if not out.get("url"):   # a job feeding a queue or topic goes through their breakers: none of its own
         out.update({"circuit_breaker": None, "breaker_off": None})
     out.update(_auth(body, out, project_id))
     if given("retry_schedule"):
@@ -77,11 +86,12 @@ def _check(body: dict, current: dict | None = None, project_id: str = "") -> dic
 
 def _auth(body: dict, out: dict, project_id: str) -> dict:
     """The job's endpoint credentials (core/endpoint_auth.py), copied to each run's delivery; a job
-    feeding a queue uses its queue's."""
-    if out.get("queue"):
+    feeding a queue or a topic uses its queue's or subscriptions'."""
+    if not out.get("url"):
         if body.get("auth") is not None:
             raise InvalidInput("'auth' applies to a job that targets a url; a queue's endpoint has its own "
-                               "(PUT /v1/scheduling/queue/{name} with auth).", field="auth")
+                               "(PUT /v1/scheduling/queue/{name} with auth), as a topic's subscriptions do.",
+                               field="auth")
         return {"auth": None}
     if "auth" in body:
         return {"auth": options.auth(body, project_id, out.get("url"))}
@@ -103,14 +113,46 @@ def _empty_name():
     raise InvalidInput("'name' must not be blank.", field="name")
 
 
-def _target(body: dict, partial: bool) -> dict:
-    url, queue = body.get("url"), body.get("queue")
-    if (url is None) == (queue is None):
-        raise InvalidInput("Give exactly one target: 'url' (an http(s) URL to POST to) or 'queue' "
-                           "(a queue name to publish into).", field="url" if url is not None else "queue")
-    if url is not None:
-        return {"url": options.check_url(body), "queue": None}
-    return {"queue": queues.check_name(queue, "queue"), "url": None}
+def _target(body: dict, project_id: str) -> dict:
+    given = [t for t in TARGETS if body.get(t) is not None]
+    if len(given) != 1:
+        raise InvalidInput("Give exactly one target: 'url' (an http(s) URL to POST to), 'queue' (a queue name "
+                           "to publish into) or 'topic' (a topic to publish to, with 'event_type').",
+                           field=given[0] if given else "queue")
+    none = dict.fromkeys(TARGETS)
+    if given == ["url"]:
+        return {**none, "url": options.check_url(body)}
+    if given == ["queue"]:
+        return {**none, "queue": queues.check_name(body["queue"], "queue")}
+    name = topics.check_name(body["topic"], "topic")
+    if not topics.find(project_id, name):
+        raise NotFound(f"No topic '{name}' in this project; create it first with PUT /v1/scheduling/topics/{name}.",
+                       field="topic")
+    return {**none, "topic": name}
+
+
+def _event_type(body: dict, out: dict) -> str | None:
+    """What a run to a topic publishes as (required with 'topic', refused otherwise)."""
+    if not out.get("topic"):
+        if body.get("event_type") is not None:
+            raise InvalidInput("'event_type' applies to a job that targets a 'topic'; remove it, or give "
+                               "'topic' instead of 'url'/'queue'.", field="event_type")
+        return None
+    if body.get("event_type") is None:
+        if out.get("event_type") and "event_type" not in body:
+            return out["event_type"]   # a PATCH of the topic keeps the job's event type
+        raise InvalidInput("'event_type' is required with 'topic', e.g. 'report.daily' (subscriptions "
+                           "choose by it).", field="event_type")
+    return event_types.check_name(body["event_type"], "event_type")
+
+
+def _check_topic_payload(project_id: str, out: dict) -> None:
+    """A run to a topic publishes the payload: a JSON object, fitting its event type's schema."""
+    payload = json.loads(out.get("payload") or "{}")
+    if not isinstance(payload, dict):
+        raise InvalidInput("'payload' must be a JSON object when the job targets a topic (subscriptions "
+                           "filter on its fields); wrap it, e.g. {\"data\": ...}.", field="payload")
+    event_types.check_payload(project_id, out["event_type"], payload)
 
 
 def _aws_expressions(fields: dict) -> list[str]:
@@ -284,7 +326,7 @@ def set_enabled(project_id: str, cron_id: str, enabled: bool) -> dict:
 
 
 def _public_fields(record: dict) -> dict:
-    return {k: record.get(k) for k in ("name", "schedule", "url", "queue", "payload", "timezone",
+    return {k: record.get(k) for k in ("name", "schedule", *TARGETS, "event_type", "payload", "timezone",
                                         "retries", "timeout_seconds", "enabled", "catch_up_window_seconds",
                                         "flow_key", "circuit_breaker", "breaker_off", "auth", *OPTIONAL)}
 
@@ -360,7 +402,10 @@ def view(record: dict, runs: int = 0) -> dict:
         "payload": _json(record["payload"]), "aws_schedule_expressions": record["aws_expressions"],
         "created_at": clock.rfc3339(record["created_at"]), "updated_at": clock.rfc3339(record["updated_at"]),
     }
-    out["url" if record.get("url") else "queue"] = record.get("url") or record.get("queue")
+    target = next(t for t in TARGETS if record.get(t))
+    out[target] = record[target]
+    if target == "topic":
+        out["event_type"] = record["event_type"]
     out["flow_key"] = record.get("flow_key")
     if record.get("auth"):   # what identifies its credentials, never a secret
         out["auth"] = endpoint_auth.view(record["auth"])
@@ -373,5 +418,4 @@ def view(record: dict, runs: int = 0) -> dict:
 
 
 def _json(text):
-    import json
     return json.loads(text) if text else None

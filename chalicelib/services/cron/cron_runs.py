@@ -5,7 +5,13 @@ deliver function may see the same message again after a crash; all collapse into
 delivery is written first and carries its due marker (core/due.py), so a firing that dies after
 it is still sent, by the reconciler, and the run is written by whichever copy comes next (its
 own message comes back until it succeeds). Two plain conditional puts, not a transaction: half
-the write units, and moto copies a whole table for every transaction."""
+the write units, and moto copies a whole table for every transaction.
+
+A job targeting a topic publishes instead: one delivery per subscription matching then, each id
+derived from the run's (topics/publish.fan_out), written before the run as the one delivery is;
+a copy of the firing finds them stored and makes none twice. The run records how many matched
+(0 is a run too, not an error); its `delivery_id` is the id the deliveries derive from."""
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -15,6 +21,7 @@ from . import cron
 from ..delivery import deliveries, events, payloads
 from ..queues import messages
 from ..tenancy import idempotency, quotas, request_ids, retention
+from ..topics import publish
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +55,13 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
     run_pk, run_sk = keys.cron_run(cron_id, delivery_id)
     run = {"pk": run_pk, "sk": run_sk, "cron_id": cron_id, "project_id": record["project_id"],
            "delivery_id": delivery_id, "scheduled_at": at, "fired_at": now, "manual": manual,
-           "target": "url" if record.get("url") else "queue", **({"mid": message_id} if message_id else {}),
+           "target": _target(record), **({"mid": message_id} if message_id else {}),
            # kept a month past the longest its delivery may be (services/tenancy/retention.py)
            "ttl": int(now + 86400 * (max(retention.stamp(record["project_id"])) + RUN_MARGIN_DAYS))}
     # a scheduled run counts against the plan's deliveries per day like any publish (a trigger was
     # counted by its request); over the limit it is recorded as skipped, visibly, and sends nothing
-    if not manual and not quotas.take_scheduled_run(record["project_id"]):
+    subs = _subscribers(record)
+    if not manual and not quotas.take_scheduled_run(record["project_id"], 1 if subs is None else len(subs)):
         # told before the run is written, with the scheduled time as the event's time, so that
         # a firing redone after a crash tells it once (events derive the id from it)
         events.emit(record["project_id"], "cron.run_skipped",
@@ -62,6 +70,11 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
         _put_once({**run, "skipped": "quota_exceeded"})
         return None, None
     meta = {"infrai-cron-id": cron_id, "infrai-scheduled-time": clock.rfc3339(at)}
+    if subs is not None:
+        stored = publish.fan_out(record["project_id"], subs, record["event_type"], record["payload"], delivery_id,
+                                 True, trace=trace, meta=meta)
+        _put_once({**run, "topic": record["topic"], "matched": len(stored)})
+        return delivery_id, None   # each delivery's first attempt is handed as it is written
     if record.get("queue"):
         delivery = messages.cron_message(record, delivery_id, meta, trace=trace)
     else:
@@ -84,6 +97,17 @@ def fire(cron_id: str, scheduled: str, *, manual=False, project_id=None, message
     if made:
         return delivery_id, (deliveries.work_of(delivery, 1, now) if delivery["enqueued"] and not hand else None)
     return delivery_id, _redelivered(run if run_made else store.get(run_pk, run_sk) or {}, delivery, message_id)
+
+
+def _target(record: dict) -> str:
+    return next(t for t in ("topic", "queue", "url") if record.get(t))
+
+
+def _subscribers(record: dict) -> list[dict] | None:
+    """A topic job's run goes to these subscriptions (matching now); None: not a topic job."""
+    if not record.get("topic"):
+        return None
+    return publish.matching(record["project_id"], record["topic"], record["event_type"], json.loads(record["payload"]))
 
 
 def _redelivered(run: dict, delivery: dict, message_id: str | None) -> dict | None:
@@ -132,10 +156,11 @@ def epoch(scheduled: str) -> float:
 def trigger(project_id: str, cron_id: str, idem_key: str | None, trace=None) -> dict:
     """Run once now, out of band (also when paused); the schedule is untouched. Its delivery
     joins the request's `trace` if it came with one."""
-    cron.load(project_id, cron_id)
+    record = cron.load(project_id, cron_id)
 
     def run():
-        quotas.take_deliveries(project_id)
+        subs = _subscribers(record)   # a run to a topic: one delivery per subscription it reaches
+        quotas.take_deliveries(project_id, 1 if subs is None else len(subs))
         [reserved] = request_ids.reserve(project_id, "cron.trigger", idem_key, "dlv")
         delivery_id, _ = fire(cron_id, clock.rfc3339(clock.now()), manual=True, project_id=project_id,
                               delivery_id=reserved, hand=True, trace=trace)
@@ -159,9 +184,12 @@ def _views(runs_: list[dict]) -> list[dict]:
         d = found.get(keys.delivery(r["delivery_id"]), {})
         if deliveries.expired(d, now) or (not d and r["fired_at"] < now - 3600):
             d = {"state": "expired"}   # past its retention (a delivery is written within moments of its run)
+        if r.get("target") == "topic":   # one delivery per subscription: listed with ?topic=
+            d = {"state": "published"}
         out.append({"scheduled_at": clock.rfc3339(r["scheduled_at"]), "fired_at": clock.rfc3339(r["fired_at"]),
                     "delivery_id": r["delivery_id"], "manual": r["manual"], "target": r.get("target", "url"),
                     "delivery_state": "skipped" if r.get("skipped") else d.get("state", "pending"),
                     "attempt_count": d.get("attempt_count", 0),
-                    **({"skipped_reason": r["skipped"]} if r.get("skipped") else {})})
+                    **({"skipped_reason": r["skipped"]} if r.get("skipped") else {}),
+                    **({"topic": r["topic"], "matched": int(r["matched"])} if "matched" in r else {})})
     return out

@@ -84,15 +84,16 @@ def take_attempt(project_id: str) -> float | None:
         return float(_next_day(now))
 
 
-def take_scheduled_run(project_id: str) -> bool:
-    """One scheduled cron run against the deliveries-per-day limit; False when over it. (The
-    per-second limit is for requests, which a schedule is not.) A firing Scheduler delivers
-    twice may count twice: rare, and only ever against the caller's own limit."""
+def take_scheduled_run(project_id: str, count: int = 1) -> bool:
+    """One scheduled cron run (`count` deliveries: a run to a topic makes one per subscription)
+    against the deliveries-per-day limit; False when over it. (The per-second limit is for
+    requests, which a schedule is not.) A firing Scheduler delivers twice may count twice: rare,
+    and only ever against the caller's own limit."""
     limit = _limits(project_id)["deliveries_per_day"]
-    if limit is None:
+    if limit is None or count == 0:
         return True
     try:
-        _take_day(project_id, 1, limit, clock.now())
+        _take_day(project_id, count, limit, clock.now())
         return True
     except QuotaExceeded:
         return False

@@ -46,6 +46,20 @@ def test_cron_task_url_or_queue_and_default_names(client, fake):
     assert queue_body["queue"] == "reports" and queue_body["name"] == "reports" and "payload" not in queue_body
 
 
+def test_cron_to_a_topic_sends_topic_and_event_type_and_refuses_two_targets(client, fake):
+    client.cron.create("0 9 * * *", topic="reports", event_type="report.daily", payload={"rows": 1})
+    client.cron.update("cron_1", topic="reports", event_type="report.weekly")
+    created, changed = fake.requests[0][3], fake.requests[1][3]
+    assert created["topic"] == "reports" and created["event_type"] == "report.daily" and created["name"] == "reports"
+    assert "url" not in created and "queue" not in created
+    assert changed == {"topic": "reports", "event_type": "report.weekly"}
+    with pytest.raises(ValueError):
+        client.cron.create("0 9 * * *", "https://a.example.com", topic="reports", event_type="x")
+    with pytest.raises(ValueError):
+        client.cron.create("0 9 * * *")
+    assert len(fake.requests) == 2
+
+
 def test_cron_backfill_sends_the_window_and_the_catch_up_window_is_a_field(client, fake):
     from datetime import datetime, timedelta, timezone
     ny = timezone(timedelta(hours=-5))

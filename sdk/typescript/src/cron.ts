@@ -16,10 +16,10 @@ export function defaultName(task: string): string {
 
 /** client.job.cron */
 export class CronApi extends Api {
-  /** A job that POSTs to `url` (or publishes into `queue`) on `schedule`. */
+  /** A job that POSTs to `url` (or publishes into `queue`, or to `topic` as `event_type`) on `schedule`. */
   create(opts: CronOptions): Promise<CronRecord> {
     const { idempotency_key, ...fields } = opts;
-    const target = fields.url ?? fields.queue ?? "";
+    const target = fields.url ?? fields.queue ?? fields.topic ?? "";
     const body = pick({ ...fields, name: fields.name ?? defaultName(target) });
     return this.client.call("scheduling.cron.create", { body, idempotencyKey: idempotency_key });
   }

@@ -23,11 +23,15 @@ export interface ApiErrorBody { error: { code: string; message: string; field?: 
 export interface CronOptions {
   /** cron expression, e.g. "0 9 * * *" */
   schedule: string;
-  /** the URL that receives the scheduled POST (exactly one of url / queue) */
+  /** the URL that receives the scheduled POST (exactly one of url / queue / topic) */
   url?: string;
-  /** a queue each run publishes into (exactly one of url / queue) */
+  /** a queue each run publishes into (exactly one of url / queue / topic) */
   queue?: string;
-  /** human-readable job name; defaults to the queue name or the URL's host + path */
+  /** a topic each run publishes to, one delivery per matching subscription (exactly one of url / queue / topic; it must exist) */
+  topic?: string;
+  /** what each run publishes to the topic as (required with topic, refused otherwise; the payload must then be an object) */
+  event_type?: string;
+  /** human-readable job name; defaults to the queue or topic name or the URL's host + path */
   name?: string;
   payload?: unknown;
   /** IANA time zone of the schedule (default "UTC") */
@@ -57,6 +61,8 @@ export interface CronRecord {
   schedule: string;
   url?: string;
   queue?: string;
+  topic?: string;
+  event_type?: string;
   enabled: boolean;
   timezone: string;
   next_run_at?: Timestamp | null;
@@ -102,9 +108,14 @@ export interface CronRun {
   fired_at: Timestamp;
   delivery_id: string;
   manual: boolean;
-  target: "url" | "queue";
-  /** "skipped": a scheduled run that sent nothing (see skipped_reason); "expired": its delivery is past the project's retention */
-  delivery_state: DeliveryState | "pending" | "skipped" | "expired";
+  target: "url" | "queue" | "topic";
+  /** "skipped": a scheduled run that sent nothing (see skipped_reason); "expired": its delivery is past the project's retention;
+   *  "published": a run to a topic, one delivery per matching subscription (see matched) */
+  delivery_state: DeliveryState | "pending" | "skipped" | "expired" | "published";
+  /** a run to a topic: the topic */
+  topic?: string;
+  /** a run to a topic: how many subscriptions it made a delivery for (0: none matched) */
+  matched?: number;
   attempt_count: number;
   skipped_reason?: "quota_exceeded";
 }

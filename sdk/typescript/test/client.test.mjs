@@ -69,6 +69,12 @@ describe("InfraiClient", () => {
     assert.equal(fake.requests[0].body.name, "api.example.com/hooks/x");
   });
 
+  it("creates a job that publishes to a topic, named after it", async () => {
+    await client.job.cron.create({ schedule: "0 9 * * *", topic: "reports", event_type: "report.daily", payload: { rows: 1 } });
+    assert.deepEqual(fake.requests[0].body, { schedule: "0 9 * * *", topic: "reports", event_type: "report.daily",
+      payload: { rows: 1 }, name: "reports" });
+  });
+
   it("calls every route of ROUTES through its method", async () => {
     const c = client;
     const calls = [

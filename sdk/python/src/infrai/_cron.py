@@ -37,15 +37,18 @@ def default_name(task: str) -> str:
 class Cron(Resource):
     """Cron jobs: `infra.cron`."""
 
-    def create(self, cron_expr: str, task: str, *, name: Optional[str] = None, timezone: str = "UTC",
+    def create(self, cron_expr: str, task: Optional[str] = None, *, name: Optional[str] = None, timezone: str = "UTC",
                retries: Optional[int] = None, timeout_seconds: int = 300, payload: Any = None,
                idempotency_key: Optional[str] = None, enabled: Optional[bool] = None,
                flow_key: Optional[str] = None, retry: Optional[int] = None,
                catch_up_window_seconds: Optional[int] = None, retry_schedule: Any = None,
                callback_url: Optional[str] = None, failure_callback_url: Optional[str] = None,
                circuit_breaker: Optional[Mapping[str, int]] = UNSET,
-               auth: Optional[Mapping[str, Any]] = None) -> dict:
+               auth: Optional[Mapping[str, Any]] = None, topic: Optional[str] = None,
+               event_type: Optional[str] = None) -> dict:
         """A job that POSTs to `task` (a URL) or publishes into `task` (a queue name) on `cron_expr`
+        (or, with `topic` and `event_type` instead of a task, publishes to that topic: one delivery
+        per matching subscription; the payload is then an object)
         (the body's `schedule`). `retries` defaults to 3; `retry` is the seed's spelling of it.
         `catch_up_window_seconds`: runs missed while paused or down, at most this old, are fired
         on resume or recovery (default 0: skipped). `retry_schedule`: "svix" (default),
@@ -55,8 +58,11 @@ class Cron(Resource):
         credentials, as for `infra.webhook.send`."""
         retries = renamed(retries, retry, "retry", "retries")
         retries = 3 if retries is None else retries
-        body = {"name": name if name is not None else default_name(task), "schedule": cron_expr,
-                **_target(task), "timezone": timezone, "retries": retries, "timeout_seconds": timeout_seconds}
+        if (task is None) == (topic is None):
+            raise ValueError("give a task (a URL or a queue name) or topic= (with event_type=), not both")
+        target = _target(task) if task is not None else {"topic": topic, "event_type": event_type}
+        body = {"name": name if name is not None else default_name(task or topic), "schedule": cron_expr,
+                **target, "timezone": timezone, "retries": retries, "timeout_seconds": timeout_seconds}
         body.update(given(enabled=enabled, payload=payload, catch_up_window_seconds=catch_up_window_seconds,
                           flow_key=flow_key, retry_schedule=retry_schedule, callback_url=callback_url,
                           failure_callback_url=failure_callback_url, auth=as_dict(auth)))
@@ -76,11 +82,13 @@ class Cron(Resource):
                catch_up_window_seconds: int = UNSET, retry_schedule: Any = UNSET,
                callback_url: Optional[str] = UNSET, failure_callback_url: Optional[str] = UNSET,
                circuit_breaker: Optional[Mapping[str, int]] = UNSET,
-               auth: Optional[Mapping[str, Any]] = UNSET) -> dict:
+               auth: Optional[Mapping[str, Any]] = UNSET, topic: str = UNSET,
+               event_type: str = UNSET) -> dict:
         """Change only what is given. `cron_expr`, `task` and `retry` are create()'s spellings of
-        `schedule`, `url`/`queue` and `retries`; `auth=None` removes the endpoint's credentials."""
+        `schedule`, `url`/`queue` and `retries`; `auth=None` removes the endpoint's credentials.
+        A new target (`url`, `queue`, `task` or `topic`) replaces the old one."""
         body = drop_unset({"schedule": renamed(schedule, cron_expr, "cron_expr", "schedule"), "url": url,
-                           "queue": queue, "name": name, "timezone": timezone,
+                           "queue": queue, "topic": topic, "event_type": event_type, "name": name, "timezone": timezone,
                            "retries": renamed(retries, retry, "retry", "retries"),
                            "timeout_seconds": timeout_seconds, "payload": payload, "enabled": enabled,
                            "flow_key": flow_key, "catch_up_window_seconds": catch_up_window_seconds,

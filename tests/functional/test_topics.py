@@ -402,3 +402,5 @@ def test_a_publish_has_one_list_entry_and_every_filter_still_finds_each_delivery
     assert sorted(listed("host=127.0.0.1")) == sorted(by_sub.values())
     assert listed("host=example.com") == [] and listed("kind=webhook") == []
     assert len(listed("limit=1")) == 1
+    for item in api.call("GET", "/v1/scheduling/deliveries?topic=listed").data["items"]:
+        assert (item["topic"], item["event_type"]) == ("listed", "e") and by_sub[item["subscription_id"]] == item["delivery_id"]

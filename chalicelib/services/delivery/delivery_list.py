@@ -295,4 +295,7 @@ def view(record: dict) -> dict:
     out.update({"kind": kind_of(record), "queue": source.get("queue"), "cron_id": source.get("cron_id"),
                 "host": host_in(record),
                 "status_code": last["status_code"] if last else None, "last_attempt": last})
+    if source.get("topic"):   # a topic publish's delivery: which topic, subscription and event type
+        out.update({"topic": source["topic"], "subscription_id": source.get("subscription_id"),
+                    "event_type": source.get("event_type")})
     return out

@@ -45,6 +45,14 @@ def scheduler_role_arn() -> str:
     return os.environ.get("INFRAI_SCHEDULER_ROLE_ARN", "")
 
 
+def destination_arns() -> list[str] | None:
+    """The deploy setting INFRAI_DESTINATION_ARNS: the SQS queue, EventBridge bus and role ARNs
+    the functions' role was granted (core/destinations.py); None when it is not set (the local
+    stack: any destination)."""
+    raw = os.environ.get("INFRAI_DESTINATION_ARNS")
+    return None if raw is None else [a for a in raw.replace(",", " ").split() if a]
+
+
 def allow_private_targets() -> bool:
     """True only on the local stack (and tests): deployed stages never reach private addresses."""
     return os.environ.get("INFRAI_ALLOW_PRIVATE_TARGETS", "") == "1"

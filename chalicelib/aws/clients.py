@@ -31,6 +31,27 @@ def client(service: str):
     return _client(service, region)
 
 
+def in_region(service: str, region: str):
+    """A client for another region than the function's (a destination's: aws/destinations.py)."""
+    return _client(service, region)
+
+
+def with_credentials(service: str, region: str, credentials: dict):
+    """A client acting with an assumed role's temporary credentials (STS AssumeRole's
+    `Credentials`); not cached here: they expire (aws/destinations.py keeps it until then)."""
+    import boto3  # deferred, as above
+    from botocore.config import Config
+
+    with _lock:
+        return boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"]).client(
+            service, region_name=region,
+            config=Config(retries={"max_attempts": 4, "mode": "standard"},
+                          connect_timeout=float(os.environ.get("INFRAI_AWS_CONNECT_TIMEOUT", CONNECT_TIMEOUT)),
+                          read_timeout=float(os.environ.get("INFRAI_AWS_READ_TIMEOUT", READ_TIMEOUT))))
+
+
 def dynamodb():
     return client("dynamodb")
 
@@ -45,6 +66,10 @@ def scheduler():
 
 def ssm():
     return client("ssm")
+
+
+def sts():
+    return client("sts")
 
 
 def reset() -> None:

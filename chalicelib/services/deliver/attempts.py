@@ -25,6 +25,7 @@ from ...core import clock, credential_headers, due, retry_policy, signing, trace
 from ..delivery import deliveries, delivery_index, notices, payloads
 from ..receivers import circuit_breaker, endpoint_credentials, endpoints, flow_control, holding
 from ..tenancy import quotas, signature_keys
+from . import destinations
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def _process_one(work, record: dict | None, context: _Context) -> str:
         queue = context.queues.get((record["project_id"], record["source"]["queue"]))
         if not holding.accepts(queue):
             return holding.hold(record, n)
-        url, timeout = queue["url"], queue["timeout_seconds"]
+        url, timeout = queue.get("url") or queue["destination"]["arn"], queue["timeout_seconds"]
     fuse = circuit_breaker.of(record, queue, context.endpoints)
     if fuse and not circuit_breaker.allows(fuse):   # its endpoint's breaker is open: held, not failed
         circuit_breaker.note_source(fuse)   # first, so closing the breaker releases this source too
@@ -229,8 +230,10 @@ def _attempt(record: dict, n: int, url: str, timeout: int, context: "_Context", 
     frees_at = quotas.take_attempt(record["project_id"])
     if frees_at is not None:
         return _defer(record, n, frees_at)
-    result = _send(record, url, timeout, n, context.secrets[record["project_id"]],
-                   endpoint_credentials.of(record, context.queues))
+    destination = destinations.of(record, context.queues)   # an SQS queue or EventBridge bus instead of a URL
+    result = (destinations.send(record, destination, n, context.secrets[record["project_id"]]) if destination
+              else _send(record, url, timeout, n, context.secrets[record["project_id"]],
+                         endpoint_credentials.of(record, context.queues)))
     updated, fresh = _record_attempt(record, n, result, url)
     if fuse and fresh:
         try:

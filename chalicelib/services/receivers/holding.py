@@ -20,8 +20,8 @@ def find(project_id: str, name: str) -> dict | None:
 
 
 def accepts(queue: dict | None) -> bool:
-    """Whether messages may go out now (an endpoint, not paused)."""
-    return bool(queue and queue.get("url") and not queue.get("paused"))
+    """Whether messages may go out now (an endpoint or a subscription's AWS destination, not paused)."""
+    return bool(queue and (queue.get("url") or queue.get("destination")) and not queue.get("paused"))
 
 
 def finish_release(queue: dict) -> int:

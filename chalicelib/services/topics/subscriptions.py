@@ -10,7 +10,9 @@ import json
 import logging
 
 from ...aws import keys, store
-from ...core import breaker, clock, credential_headers, due, endpoint_auth, event_patterns, flow_limits, ids
+from ... import config
+from ...core import breaker, clock, credential_headers, destinations, due, endpoint_auth, event_patterns, flow_limits
+from ...core import ids
 from ...core import retry_policy, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..delivery import options
@@ -19,9 +21,10 @@ from ..receivers import holding
 from ..tenancy import idempotency, request_ids
 from . import event_types, topics
 
-FIELDS = ("url", "event_types", "filter", "description", "headers", "auth", "retries", "retry_schedule",
+FIELDS = ("url", "destination", "event_types", "filter", "description", "headers", "auth", "retries", "retry_schedule",
           "timeout_seconds", "paused", *flow_limits.FIELDS, "circuit_breaker")
 MAX_EVENT_TYPES = 50
+TARGETS = {"url": "destination", "destination": "url"}   # a subscription has exactly one
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,10 @@ log = logging.getLogger(__name__)
 def create(project_id: str, topic_name: str, body: dict, idem_key: str | None) -> dict:
     topics.load(project_id, topic_name)
     validation.reject_unknown(body, (*FIELDS, "idempotency_key"))
-    if body.get("url") is None:
-        raise InvalidInput("'url' is required: the HTTP(S) endpoint the topic's events are delivered to.",
-                           field="url")
+    if (body.get("url") is None) == (body.get("destination") is None):
+        raise InvalidInput("Give exactly one of 'url' (the HTTP(S) endpoint the topic's events are delivered to) "
+                           "and 'destination' (an SQS queue or EventBridge bus in your AWS account).",
+                           field="url" if body.get("url") is None else "destination")
     fields = _checked(project_id, body, {})
     return idempotency.once(project_id, "topic.subscribe", idem_key, {**body, "topic": topic_name},
                             lambda: _create(project_id, topic_name, fields, idem_key))
@@ -68,15 +72,25 @@ def _create(project_id: str, topic_name: str, fields: dict, idem_key: str | None
 def _checked(project_id: str, body: dict, current: dict) -> dict:
     """The stored form of each field given (None: back to the default), every one checked before
     anything is written; `current`: the subscription as it is (a PATCH)."""
-    out = {}
-    if "url" in body:
-        if body["url"] is None:
-            raise InvalidInput("'url' cannot be removed; pause the subscription or delete it.", field="url")
-        out["url"] = options.check_url(body)
-    url = out.get("url", current.get("url"))
+    out: dict = {}
+    if body.get("url") is not None and body.get("destination") is not None:
+        raise InvalidInput("Give either 'url' or 'destination', not both.", field="destination")
+    for target in ("url", "destination"):   # one replaces the other (a PATCH may switch)
+        if target in body and body[target] is None and not body.get(TARGETS[target]):
+            raise InvalidInput(f"'{target}' cannot be removed; give the other target, pause the subscription or "
+                               "delete it.", field=target)
+    if body.get("url") is not None:
+        out["url"], out["destination"] = options.check_url(body), None
+    if body.get("destination") is not None:
+        out["destination"], out["url"] = destinations.check(body["destination"], config.destination_arns()), None
+    if out.get("destination") or (current.get("destination") and "url" not in out):
+        _no_http_options(body)
+        if "destination" in out:   # from a URL: what only an HTTP request uses goes
+            out.update(headers={}, auth=None)
+    url = out["url"] if "url" in out else current.get("url")
     if "auth" in body:
         out["auth"] = options.auth(body, project_id, url)
-    else:
+    elif url is not None:
         endpoint_auth.requires_https(current.get("auth"), url, "url")
     if "headers" in body:
         headers = validation.extra_headers(body) if body["headers"] is not None else {}
@@ -106,6 +120,14 @@ def _checked(project_id: str, body: dict, current: dict) -> dict:
     if "retry_schedule" in body:
         out["retry_schedule"] = retry_policy.check(body["retry_schedule"])
     return out
+
+
+def _no_http_options(body: dict) -> None:
+    """A destination takes no HTTP headers, endpoint auth or circuit breaker: it is no HTTP
+    endpoint (AWS's own failures are retried, then dead-lettered, as every failed attempt)."""
+    for f in destinations.HTTP_ONLY:
+        if body.get(f) is not None:
+            raise InvalidInput(f"'{f}' applies to a 'url' (an HTTP endpoint), not to a 'destination'.", field=f)
 
 
 def _event_types(value) -> list | None:
@@ -207,6 +229,7 @@ def wants(sub: dict, event_type: str, payload: dict) -> bool:
 
 def view(sub: dict, counts: dict | None = None) -> dict:
     out = {"subscription_id": sub["subscription_id"], "topic": sub["topic"], "url": sub.get("url"),
+           "destination": sub.get("destination"),
            "event_types": sub.get("event_types"),
            "filter": json.loads(sub["filter_json"]) if sub.get("filter_json") else None,
            "description": sub.get("description"),

@@ -456,8 +456,18 @@ export interface TopicPublishResult {
   /** `delivery_id` is also the webhook-id it is sent with */
   deliveries: { subscription_id: string; delivery_id: string; state: "queued" | "held" }[];
 }
+/** An SQS queue or EventBridge bus in your AWS account, delivered to instead of a URL (docs/topics.md) */
+export interface Destination {
+  type: "sqs" | "eventbridge";
+  /** arn:aws:sqs:<region>:<account>:<queue> or arn:aws:events:<region>:<account>:event-bus/<bus> */
+  arn: string;
+  /** a role to assume for the send (another account's destination) */
+  role_arn?: string;
+}
 export interface SubscriptionUpdate {
   url?: string;
+  /** instead of `url` (a subscription has exactly one) */
+  destination?: Destination;
   /** the event types delivered; null: every type */
   event_types?: string[] | null;
   /** an EventBridge event pattern on the payload, e.g. { amount: [{ numeric: [">", 100] }] } */
@@ -474,14 +484,15 @@ export interface SubscriptionUpdate {
   parallelism?: number | null;
   circuit_breaker?: Partial<CircuitBreaker> | null;
 }
+/** exactly one of `url` and `destination` */
 export interface SubscriptionOptions extends SubscriptionUpdate {
-  url: string;
   idempotency_key?: string;
 }
 export interface SubscriptionRecord {
   subscription_id: string;
   topic: string;
-  url: string;
+  url: string | null;
+  destination: Destination | null;
   event_types: string[] | null;
   filter: JsonObject | null;
   description: string | null;

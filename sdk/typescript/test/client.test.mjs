@@ -205,6 +205,11 @@ describe("InfraiClient", () => {
       filter: { amount: [{ numeric: [">", 100] }] }, retries: 5 });
     await client.topics.updateSubscription("sub_1", { event_types: null, filter: null });
     assert.deepEqual(fake.requests.at(-1).body, { event_types: null, filter: null });
+    const queue = { type: "sqs", arn: "arn:aws:sqs:us-east-1:123456789012:orders", role_arn: "arn:aws:iam::123456789012:role/r" };
+    await client.topics.subscribe("orders", { destination: queue, event_types: ["order.paid"] });
+    assert.deepEqual(fake.requests.at(-1).body, { destination: queue, event_types: ["order.paid"] });
+    await client.topics.updateSubscription("sub_1", { destination: { type: "eventbridge", arn: "arn:aws:events:us-east-1:123456789012:event-bus/b" } });
+    assert.deepEqual(fake.requests.at(-1).body.destination.type, "eventbridge");
     await client.deliveries.list({ topic: "orders", subscription_id: "sub_1" });
     assert.equal(fake.requests.at(-1).path, "/v1/scheduling/deliveries?topic=orders&subscription_id=sub_1");
   });

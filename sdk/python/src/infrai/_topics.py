@@ -34,16 +34,19 @@ class Topics(Resource):
         return self._call("scheduling.topics.publish", {"name": name}, body=body, idempotency_key=idempotency_key,
                           headers=trace(traceparent, tracestate))
 
-    def subscribe(self, name: str, url: str, *, event_types: Optional[Iterable[str]] = None,
+    def subscribe(self, name: str, url: Optional[str] = None, *, destination: Optional[Mapping[str, str]] = None,
+                  event_types: Optional[Iterable[str]] = None,
                   filter: Optional[Mapping[str, Any]] = None, description: Optional[str] = None,
                   headers: Optional[Mapping[str, str]] = None, auth: Optional[Mapping[str, Any]] = None,
                   retries: Optional[int] = None, retry_schedule: Any = None, timeout_seconds: Optional[int] = None,
                   paused: Optional[bool] = None, rate_limit: Optional[Mapping[str, int]] = None,
                   parallelism: Optional[int] = None, circuit_breaker: Optional[Mapping[str, int]] = None,
                   idempotency_key: Optional[str] = None) -> dict:
-        """Subscribe `url` to the topic. `event_types`: the types it takes (absent: all); `filter`: an
-        EventBridge event pattern on the payload, e.g. `{"amount": [{"numeric": [">", 100]}]}`."""
-        body = given(url=url, event_types=list(event_types) if event_types is not None else None,
+        """Subscribe `url` to the topic, or a `destination` in your AWS account instead:
+        `{"type": "sqs" | "eventbridge", "arn": ..., "role_arn"?: ...}`. `event_types`: the types it
+        takes (absent: all); `filter`: an EventBridge event pattern on the payload, e.g.
+        `{"amount": [{"numeric": [">", 100]}]}`."""
+        body = given(url=url, destination=as_dict(destination), event_types=list(event_types) if event_types is not None else None,
                      filter=as_dict(filter), description=description, headers=as_dict(headers), auth=as_dict(auth),
                      retries=retries, retry_schedule=retry_schedule, timeout_seconds=timeout_seconds, paused=paused,
                      rate_limit=as_dict(rate_limit), parallelism=parallelism, circuit_breaker=as_dict(circuit_breaker))
@@ -55,7 +58,8 @@ class Topics(Resource):
     def subscription(self, subscription_id: str) -> dict:
         return self._call("scheduling.subscriptions.get", {"subscription_id": subscription_id})
 
-    def update_subscription(self, subscription_id: str, *, url: str = UNSET, event_types: Any = UNSET,
+    def update_subscription(self, subscription_id: str, *, url: str = UNSET,
+                            destination: Optional[Mapping[str, str]] = UNSET, event_types: Any = UNSET,
                             filter: Any = UNSET, description: Optional[str] = UNSET,
                             headers: Optional[Mapping[str, str]] = UNSET, auth: Optional[Mapping[str, Any]] = UNSET,
                             retries: Optional[int] = UNSET, retry_schedule: Any = UNSET,
@@ -64,7 +68,7 @@ class Topics(Resource):
                             circuit_breaker: Optional[Mapping[str, int]] = UNSET) -> dict:
         """Change only what is given; None goes back to the default (`event_types=None`: every type,
         `filter=None`: no filter)."""
-        body = drop_unset({"url": url, "event_types": list(event_types) if event_types not in (None, UNSET) else event_types,
+        body = drop_unset({"url": url, "destination": as_dict(destination), "event_types": list(event_types) if event_types not in (None, UNSET) else event_types,
                            "filter": as_dict(filter), "description": description, "headers": as_dict(headers),
                            "auth": as_dict(auth), "retries": retries, "retry_schedule": retry_schedule,
                            "timeout_seconds": timeout_seconds, "paused": paused, "rate_limit": as_dict(rate_limit),

@@ -13,6 +13,10 @@
 #   API_GATEWAY: the packaged template's front door, http (default) or rest (default: the stage's
 #   "api_gateway" in .chalice/config.json, else http); `make deploy` can only make a REST API
 #   and refuses API_GATEWAY=http. docs/deployment.md#the-front-door-http-api-or-rest-api
+#   DESTINATION_ARNS: the SQS queue, EventBridge bus and role ARNs subscriptions may deliver to
+#   (comma separated; default: the stage's INFRAI_DESTINATION_ARNS in .chalice/config.json, where
+#   `make deploy` records it): the functions' role is granted exactly these
+#   (docs/deployment.md#destinations-in-your-aws-account)
 # Credentials and region: the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
 
 VENV ?= .venv
@@ -20,12 +24,14 @@ STAGE ?= prod
 ALARM_EMAIL ?=
 DELIVER_CONCURRENCY ?= $(INFRAI_DELIVER_CONCURRENCY)
 API_GATEWAY ?= $(INFRAI_API_GATEWAY)
+DESTINATION_ARNS ?= $(INFRAI_DESTINATION_ARNS)
 DEPLOY_PY := $(VENV)/bin/python
 DEPLOY_CHALICE := $(VENV)/bin/chalice
 DEPLOY_BUILD := build
 DEPLOY_TOOLS := $(VENV)/.requirements-deploy.stamp
 # Deploy settings, for every step that reads them (deploy/stage.py: DEPLOY_SETTINGS)
-DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)' INFRAI_API_GATEWAY='$(API_GATEWAY)'
+DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)' INFRAI_API_GATEWAY='$(API_GATEWAY)' \
+	INFRAI_DESTINATION_ARNS='$(DESTINATION_ARNS)'
 DEPLOY_IN_STAGE := $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 
 .PHONY: deploy package check-template destroy

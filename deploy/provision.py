@@ -53,6 +53,7 @@ def up(stage: str, write_config: bool = False) -> dict:
                          "with API_GATEWAY=rest (docs/deployment.md#the-front-door-http-api-or-rest-api)")
     with stages.applied(stage):
         deploy_resources.deliver_max_concurrency()   # a bad value stops here, before anything is made
+        destination_arns = deploy_resources.destination_arns()   # and so does a bad ARN
         clients.reset()
         dispatch.reset()
         sqs, ddb = _client("sqs"), _client("dynamodb")
@@ -77,6 +78,8 @@ def up(stage: str, write_config: bool = False) -> dict:
     if write_config:
         _write_config(stage, "INFRAI_SCHEDULER_ROLE_ARN", role_arn)
         _write_config(stage, "INFRAI_SEAL_KEY_PARAMETER", seal_key)
+        # always written: a deployed stage refuses a destination its role was not granted
+        _write_config(stage, deploy_resources.DESTINATIONS_SETTING, ",".join(destination_arns))
     return {**urls, "dispatch_queue_arn": dispatch_arn, "dead_letter_queue_arn": dlq_arn,
             "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn, "seal_key_parameter": seal_key}
 
@@ -209,6 +212,20 @@ def _write_config(stage: str, name: str, value: str) -> None:
         print(f"set {name}={value} for stage {stage} in .chalice/config.json (commit it)", file=sys.stderr)
 
 
+def _grant_destinations(role: str, policy: dict | None) -> None:
+    """The functions' role (made by `chalice deploy` from .chalice/policy-<stage>.json) gets the
+    listed destinations as one more inline policy, or loses it when the list is empty."""
+    iam = _client("iam")
+    if policy is None:
+        try:
+            iam.delete_role_policy(RoleName=role, PolicyName=deploy_resources.DESTINATIONS_POLICY_NAME)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        return
+    iam.put_role_policy(RoleName=role, PolicyName=deploy_resources.DESTINATIONS_POLICY_NAME,
+                        PolicyDocument=json.dumps(policy))
+
+
 def deliver_event_sources(stage: str) -> list[dict]:
     lam = _client("lambda")
     name = stages.function_names(stage)["deliver"]
@@ -225,6 +242,8 @@ def tune(stage: str) -> list[str]:
     ReportBatchItemFailures after it."""
     with stages.applied(stage):
         max_concurrency = deploy_resources.deliver_max_concurrency()
+        grant = deploy_resources.destinations_policy(deploy_resources.destination_arns())
+    _grant_destinations(stages.role_name(stage), grant)
     lam = _client("lambda")
     changed = []
     for esm in deliver_event_sources(stage):

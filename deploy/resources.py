@@ -5,6 +5,7 @@ CloudFormation."""
 import json
 
 from chalicelib import config
+from chalicelib.core import destinations
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 LOG_RETENTION_DAYS = 30
@@ -69,6 +70,35 @@ def scheduler_policy(dispatch_queue_arn, dead_letter_queue_arn) -> dict:
 
 
 SCHEDULER_POLICY_NAME = "send-to-dispatch-queue"
+
+# Destinations in the user's AWS account (chalicelib/core/destinations.py): the deploy setting
+# INFRAI_DESTINATION_ARNS lists them; the functions' role gets exactly these, nothing wider.
+DESTINATIONS_SETTING = "INFRAI_DESTINATION_ARNS"
+DESTINATIONS_POLICY_NAME = "send-to-destinations"
+_GRANTS = {"sqs": "sqs:SendMessage", "eventbridge": "events:PutEvents", "role": "sts:AssumeRole"}
+
+
+def destination_arns() -> list[str]:
+    """The setting's ARNs (comma or space separated), each checked: a typo stops the deploy."""
+    arns = config.destination_arns() or []
+    bad = [a for a in arns if destinations.grant_kind(a) is None]
+    if bad:
+        raise SystemExit(f"{DESTINATIONS_SETTING}: {bad[0]!r} is not an SQS queue ARN "
+                         f"({destinations.SHAPES['sqs']}), an EventBridge bus ARN ({destinations.SHAPES['eventbridge']}) "
+                         "or an IAM role ARN (arn:aws:iam::<account>:role/<name>)  (docs/deployment.md)")
+    return list(dict.fromkeys(arns))
+
+
+def destinations_policy(arns: list[str]) -> dict | None:
+    """The functions' grant for the listed destinations: SendMessage on the queues, PutEvents on
+    the buses, AssumeRole on the roles, each on exactly those ARNs; None for an empty list."""
+    statements = []
+    for kind, action in _GRANTS.items():
+        listed = [a for a in arns if destinations.grant_kind(a) == kind]
+        if listed:
+            statements.append({"Sid": f"Destinations{kind.title()}", "Effect": "Allow", "Action": action,
+                               "Resource": listed})
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
 def seal_key_parameter_name(stage: str) -> str:

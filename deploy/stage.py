@@ -26,7 +26,7 @@ def stage_environment(stage: str, project_dir: Path = ROOT) -> dict:
 # Deploy settings: a stage may record one in its environment_variables (committed, so every
 # deploy of the stage keeps it); the deployer's own environment overrides it for that run
 # (`make deploy DELIVER_CONCURRENCY=800` sets INFRAI_DELIVER_CONCURRENCY).
-DEPLOY_SETTINGS = ("INFRAI_DELIVER_CONCURRENCY",)
+DEPLOY_SETTINGS = ("INFRAI_DELIVER_CONCURRENCY", "INFRAI_DESTINATION_ARNS")
 
 
 def deploy_environment(stage: str, project_dir: Path = ROOT) -> dict:
@@ -71,6 +71,11 @@ def function_names(stage: str, project_dir: Path = ROOT) -> dict:
     app = app_name(project_dir)
     return {"api_handler": f"{app}-{stage}", "deliver": f"{app}-{stage}-deliver",
             "reconcile": f"{app}-{stage}-reconcile"}
+
+
+def role_name(stage: str, project_dir: Path = ROOT) -> str:
+    """The functions' role `chalice deploy` makes for a stage (its DefaultRole)."""
+    return f"{app_name(project_dir)}-{stage}"
 
 
 @contextlib.contextmanager

@@ -100,8 +100,16 @@ def merge_template(stage: str, app=None) -> dict:
                                   {"Fn::GetAtt": ["DispatchQueue", "Arn"]},
                                   {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})}]}},
         }
+        destination_arns = deploy_resources.destination_arns()
         role_env = {"Environment": {"Variables": {
-            "INFRAI_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]}}}}
+            "INFRAI_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+            # set even when empty: a deployed stage refuses a destination it was not granted
+            deploy_resources.DESTINATIONS_SETTING: ",".join(destination_arns)}}}
+        grant = deploy_resources.destinations_policy(destination_arns)
+        if grant:   # the functions' role (Chalice's DefaultRole) gets exactly the listed ARNs
+            res["DestinationsPolicy"] = {"Type": "AWS::IAM::Policy", "Properties": {
+                "PolicyName": deploy_resources.DESTINATIONS_POLICY_NAME, "PolicyDocument": grant,
+                "Roles": [{"Ref": "DefaultRole"}]}}
         # Name the functions as `chalice deploy` does, so log groups (made first, with a
         # retention) and dashboards are the same whichever way a stage was deployed.
         for key, logical in (("api_handler", API_HANDLER), ("deliver", _cfn_name("deliver")),

@@ -35,7 +35,8 @@ def install() -> None:
         path = os.environ.get("INFRAI_OPS_LOG")
         if path and _called_from_chalicelib():
             try:
-                _record(path, self.meta.service_model.service_name, operation_name, api_params)
+                _record(path, self.meta.service_model.service_name, operation_name, api_params,
+                        self.meta.region_name)
             except Exception as e:  # noqa: BLE001 - recording must never break the call
                 print(f"oprecorder: {e!r}", file=sys.stderr)
         return original(self, operation_name, api_params)
@@ -53,8 +54,18 @@ def _called_from_chalicelib() -> bool:
     return False
 
 
-def _record(path: str, service: str, operation: str, params: dict) -> None:
-    line = f"{service}:{operation}\t{json.dumps(details(service, operation, params), sort_keys=True)}"
+def _from_destinations() -> bool:
+    """Whether the call is a delivery to a destination (made by chalicelib/aws/destinations.py)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.replace("\\", "/").endswith("/chalicelib/aws/destinations.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _record(path: str, service: str, operation: str, params: dict, region: str = "us-east-1") -> None:
+    line = f"{service}:{operation}\t{json.dumps(details(service, operation, params, region), sort_keys=True)}"
     with _lock:
         if line in _seen:
             return
@@ -79,8 +90,10 @@ def _name(roles: dict, kind: str, value) -> str:
     return roles[kind].get(value, f"other:{value}")
 
 
-def details(service: str, operation: str, params: dict) -> dict:
-    """What an IAM policy is evaluated against: the resources a call touches."""
+def details(service: str, operation: str, params: dict, region: str = "us-east-1") -> dict:
+    """What an IAM policy is evaluated against: the resources a call touches. A subscription's
+    destination in the user's account (chalicelib/aws/destinations.py) is named
+    "destination:<its ARN>": the deploy grants those by the setting, not by the stage's policy file."""
     roles = _roles()
     out: dict = {}
     if service == "dynamodb":
@@ -96,8 +109,15 @@ def details(service: str, operation: str, params: dict) -> dict:
     elif service == "sqs":
         if "QueueUrl" in params:
             out["queue"] = _name(roles, "queue", params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1])
+            account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
+            if out["queue"].startswith("other:") and _from_destinations():
+                out["queue"] = f"destination:arn:aws:sqs:{region}:{account}:{name}"
         if "QueueName" in params:
             out["queue"] = _name(roles, "queue", params["QueueName"])
+    elif service == "events" and _from_destinations():
+        out["buses"] = sorted({f"destination:{e.get('EventBusName')}" for e in params.get("Entries", [])})
+    elif service == "sts" and "RoleArn" in params and _from_destinations():
+        out["role"] = f"destination:{params['RoleArn']}"
     elif service == "ssm":
         if "Name" in params:
             out["parameter"] = _name(roles, "parameter", params["Name"])

@@ -64,6 +64,13 @@ def check(value, granted: list[str] | None, field: str = "destination") -> dict:
     return out
 
 
+def grant_kind(arn: str) -> str | None:
+    """What a listed ARN of the deploy setting is: sqs, eventbridge, role, or None (not one)."""
+    if _ROLE.match(arn):
+        return "role"
+    return next((kind for kind, pattern in _ARNS.items() if pattern.match(arn)), None)
+
+
 def parts(arn: str) -> dict:
     """partition, region, account and name of a destination ARN (one `check` accepted)."""
     for pattern in _ARNS.values():

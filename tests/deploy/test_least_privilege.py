@@ -60,6 +60,8 @@ def recorded(request):
 
 def arn(stage_env: dict, logical: str, *, index=None, schedule=None) -> str:
     """The ARN of a resource the recorder named by its role, in the given stage."""
+    if logical.startswith("destination:"):
+        return logical.split(":", 1)[1]            # a subscription's destination: its own ARN
     if logical.startswith("other:"):
         return f"arn:aws:unknown:::{logical}"      # a name not from chalicelib/config.py: never allowed
     names = {"table": stage_env["INFRAI_TABLE"], "idempotency_table": stage_env["INFRAI_IDEMPOTENCY_TABLE"],
@@ -96,6 +98,11 @@ def iam_requests(op: str, detail: dict, env: dict):
         yield f"sqs:{BATCH_SQS.get(operation, operation)}", arn(env, detail["queue"]), {}
     elif service == "ssm":
         yield f"ssm:{operation}", arn(env, detail["parameter"]), {}
+    elif service == "events" and "buses" in detail:
+        for bus in detail["buses"]:
+            yield f"events:{operation}", arn(env, bus), {}
+    elif service == "sts" and "role" in detail:
+        yield f"sts:{operation}", arn(env, detail["role"]), {}
     elif service == "scheduler":
         if operation.startswith("List"):
             yield f"scheduler:{operation}", "*", {}
@@ -136,6 +143,15 @@ def allowing(statements, action: str, resource: str, context: dict) -> list[dict
             and _conditions_hold(s, context)]
 
 
+def destinations_granted(recorded) -> list[dict]:
+    """What `make deploy` grants when the setting lists every destination the suite delivered
+    to (deploy/resources.destinations_policy): besides the stage's policy file, never in it."""
+    arns = sorted({r.split(":", 1)[1] for _, detail in recorded for v in detail.values()
+                   for r in (v if isinstance(v, list) else [v]) if isinstance(r, str) and r.startswith("destination:")})
+    policy = deploy_resources.destinations_policy(arns)
+    return policy["Statement"] if policy else []
+
+
 def platform_requests(stage: str, env: dict):
     for action, logicals in PLATFORM.items():
         for logical in logicals:
@@ -152,7 +168,7 @@ STAGES = ["local", "prod"]
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_operation_the_code_makes_is_allowed(recorded, stage):
     env = stages.stage_environment(stage)
-    statements = load_policy(stage)
+    statements = load_policy(stage) + destinations_granted(recorded)
     with stages.applied(stage):
         refused = sorted({f"{action} on {resource}  (recorded: {op} {json.dumps(detail)})"
                           for op, detail in recorded

@@ -27,6 +27,9 @@ export async function list(ctx) {
   return h("section", {}, h("h1", {}, "Topics"), topics, h("h2", {}, "Event types"), eventTypes);
 }
 
+// a subscription's SQS queue or EventBridge bus in the user's AWS account, instead of a URL
+const destinationText = (d) => (d ? `${d.type === "sqs" ? "SQS" : "EventBridge"} ${d.arn}${d.role_arn ? ` (as ${d.role_arn})` : ""}` : "—");
+
 export async function detail(ctx, name) {
   const path = `${BASE}/${encodeURIComponent(name)}`;
   const [topic, subs] = await Promise.all([api("GET", path), api("GET", `${path}/subscriptions`, { query: { limit: 100 } })]);
@@ -40,7 +43,7 @@ export async function detail(ctx, name) {
       h("thead", {}, h("tr", {}, ["Subscription", "Endpoint", "Event types", "Filter", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, subs.items.map((s) => h("tr", { "data-id": s.subscription_id },
         h("td", {}, h("a", { href: `#/deliveries?subscription_id=${s.subscription_id}`, title: "Its deliveries" }, s.subscription_id)),
-        h("td", {}, s.url), h("td", { class: "types" }, s.event_types ? s.event_types.join(", ") : h("em", {}, "all")),
+        h("td", {}, s.url || destinationText(s.destination)), h("td", { class: "types" }, s.event_types ? s.event_types.join(", ") : h("em", {}, "all")),
         h("td", { class: "filter" }, s.filter ? h("code", {}, JSON.stringify(s.filter)) : "—"),
         h("td", {}, s.paused ? badge("paused") : badge("active")),
         h("td", {}, h("button", { type: "button", onclick: () => toggle(s) }, s.paused ? "Resume" : "Pause")))))))

@@ -29,6 +29,22 @@ def test_subscribe_sends_types_and_filter_and_shows_them(fake):
     assert bad.exit_code != 0 and "--filter" in bad.output
 
 
+def test_subscribe_takes_a_queue_or_bus_arn_as_a_destination(fake):
+    arn = "arn:aws:events:eu-west-1:123456789012:event-bus/orders"
+    role = "arn:aws:iam::123456789012:role/r"
+    fake.default = (201, {"subscription_id": SUB, "topic": "orders", "url": None, "event_types": None, "filter": None,
+                          "destination": {"type": "eventbridge", "arn": arn, "role_arn": role},
+                          "headers": {}, "auth": None, "retries": 3}, {})
+    out = run(fake, "topics", "subscribe", "orders", arn, "--role-arn", role)
+    assert out.exit_code == 0, out.output
+    assert fake.requests[-1][3] == {"destination": {"type": "eventbridge", "arn": arn, "role_arn": role}}
+    assert arn in out.output
+    run(fake, "topics", "subscribe", "orders", "arn:aws:sqs:eu-west-1:123456789012:q")
+    assert fake.requests[-1][3] == {"destination": {"type": "sqs", "arn": "arn:aws:sqs:eu-west-1:123456789012:q"}}
+    bad = run(fake, "topics", "subscribe", "orders", "https://x.example.com", "--role-arn", role)
+    assert bad.exit_code != 0 and "--role-arn" in bad.output
+
+
 def test_publish_prints_each_delivery(fake):
     fake.default = (202, {"message_id": MSG, "topic": "orders", "event_type": "order.paid", "matched": 1,
                           "deliveries": [{"subscription_id": SUB, "delivery_id": MSG, "state": "queued"}]}, {})

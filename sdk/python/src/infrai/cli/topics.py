@@ -61,23 +61,31 @@ def topics_publish(ctx: Ctx, name: str, event_type: str, payload: str, delay_sec
     emit(ctx, r, render)
 
 
-@command(topics, "subscribe", help="Subscribe an HTTP endpoint to a topic.")
+@command(topics, "subscribe", help="Subscribe an HTTP endpoint to a topic, or an SQS queue or EventBridge bus "
+                                    "of your AWS account by its ARN.")
 @click.argument("name")
 @click.argument("url")
+@click.option("--role-arn", help="With a queue or bus ARN: the role to assume for the send (another account).")
 @click.option("--event-type", "event_types", multiple=True, help="Repeat for several; none: every type.")
 @click.option("--filter", "filter_", help='An EventBridge event pattern (JSON), e.g. \'{"amount": [{"numeric": [">", 100]}]}\'.')
 @click.option("--retries", type=click.IntRange(0, 20))
 @click.option("--description")
-def topics_subscribe(ctx: Ctx, name: str, url: str, event_types: tuple, filter_: Optional[str], retries: Optional[int],
-                     description: Optional[str]) -> None:
+def topics_subscribe(ctx: Ctx, name: str, url: str, role_arn: Optional[str], event_types: tuple,
+                     filter_: Optional[str], retries: Optional[int], description: Optional[str]) -> None:
     try:
         pattern = json.loads(filter_) if filter_ is not None else None
     except ValueError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="--filter")
-    s = ctx.client.topics.subscribe(name, url, event_types=list(event_types) or None, filter=pattern,
+    destination = None
+    if url.startswith("arn:"):   # arn:aws:sqs:… or arn:aws:events:…: a destination in your account
+        kind = "eventbridge" if url.split(":")[2:3] == ["events"] else "sqs"
+        destination = {"type": kind, "arn": url, **({"role_arn": role_arn} if role_arn else {})}
+    elif role_arn:
+        raise click.BadParameter("only with a queue or bus ARN", param_hint="--role-arn")
+    s = ctx.client.topics.subscribe(name, None if destination else url, destination=destination, event_types=list(event_types) or None, filter=pattern,
                                     retries=retries, description=description)
     emit(ctx, s, lambda r: console.print(kv_table(
-        {**flat(r, "auth", "headers"), "event_types": ",".join(r["event_types"]) if r.get("event_types") else "all",
+        {**flat(r, "auth", "headers", "destination"), "event_types": ",".join(r["event_types"]) if r.get("event_types") else "all",
          "filter": json.dumps(r["filter"]) if r.get("filter") else "-"}, r["subscription_id"])))
 
 
@@ -92,7 +100,7 @@ def topics_subs(ctx: Ctx, name: str, limit: int, cursor: Optional[str], output: 
     def render(p):
         print_table(fit_table(
             [Column("id", 0, True), Column("url", 3), Column("event types", 1), Column("filter", 4), Column("paused", 2)],
-            [[s["subscription_id"], s["url"], ",".join(s["event_types"]) if s.get("event_types") else "all",
+            [[s["subscription_id"], s.get("url") or (s.get("destination") or {}).get("arn"), ",".join(s["event_types"]) if s.get("event_types") else "all",
               json.dumps(s["filter"]) if s.get("filter") else "-", "yes" if s.get("paused") else ""] for s in p["items"]],
             wide=wide))
         more(p)

@@ -30,7 +30,8 @@ from chalicelib.services.delivery import deliveries, delivery_list, events
 from chalicelib.services.queues import messages, queues
 from chalicelib.services.receivers import endpoints, holding
 from chalicelib.services.repair import reconciler
-from chalicelib.services.tenancy import projects, quotas
+from chalicelib.services.tenancy import idempotency, projects, quotas
+from chalicelib.services.topics import publish, subscriptions, topics
 from chalicelib.services.webhooks import webhooks
 from tests.receiver import Receiver
 
@@ -210,6 +211,55 @@ def _told(pid, url, w, status):
                                   failure_callback_url=w["receiver"].url("/fail-cb"))
 
 
+class _Invocation:
+    """A Lambda context whose invocation ends at once: Powertools' in-progress idempotency record
+    expires with it, as a crashed invocation's does on a deployed stage, so the client's retry
+    with the same key runs again instead of waiting out a lock."""
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 1
+
+
+def _fan_out_topic(pid, url, w, subscribers=3, chunk=2):
+    """A topic whose `subscribers` subscriptions take 2+ chunks of a publish (`chunk` here, the
+    batch path's 100 deployed), each to its own path of the receiver."""
+    w["monkeypatch"].setattr(publish, "CHUNK", chunk)
+    w["monkeypatch"].setattr(idempotency, "_lambda_context", _Invocation())
+    cfg = idempotency._runner("topic.publish", config.idempotency_table_name())[1]
+    w["monkeypatch"].setattr(cfg, "lambda_context", None)   # given back after the test, not kept by the cache
+    topics.put(pid, "fan", {})
+    paths = {subscriptions.create(pid, "fan", {"url": w["receiver"].url(f"/fan{i}")}, None)["subscription_id"]:
+             f"/fan{i}" for i in range(subscribers)}
+    return {"subs": paths}
+
+
+def _keyed_publish_retried(pid, op, key):
+    """The client's request with an Idempotency-Key, and its retry with the same key if the
+    first died or failed (as an SDK retries a 5xx or a lost connection)."""
+    try:
+        return op(key)
+    except (Crash, Exception):  # noqa: BLE001 - the first request dying is the point
+        time.sleep(0.002)   # past the crashed invocation's in-progress lock (_Invocation)
+        return op(key)
+
+
+def _each_subscriber_once(pid, ctx, w, label):
+    """A fan-out made one delivery per subscription, each delivered once (webhook-id unique)."""
+    made = [i for i in _items(pid) if i["sk"] == "DLV" and (i.get("source") or {}).get("topic") == "fan"]
+    assert sorted(d["source"]["subscription_id"] for d in made) == sorted(ctx["subs"]), label + ": deliveries made"
+    arrived = [a for a in w["receiver"].arrivals if a.path.startswith("/fan")]
+    assert sorted(a.path for a in arrived) == sorted(ctx["subs"].values()), label + ": deliveries arrived"
+    assert len({a.headers["webhook-id"] for a in arrived}) == len(ctx["subs"]), label + ": webhook-ids"
+
+
+def _cron_to_topic(pid, url, w):
+    ctx = _fan_out_topic(pid, url, w)
+    job = cron.create(pid, {"name": "t", "schedule": "*/5 * * * *", "topic": "fan", "event_type": "tick",
+                            "payload": {"c": 1}}, None)
+    return {**ctx, **job, "fire": True}
+
+
 OPS = {
     "publish": (lambda p, u, w: {"q": _queue(p, u)},
                 lambda p, c, w: messages.publish(p, {"queue": c["q"], "payload": {"a": 1}}, None)),
@@ -269,6 +319,11 @@ OPS = {
                                            lambda p, c, w: reconciler.run(fan_out=True)),
     "deliver: a timers task": (lambda p, u, w: _timers_due(p, u, w, handed_out=True), lambda p, c, w: _deliver_once(w)),
     "reconcile: the dead-letter sweep": (lambda p, u, w: _work_in_the_dlq(p, u, w), lambda p, c, w: reconciler.run()),
+    "topic publish fanned out in chunks, retried with its key": (
+        _fan_out_topic,
+        lambda p, c, w: _keyed_publish_retried(p, lambda key: publish.publish(
+            p, "fan", {"event_type": "e", "payload": {"f": 1}}, key), "fan-1")),
+    "deliver: cron firing to a topic": (_cron_to_topic, lambda p, c, w: _deliver_once(w)),
 }
 
 
@@ -408,7 +463,13 @@ def _fires(project_id, jobs, w):
         dispatch.enqueue({**target, "at": at})
         drain()
         runs = cron_runs.runs(project_id, job["cron_id"], {})["items"]
-        assert any(r["scheduled_at"] == at and r["delivery_state"] == "succeeded" for r in runs), job["cron_id"]
+        [run] = [r for r in runs if r["scheduled_at"] == at]
+        if run["target"] == "topic":   # its deliveries, one per subscription, delivered
+            made = [i for i in _items(project_id) if i["sk"] == "DLV"
+                    and (i.get("source") or {}).get("publish_id") == run["delivery_id"]]
+            assert len(made) == run["matched"] and {d["state"] for d in made} == {"succeeded"}, job["cron_id"]
+        else:
+            assert run["delivery_state"] == "succeeded", job["cron_id"]
 
 
 def _empty_dispatch_queue(to_dead_letters=False, url=None):
@@ -465,7 +526,10 @@ def test_every_crash_point_converges(world, name):
     assert total >= 1, f"{name} writes nothing?"
     points.arm(None)
     _converge(w)
-    _fires(pid, _check(pid, w, f"{name}, clean run"), w)
+    jobs = _check(pid, w, f"{name}, clean run")
+    if ctx.get("subs"):
+        _each_subscriber_once(pid, ctx, w, f"{name}, clean run")
+    _fires(pid, jobs, w)
     for mode in ("die", "fail"):
         for k in range(1, total + 1):
             pid = _fresh(w)
@@ -479,4 +543,7 @@ def test_every_crash_point_converges(world, name):
             assert points.hit, label + " never reached: the operation is not repeatable"
             points.arm(None)
             _converge(w)
-            _fires(pid, _check(pid, w, label), w)
+            jobs = _check(pid, w, label)
+            if ctx.get("subs"):
+                _each_subscriber_once(pid, ctx, w, label)
+            _fires(pid, jobs, w)

@@ -89,6 +89,20 @@ def test_trigger_and_backfill_publish_and_a_run_without_subscribers_is_recorded(
     assert len(receiver.arrivals) == 3
 
 
+def test_a_scheduled_run_counts_a_delivery_per_subscriber_against_the_daily_limit(api, receiver, subscribed,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": 3}}))
+    job = create(api)   # reaches two subscriptions: the first run fits in 3, the second does not
+    for at in ("2026-11-28T09:00:00Z", "2026-11-29T09:00:00Z"):
+        router.process_batch([json.dumps({"cron": job["cron_id"], "at": at})])
+    drain()
+    assert sorted(a.path for a in receiver.arrivals) == ["/big", "/daily"]
+    by_time = {r["scheduled_at"][:10]: r for r in runs(api, job["cron_id"])}
+    assert by_time["2026-11-28"]["matched"] == 2
+    assert by_time["2026-11-29"]["delivery_state"] == "skipped"
+    assert by_time["2026-11-29"]["skipped_reason"] == "quota_exceeded"
+
+
 def test_a_job_can_move_between_a_url_and_a_topic(api):
     api.call("PUT", f"{T}/reports", {})
     job = create(api)

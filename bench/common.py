@@ -1,10 +1,14 @@
 """Shared bench plumbing: a local stack with a receiver, percentiles, and printing."""
+import base64
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Benches that make projects outside the local stack (in-process moto) seal their secrets too
+# (core/at_rest.py): a key of their own for the run, as the local stack keeps one beside its state.
+os.environ.setdefault("INFRAI_SEAL_KEY", base64.b64encode(os.urandom(32)).decode())
 
 
 def percentile(values, p):

@@ -2,7 +2,8 @@
 replays.py)."""
 from chalice import Blueprint
 
-from ..services.delivery import delivery_list, replays
+from ..services.delivery import delivery_list
+from ..services.replays import replays
 from .http import caller_project, idempotency_key, json_body, query, route
 
 bp = Blueprint(__name__)

@@ -1,7 +1,7 @@
-"""The project's operational-events endpoint (chalicelib/services/delivery/events.py)."""
+"""The project's operational-events endpoint (chalicelib/services/notices/events.py)."""
 from chalice import Blueprint
 
-from ..services.delivery import events
+from ..services.notices import events
 from .http import caller_project, json_body, route
 
 bp = Blueprint(__name__)

@@ -108,7 +108,8 @@ def test_request_bounds_are_the_validators():
     assert {k: (v["minimum"], v["maximum"]) for k, v in cb.items()} == breaker.BOUNDS
     assert {k: v["default"] for k, v in cb.items()} == breaker.DEFAULTS
     from chalicelib.core import retry_policy
-    from chalicelib.services.delivery import delivery_list, events
+    from chalicelib.services.delivery import delivery_list
+    from chalicelib.services.notices import events
     _, presets, gaps = s["RetrySchedule"]["oneOf"]
     assert tuple(presets["enum"]) == retry_policy.PRESETS and gaps["maxItems"] == retry_policy.MAX_GAPS
     assert gaps["items"]["maximum"] == retry_policy.MAX_TOTAL

@@ -7,7 +7,8 @@ import pytest
 
 from chalicelib.aws import keys, store
 from chalicelib.core import clock, retry_policy
-from chalicelib.services.delivery import events, replays
+from chalicelib.services.notices import events
+from chalicelib.services.replays import replays
 from chalicelib.services.tenancy import projects
 
 from .conftest import drain, reconcile_after
@@ -232,7 +233,7 @@ def test_a_replay_event_lost_to_a_crash_is_emitted_by_the_reconciler(api, receiv
 
 
 def test_a_callback_lost_to_a_crash_is_made_once_by_the_reconciler(api, receiver, monkeypatch):
-    from chalicelib.services.delivery import notices
+    from chalicelib.services.notices import notices
     with monkeypatch.context() as patched:
         patched.setattr(notices, "finish", lambda record: None)   # dies right after the success is written
         api.call("POST", SEND, {"url": receiver.url("/ok"), "payload": {}, "callback_url": receiver.url("/cb")})

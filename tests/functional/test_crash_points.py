@@ -26,7 +26,8 @@ from chalicelib import config
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import breaker, clock, due
 from chalicelib.services.cron import cron, cron_catchup, cron_runs
-from chalicelib.services.delivery import deliveries, delivery_list, events
+from chalicelib.services.delivery import deliveries, delivery_list
+from chalicelib.services.notices import events
 from chalicelib.services.queues import messages, queues
 from chalicelib.services.receivers import endpoints, holding
 from chalicelib.services.repair import reconciler

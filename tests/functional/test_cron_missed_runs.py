@@ -10,7 +10,7 @@ from chalicelib import sender
 from chalicelib.aws import keys, store
 from chalicelib.core import clock
 from chalicelib.services.cron import cron_runs
-from chalicelib.services.delivery import events
+from chalicelib.services.notices import events
 
 from .conftest import drain, reconcile_after
 

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.aws import clients, dispatch
 from chalicelib.services.deliver import router
-from chalicelib.services.delivery import deliveries, replays
+from chalicelib.services.delivery import deliveries
+from chalicelib.services.replays import replays
 from chalicelib.services.tenancy import projects
 
 LIST = "/v1/scheduling/deliveries"

@@ -5,7 +5,8 @@ import json
 
 from chalicelib.aws import clients, dispatch, keys, store
 from chalicelib.core import breaker, clock
-from chalicelib.services.delivery import events, replays
+from chalicelib.services.notices import events
+from chalicelib.services.replays import replays
 from chalicelib.services.repair import reconciler
 
 from .conftest import drain, receive_work

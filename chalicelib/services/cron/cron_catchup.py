@@ -35,7 +35,8 @@ from ...aws import keys, store
 from ...core import clock, due, ids, schedules, validation
 from ...core.errors import InvalidInput
 from . import cron, cron_runs
-from ..delivery import delivery_list, events
+from ..delivery import delivery_list
+from ..notices import events
 
 log = logging.getLogger(__name__)
 

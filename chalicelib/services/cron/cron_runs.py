@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from ...aws import dispatch, keys, store
 from ...core import clock, ids, validation
 from . import cron
-from ..delivery import deliveries, events, payloads
+from ..delivery import deliveries, payloads
+from ..notices import events
 from ..queues import messages
 from ..tenancy import idempotency, quotas, request_ids, retention
 from ..topics import publish

@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import config, observability, sender
 from ...aws import dispatch, keys, store
 from ...core import clock, credential_headers, due, retry_policy, signing, traces
-from ..delivery import deliveries, delivery_index, notices, payloads
+from ..delivery import deliveries, delivery_index, payloads
+from ..notices import notices
 from ..receivers import circuit_breaker, endpoint_credentials, endpoints, flow_control, holding
 from ..tenancy import quotas, signature_keys
 from . import destinations

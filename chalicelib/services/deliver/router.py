@@ -6,7 +6,7 @@
 | `{cron, at}` a cron firing       | EventBridge Scheduler (or its stand-in)    | cron/cron_runs.fire                     |
 | `{release: {p, q}}`              | a queue's release of many held messages    | receivers/holding.continue_release      |
 | `{release: {p, e, k, c}}`        | an endpoint's release after its breaker    | receivers/endpoints.continue_release    |
-| `{replay: {...}}`                | a bulk replay's next step                  | delivery/replays.continue_replay        |
+| `{replay: {...}}`                | a bulk replay's next step                  | replays/replays.continue_replay         |
 | `{timers: {s}}`                  | the reconcile function's tick, per shard   | repair/timers.continue_timers           |
 | `{expunge: {p, s}}`              | a project's expunge, its next step         | expunge/expunge.continue_expunge        |
 
@@ -18,7 +18,7 @@ import json
 
 from ... import observability
 from ..cron import cron_runs
-from ..delivery import replays
+from ..replays import replays
 from ..expunge import expunge
 from ..receivers import endpoints, holding
 from ..repair import timers

@@ -35,7 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ...aws import keys, resources, store
 from ..cron import cron
-from ..delivery import delivery_index, replays
+from ..delivery import delivery_index
+from ..replays import replays
 from ..tenancy import counters, projects
 
 PAGE = 100          # items claimed and deleted per step (one BatchGetItem checks them)

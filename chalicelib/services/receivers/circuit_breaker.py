@@ -23,7 +23,7 @@ import logging
 
 from ...aws import keys, store
 from ...core import breaker, clock, due
-from ..delivery import events
+from ..notices import events
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from collections import Counter
 from ...aws import dispatch, keys, store
 from ...core import clock
 from ..cron import cron_runs
-from ..delivery import deliveries, notices
+from ..delivery import deliveries
+from ..notices import notices
 
 PAGES = 10   # of 10 messages each, per run
 

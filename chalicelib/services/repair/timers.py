@@ -26,7 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ...aws import dispatch, keys, store
 from ...core import clock, due
 from ..cron import cron, cron_catchup
-from ..delivery import deliveries, notices, replays
+from ..delivery import deliveries
+from ..notices import notices
+from ..replays import replays
 from ..expunge import expunge
 from ..receivers import circuit_breaker, endpoints, holding
 

@@ -29,7 +29,8 @@ from ...aws import dispatch, keys, store
 from ...core import clock, due, ids, validation
 from ...core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, ServiceUnavailable
 from ... import observability
-from . import deliveries, delivery_list, events
+from ..delivery import deliveries, delivery_list
+from ..notices import events
 from ..tenancy import idempotency, quotas
 
 

@@ -18,7 +18,7 @@ import json
 from ... import config, sender
 from ...aws import keys, store
 from ...core import clock, ids, strict_json, validation
-from . import deliveries
+from ..delivery import deliveries
 
 KIND = "event"
 TYPES = ("delivery.failed", "endpoint.held", "endpoint.released", "cron.run_skipped", "replay.finished")

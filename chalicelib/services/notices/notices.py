@@ -14,7 +14,8 @@ Callbacks and events do not count against the plan's deliveries per day: they re
 deliveries already counted."""
 from ...aws import store
 from ...core import clock, due, ids, strict_json, traces
-from . import deliveries, delivery_index, events
+from ..delivery import deliveries, delivery_index
+from . import events
 
 CALLBACK_KIND = "callback"
 CALLBACK_TIMEOUT = 30

@@ -19,6 +19,7 @@ RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding
                     "user-agent", "traceparent", "tracestate")   # the trace: the request's own headers (core/traces.py)
 RESERVED_HEADER_PREFIXES = ("webhook-", "infrai-")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")   # what every HTTP stack sends unchanged
+NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")   # a queue's or topic's name; always fullmatch
 _TOKEN_CHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 

@@ -49,6 +49,8 @@ def parse_filters(params: dict) -> dict:
         if value is not None:
             if not isinstance(value, str) or not 1 <= len(value) <= max_len or "#" in value:
                 raise InvalidInput(f"'{name}' must be 1 to {max_len} characters.", field=name)
+            if name == "topic" and not validation.NAME.fullmatch(value):
+                raise InvalidInput("'topic' must be a topic's name: letters, digits, '.', '_' or '-'.", field="topic")
             f[name] = value.lower() if name == "host" else value
     code = params.get("status_code")
     if code is not None:

@@ -3,13 +3,12 @@ subscriptions whose event types and filter match (publish.py). A topic counts it
 (`subscriptions`, changed in the same transaction as a subscription is made or deleted), which
 caps them at MAX_SUBSCRIPTIONS and lets a delete refuse while any remain: deleting a topic never
 drops a subscriber silently."""
-import re
 
 from ...aws import keys, store
 from ...core import clock, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
 
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")   # always fullmatch: `$` matches before a final newline
+NAME_RE = validation.NAME   # always fullmatch: `$` matches before a final newline
 FIELDS = ("description",)
 MAX_DESCRIPTION = 1024
 MAX_SUBSCRIPTIONS = 1000   # per topic: one publish fans out to at most this many deliveries

@@ -14,9 +14,8 @@ import sys
 import time
 import uuid
 
-from .awscount import Counter
-from .common import http, report, start_stack, wait_until
-from .scale import SIZES, Timed, _diff, bill, payload, scenario, stored_bytes
+from .common import report, wait_until
+from .scale import SIZES, _diff, bill, counted_stack, payload, scenario, stored_bytes
 
 PLAN = [tuple(int(x) for x in p.split("x")) for p in
         os.environ.get("FANOUT_PLAN", "10x20,100x3,1000x1").split(",")]   # subscriptions x publishes
@@ -62,12 +61,7 @@ def topic_scenario(stack, s, receiver, counter, timed, subs: int, publishes: int
 
 
 def main():
-    from chalicelib import config
-    os.environ["INFRAI_LOCAL_BATCH_WINDOW"] = str(config.DELIVER_BATCH_WINDOW_SECONDS)
-    stack, receiver = start_stack()
-    counter = Counter().install()
-    timed = Timed(stack._poller)
-    s = http(stack)
+    stack, receiver, counter, timed, s = counted_stack()
     try:
         scenario(stack, s, receiver, counter, timed, "warm-up", "webhook", SIZES["1 KB"], 10, False)
         single = scenario(stack, s, receiver, counter, timed, "publish, 1 KB", "queue", SIZES["1 KB"], 100, False)

@@ -212,15 +212,20 @@ def heat(det_total: dict, deliveries: int) -> list[tuple[str, str]]:
     return rows
 
 
-def main():
-    # The local poller gathers batches as the deployed event source does (up to 10 messages or
-    # its batching window): the requests counted per delivery are those of full batches at volume.
+def counted_stack():
+    """The local stack and a receiver, with every AWS request counted and the deliver function's
+    time measured. The local poller gathers batches as the deployed event source does (up to 10
+    messages or its batching window): the requests counted per delivery are those of full
+    batches at volume. Returns (stack, receiver, counter, timed, an HTTP session with the key)."""
     from chalicelib import config
     os.environ["INFRAI_LOCAL_BATCH_WINDOW"] = str(config.DELIVER_BATCH_WINDOW_SECONDS)
     stack, receiver = start_stack()
     counter = Counter().install()
-    timed = Timed(stack._poller)
-    s = http(stack)
+    return stack, receiver, counter, Timed(stack._poller), http(stack)
+
+
+def main():
+    stack, receiver, counter, timed, s = counted_stack()
     results = []
     try:
         scale = float(os.environ.get("SCALE_FRACTION", "1"))

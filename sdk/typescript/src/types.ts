@@ -303,9 +303,8 @@ export interface EndpointRecord {
   counts: { held: number };
 }
 export interface QueueCounts { held: number; queued: number; waiting: number; retrying: number; failed: number }
-export interface QueueRecord {
-  name: string;
-  url: string | null;
+/** What a queue and a topic's subscription (a queue underneath) hold about their endpoint. */
+export interface EndpointSettings {
   retries: number;
   timeout_seconds: number;
   paused: boolean;
@@ -317,7 +316,12 @@ export interface QueueRecord {
   retry_schedule: RetrySchedule;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** single reads: its messages by state */
   counts?: QueueCounts;
+}
+export interface QueueRecord extends EndpointSettings {
+  name: string;
+  url: string | null;
 }
 
 // ---- named flows (a limit shared through flow_key)
@@ -488,7 +492,7 @@ export interface SubscriptionUpdate {
 export interface SubscriptionOptions extends SubscriptionUpdate {
   idempotency_key?: string;
 }
-export interface SubscriptionRecord {
+export interface SubscriptionRecord extends EndpointSettings {
   subscription_id: string;
   topic: string;
   url: string | null;
@@ -497,18 +501,6 @@ export interface SubscriptionRecord {
   filter: JsonObject | null;
   description: string | null;
   headers: Record<string, string>;
-  auth: EndpointAuthRecord | null;
-  retries: number;
-  timeout_seconds: number;
-  paused: boolean;
-  rate_limit: RateLimit | null;
-  parallelism: number | null;
-  circuit_breaker: CircuitBreaker | null;
-  retry_schedule: RetrySchedule;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  /** single reads: its deliveries by state */
-  counts?: QueueCounts;
 }
 export interface SubscriptionDeleted { deleted: string; cancelled_deliveries: number }
 export interface EventTypeOptions {

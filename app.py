@@ -10,7 +10,7 @@ from chalicelib import config
 from chalicelib.core import due
 from chalicelib.services.deliver import router
 from chalicelib.services.repair import reconciler
-from chalicelib.services.tenancy import idempotency
+from chalicelib.services.idempotency import idempotency
 
 app = Chalice(app_name="infrai-scheduling")
 app.register_middleware(errors.chalice_answers_in_our_format, "http")

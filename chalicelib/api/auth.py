@@ -2,7 +2,8 @@ from chalice import Blueprint
 
 from ..services.expunge import expunge
 from ..services.queues import queues
-from ..services.tenancy import activation, idempotency, projects, quotas, settings
+from ..services.tenancy import activation, projects, quotas, settings
+from ..services.idempotency import idempotency
 from .http import caller_project, preflighted, idempotency_key, json_body, once, route
 
 bp = Blueprint(__name__)

@@ -7,7 +7,8 @@ from chalice import Response
 from ..core import scopes, strict_json, validation
 from ..core.errors import UnsupportedMediaType
 from ..services.audit import audit_log
-from ..services.tenancy import idempotency, projects
+from ..services.tenancy import projects
+from ..services.idempotency import idempotency
 from .errors import error_response, json_errors
 
 # No content-type check by Chalice (it would answer 415 in its own format, even on GETs and

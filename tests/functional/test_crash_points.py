@@ -31,7 +31,8 @@ from chalicelib.services.notices import events
 from chalicelib.services.queues import messages, queues
 from chalicelib.services.receivers import endpoints, holding
 from chalicelib.services.repair import reconciler
-from chalicelib.services.tenancy import idempotency, projects, quotas
+from chalicelib.services.tenancy import projects, quotas
+from chalicelib.services.idempotency import idempotency
 from chalicelib.services.topics import publish, subscriptions, topics
 from chalicelib.services.webhooks import webhooks
 from tests.receiver import Receiver

@@ -337,7 +337,7 @@ def test_concurrent_first_keyed_requests_never_meet_a_half_configured_idempotenc
     race Powertools' configuration of its layer (500: 'NoneType' object has no attribute 'search')."""
     import jmespath
 
-    from chalicelib.services.tenancy import idempotency
+    from chalicelib.services.idempotency import idempotency
     idempotency._runner.cache_clear()
     slow_compile = jmespath.compile
     monkeypatch.setattr(jmespath, "compile", lambda expr: time.sleep(0.05) or slow_compile(expr))

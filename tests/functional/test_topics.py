@@ -111,7 +111,7 @@ def test_a_retried_publish_with_the_same_key_delivers_once(api, receiver, monkey
 def test_a_publish_that_died_after_writing_is_made_once_on_retry(api, receiver, monkeypatch):
     """The answer was never kept (the process died after the deliveries were written): the retry
     finds the same ids (request_ids, derived per subscription) and writes nothing twice."""
-    from chalicelib.services.tenancy import idempotency
+    from chalicelib.services.idempotency import idempotency
     api.call("PUT", f"{T}/c", {})
     for i in range(3):
         subscribe(api, "c", {"url": receiver.url(f"/c{i}")})

@@ -14,7 +14,8 @@ from ...core.errors import Conflict, InvalidInput, NotFound
 from ..queues import queues
 from ..receivers import flows
 from ..topics import event_types, topics
-from ..tenancy import idempotency, quotas, request_ids
+from ..tenancy import quotas
+from ..idempotency import idempotency, request_ids
 from ..delivery import options
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from . import cron
 from ..delivery import deliveries, payloads
 from ..notices import events
 from ..queues import messages
-from ..tenancy import idempotency, quotas, request_ids, retention
+from ..tenancy import quotas, retention
+from ..idempotency import idempotency, request_ids
 from ..topics import publish
 
 log = logging.getLogger(__name__)

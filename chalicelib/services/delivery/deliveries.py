@@ -136,7 +136,7 @@ def submit(record: dict) -> dict:
         store.put(item)
     try:
         store.put(stored, condition="attribute_not_exists(pk)")
-    except store.ConditionFailed:   # a retried request (services/tenancy/request_ids.py): made already
+    except store.ConditionFailed:   # a retried request (services/idempotency/request_ids.py): made already
         return store.get(record["pk"], record["sk"])
     return stored
 

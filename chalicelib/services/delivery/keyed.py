@@ -2,7 +2,7 @@
 new delivery's id is derived from the key and the 24 h window it falls in, so a retried request
 finds its delivery with one read, and a twin racing it loses the record's conditional put
 (deliveries.submit) and is answered with it. Every other POST keeps its answer through
-services/tenancy/idempotency.py."""
+services/idempotency/idempotency.py."""
 import hashlib
 import json
 

@@ -4,7 +4,8 @@ from ...core import clock, flow_limits, traces, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
 from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
 from ..receivers import holding
-from ..tenancy import idempotency, quotas, request_ids
+from ..tenancy import quotas
+from ..idempotency import idempotency, request_ids
 from . import queues
 
 MAX_DELAY = 365 * 24 * 3600

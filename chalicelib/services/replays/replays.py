@@ -31,7 +31,8 @@ from ...core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, Serv
 from ... import observability
 from ..delivery import deliveries, delivery_list
 from ..notices import events
-from ..tenancy import idempotency, quotas
+from ..tenancy import quotas
+from ..idempotency import idempotency
 
 
 STEP_RECHECK = 900   # a running job's marker: a step task not done by then is sent again

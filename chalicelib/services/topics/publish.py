@@ -14,7 +14,8 @@ from ...core.errors import InvalidInput
 from ..delivery import deliveries, options, payloads
 from ..queues import messages
 from ..receivers import holding
-from ..tenancy import idempotency, quotas, request_ids
+from ..tenancy import quotas
+from ..idempotency import idempotency, request_ids
 from . import event_types, subscriptions, topics
 
 FIELDS = ("event_type", "payload", "delay_seconds", "idempotency_key")

@@ -18,7 +18,7 @@ from ...core.errors import Conflict, InvalidInput, NotFound
 from ..delivery import options
 from ..queues import queues
 from ..receivers import holding
-from ..tenancy import idempotency, request_ids
+from ..idempotency import idempotency, request_ids
 from . import event_types, topics
 
 FIELDS = ("url", "destination", "event_types", "filter", "description", "headers", "auth", "retries", "retry_schedule",

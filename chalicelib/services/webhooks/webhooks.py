@@ -5,7 +5,8 @@ from ...core.errors import Conflict, InvalidInput
 from ..delivery import deliveries, delivery_index, delivery_list, keyed, options
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
-from ..tenancy import idempotency, projects, quotas
+from ..tenancy import projects, quotas
+from ..idempotency import idempotency
 
 KIND = "webhook"
 SEND_FIELDS = ("url", "payload", "headers", "auth", "retries", "timeout_seconds", "delay_seconds",

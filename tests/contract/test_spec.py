@@ -71,17 +71,17 @@ def test_every_operation_documents_its_success_and_errors():
 def test_request_bounds_are_the_validators():
     """A few numbers that must move together with chalicelib (the validators are the truth)."""
     from chalicelib.core import schedules, validation
-    from chalicelib.services.cron import cron
+    from chalicelib.services.cron import cron_fields
     from chalicelib.services.queues import messages, queues
     from chalicelib.services.webhooks import webhooks
     # shared shapes (CircuitBreaker, Retries, QueueName, ...) are read where each field uses them
     s = schema_check.inlined(schema_check.spec()["components"]["schemas"])
-    assert s["CronCreate"]["properties"]["retries"]["maximum"] == cron.MAX_RETRIES
-    assert s["CronCreate"]["properties"]["timeout_seconds"]["maximum"] == cron.MAX_TIMEOUT
-    assert s["CronCreate"]["properties"]["name"]["maxLength"] == cron.MAX_NAME
+    assert s["CronCreate"]["properties"]["retries"]["maximum"] == cron_fields.MAX_RETRIES
+    assert s["CronCreate"]["properties"]["timeout_seconds"]["maximum"] == cron_fields.MAX_TIMEOUT
+    assert s["CronCreate"]["properties"]["name"]["maxLength"] == cron_fields.MAX_NAME
     assert s["CronCreate"]["properties"]["schedule"]["maxLength"] == schedules.MAX_LENGTH
-    assert set(s["CronCreate"]["properties"]) == set(cron.FIELDS)
-    assert s["CronCreate"]["properties"]["catch_up_window_seconds"]["maximum"] == cron.MAX_CATCH_UP_WINDOW
+    assert set(s["CronCreate"]["properties"]) == set(cron_fields.FIELDS)
+    assert s["CronCreate"]["properties"]["catch_up_window_seconds"]["maximum"] == cron_fields.MAX_CATCH_UP_WINDOW
     from chalicelib.services.cron import cron_catchup
     assert s["CronBackfillResult"]["properties"]["runs"]["maximum"] == cron_catchup.MAX_BACKFILL_RUNS
     assert set(s["WebhookSend"]["properties"]) == set(webhooks.SEND_FIELDS)

@@ -1,7 +1,7 @@
 """A deployed stage's sealing key: provisioning makes it in SSM Parameter Store
 (deploy/provision.py), the functions read it there (INFRAI_SEAL_KEY_PARAMETER) when INFRAI_SEAL_KEY
-is unset, once per container. Without this a deployed stage answered 503 to every send carrying
-an Authorization header."""
+is unset, again every 5 minutes per container. Without this a deployed stage answered 503 to
+every send carrying an Authorization header."""
 import base64
 import os
 
@@ -64,6 +64,27 @@ def test_the_parameter_is_read_once_per_container(deployed):
     ssm().delete_parameter(Name=deployed)            # a warm container does not ask again
     assert at_rest.unseal(token, "ctx") == "s3cret"
     assert at_rest.unseal(at_rest.seal("more", "ctx"), "ctx") == "more"
+
+
+def test_a_rotated_parameter_reaches_a_warm_container_after_its_refresh(deployed, monkeypatch):
+    """A warm container reads the parameter again after REFRESH_SECONDS: a key rotated in is used
+    without a deploy; and if SSM fails that read, the value it had still serves."""
+    old = ssm().get_parameter(Name=deployed, WithDecryption=True)["Parameter"]["Value"]
+    before = at_rest.seal("old value", "ctx")
+    new = new_key()
+    ssm().put_parameter(Name=deployed, Type="SecureString", Value=f"{new},{old}", Overwrite=True)
+    assert at_rest.unseal(at_rest.seal("x", "ctx"), "ctx") == "x"        # still the old key, within the refresh
+    later = parameters._now() + parameters.REFRESH_SECONDS + 1
+    monkeypatch.setattr(parameters, "_now", lambda: later)
+    after = at_rest.seal("new value", "ctx")                               # read again: NEW seals now
+    ssm().put_parameter(Name=deployed, Type="SecureString", Value=new, Overwrite=True)
+    parameters.reset()
+    assert at_rest.unseal(after, "ctx") == "new value"                    # sealed with NEW, not OLD
+    with pytest.raises(at_rest.Unreadable):
+        at_rest.unseal(before, "ctx")
+    later += parameters.REFRESH_SECONDS + 1
+    ssm().delete_parameter(Name=deployed)                                  # SSM fails the next refresh
+    assert at_rest.unseal(after, "ctx") == "new value"                    # the value read before serves
 
 
 def test_a_rotation_in_the_parameter(deployed):

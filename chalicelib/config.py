@@ -69,8 +69,7 @@ def seal_keys() -> list[bytes]:
     comma-separated during a rotation (the first seals, all unseal). From INFRAI_SEAL_KEY when set
     (the local stack makes one and keeps it beside its snapshot; the tests set one), else from the
     SSM parameter INFRAI_SEAL_KEY_PARAMETER names, read again every 5 minutes (aws/parameters.py): a
-    deployed stage's,
-    made by provisioning (docs/deployment.md#the-sealing-key). Unset, unreadable or malformed,
+    deployed stage's, made by provisioning (docs/deployment.md#the-sealing-key). Unset, unreadable or malformed,
     nothing that needs sealing can be stored or used: a 503 saying so."""
     raw = os.environ.get("INFRAI_SEAL_KEY", "")
     source = "INFRAI_SEAL_KEY"

@@ -70,13 +70,16 @@ def test_a_failed_delivery_is_kept_longer_and_loses_its_expiry_when_replayed(api
 
 @pytest.fixture
 def many(api, project):
-    """120 deliveries over every shard, made in order (through the code a send runs, past the
-    trial plan's request rate)."""
-    made = []
-    for i in range(120):
+    """At least 120 deliveries, made in order (through the code a send runs, past the trial plan's
+    request rate), and as many more as it takes for every shard to hold some (ids are random:
+    120 miss a shard about one time in 25)."""
+    made, shards = [], set()
+    while len(made) < 120 or len(shards) < delivery_index.LIST_SHARDS:
+        assert len(made) < 1000, "ids this unevenly spread over the shards: shard_of is broken"
         record = deliveries.new_record(project["project_id"], kind="webhook", url="https://elsewhere.example.com/h",
-                                       payload=json.dumps({"i": i}), retries=0, timeout_seconds=5)
+                                       payload=json.dumps({"i": len(made)}), retries=0, timeout_seconds=5)
         made.append(deliveries.submit(record)["delivery_id"])
+        shards.add(delivery_index.shard_of(made[-1]))
     clients.sqs().purge_queue(QueueUrl=dispatch.dispatch_queue_url())
     return made
 
@@ -94,7 +97,7 @@ def test_the_list_merges_every_shard_newest_first_page_after_page(api, many):
             if not cursor:
                 break
         assert seen == list(reversed(many)), limit
-    oldest, _ = delivery_list.page(pid, {}, limit=120, cursor=None, newest_first=False)
+    oldest, _ = delivery_list.page(pid, {}, limit=len(many), cursor=None, newest_first=False)
     assert [r["delivery_id"] for r in oldest] == many
 
 

@@ -2,7 +2,7 @@
 deliveries it makes: the target URL and the callback URLs, each checked like a target, the
 bounds of retries, timeout and delay, and the endpoint's `auth`. One rule for all, so the three never drift apart."""
 from ... import config, sender
-from ...core import endpoint_auth, validation
+from ...core import breaker, endpoint_auth, flow_limits, retry_policy, validation
 from ...core.errors import InvalidInput
 
 CALLBACK_FIELDS = ("callback_url", "failure_callback_url")
@@ -33,3 +33,21 @@ def auth(body: dict, project_id: str, url: str | None, field: str = "auth") -> d
             raise InvalidInput(f"'{where}' must be an https:// URL: the client secret is sent to it.", field=where)
     endpoint_auth.requires_https(stored, url, field)
     return stored
+
+
+def endpoint_settings(body: dict) -> dict:
+    """What a queue's endpoint and a topic's subscription (a queue underneath) take alike, for the
+    fields `body` has: retries, timeout, paused, flow limits (services/receivers/flow_control.py),
+    circuit breaker (null turns it off) and retry schedule (null: back to the default)."""
+    out = {}
+    if "retries" in body:
+        out["retries"] = validation.integer(body, "retries", 3, 0, MAX_RETRIES)
+    if "timeout_seconds" in body:
+        out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, MAX_TIMEOUT)
+    if "paused" in body:
+        out["paused"] = validation.boolean(body, "paused", False)
+    out.update(flow_limits.check(body))
+    out.update(breaker.fields(body))
+    if "retry_schedule" in body:
+        out["retry_schedule"] = retry_policy.check(body["retry_schedule"])
+    return out

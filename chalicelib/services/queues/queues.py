@@ -7,7 +7,7 @@ import logging
 import re
 
 from ...aws import keys, store
-from ...core import breaker, clock, due, endpoint_auth, flow_limits, retry_policy, validation
+from ...core import breaker, clock, due, endpoint_auth, flow_limits, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..delivery import deliveries, delivery_index, options
 from ..receivers import holding
@@ -70,16 +70,7 @@ def put(project_id: str, name: str, body: dict) -> dict:
         changes["url"] = options.check_url(body) if body["url"] is not None else None
     if "url" in body or "auth" in body:   # mTLS needs https: the pair is checked as it will be
         changes.update(_endpoint_auth(project_id, name, body, changes))
-    if "retries" in body:
-        changes["retries"] = validation.integer(body, "retries", 3, 0, options.MAX_RETRIES)
-    if "timeout_seconds" in body:
-        changes["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, options.MAX_TIMEOUT)
-    if "paused" in body:
-        changes["paused"] = validation.boolean(body, "paused", False)
-    changes.update(flow_limits.check(body))   # rate_limit / parallelism (services/receivers/flow_control.py)
-    changes.update(breaker.fields(body))      # services/receivers/circuit_breaker.py; null turns it off
-    if "retry_schedule" in body:   # null: back to the default (core/retry_policy.py)
-        changes["retry_schedule"] = retry_policy.check(body["retry_schedule"])
+    changes.update(options.endpoint_settings(body))   # retries, timeout, paused, flow limits, breaker, retry schedule
     current = ensure(project_id, name)   # only once every field has passed
     now = clock.now()
     changes["updated_at"] = now

@@ -11,9 +11,8 @@ import logging
 
 from ...aws import keys, store
 from ... import config
-from ...core import breaker, clock, credential_headers, destinations, due, endpoint_auth, event_patterns, flow_limits
-from ...core import ids
-from ...core import retry_policy, validation
+from ...core import (breaker, clock, credential_headers, destinations, due, endpoint_auth, event_patterns,
+                     flow_limits, ids, validation)
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..delivery import options
 from ..queues import queues
@@ -109,16 +108,7 @@ def _checked(project_id: str, body: dict, current: dict) -> dict:
                               if body["filter"] is not None else None)
     if "description" in body:
         out["description"] = topics.description(body)
-    if "retries" in body:
-        out["retries"] = validation.integer(body, "retries", 3, 0, options.MAX_RETRIES)
-    if "timeout_seconds" in body:
-        out["timeout_seconds"] = validation.integer(body, "timeout_seconds", 30, 1, options.MAX_TIMEOUT)
-    if "paused" in body:
-        out["paused"] = validation.boolean(body, "paused", False)
-    out.update(flow_limits.check(body))
-    out.update(breaker.fields(body))
-    if "retry_schedule" in body:
-        out["retry_schedule"] = retry_policy.check(body["retry_schedule"])
+    out.update(options.endpoint_settings(body))
     return out
 
 

@@ -135,6 +135,56 @@ def deliver_concurrency() -> int:
     return value
 
 
+# The data table's capacity mode, a deploy setting (docs/deployment.md#table-capacity-on-demand-or-provisioned):
+# on-demand (the default) or provisioned with Application Auto Scaling between a minimum and a
+# maximum, tracking a target utilization. The idempotency table stays on-demand.
+TABLE_CAPACITY_MODES = ("on-demand", "provisioned")
+TABLE_CAPACITY_UNITS_DEFAULT = (25, 40_000)
+CAPACITY_TARGET_DEFAULT, CAPACITY_TARGET_MIN, CAPACITY_TARGET_MAX = 70, 20, 90
+_FIX_CAPACITY = "docs/deployment.md#table-capacity-on-demand-or-provisioned"
+
+
+def table_capacity() -> dict | None:
+    """INFRAI_TABLE_CAPACITY: None for on-demand (unset, empty or "on-demand"); for "provisioned",
+    {"write": (min, max), "read": (min, max), "target": percent} from INFRAI_WRITE_CAPACITY and
+    INFRAI_READ_CAPACITY ("<min>-<max>" units, each table and index alike) and
+    INFRAI_CAPACITY_TARGET. Read by provisioning and packaging only; a bad value raises
+    ValueError naming the setting and saying how to fix it."""
+    mode = os.environ.get("INFRAI_TABLE_CAPACITY", "").strip().lower() or "on-demand"
+    if mode not in TABLE_CAPACITY_MODES:
+        raise ValueError(f"INFRAI_TABLE_CAPACITY={mode!r}: the data table's capacity mode is one of "
+                         f"{', '.join(TABLE_CAPACITY_MODES)} (unset for on-demand; {_FIX_CAPACITY})")
+    if mode == "on-demand":
+        return None
+    return {"write": _capacity_range("INFRAI_WRITE_CAPACITY"), "read": _capacity_range("INFRAI_READ_CAPACITY"),
+            "target": _capacity_target()}
+
+
+def _capacity_range(name: str) -> tuple[int, int]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return TABLE_CAPACITY_UNITS_DEFAULT
+    low, sep, high = raw.partition("-")
+    if sep and low.strip().isdecimal() and high.strip().isdecimal() and 1 <= int(low) <= int(high):
+        return int(low), int(high)
+    lo, hi = TABLE_CAPACITY_UNITS_DEFAULT
+    raise ValueError(f"{name}={raw!r}: give the capacity units as <min>-<max>, whole numbers with "
+                     f"1 <= min <= max, e.g. {lo}-{hi} (unset for that default; {_FIX_CAPACITY})")
+
+
+def _capacity_target() -> int:
+    given = os.environ.get("INFRAI_CAPACITY_TARGET", "").strip()
+    raw = given.removesuffix("%").strip()
+    if not raw:
+        return CAPACITY_TARGET_DEFAULT
+    if raw.isdecimal() and CAPACITY_TARGET_MIN <= int(raw) <= CAPACITY_TARGET_MAX:
+        return int(raw)
+    raise ValueError(f"INFRAI_CAPACITY_TARGET={given!r}: the target utilization is a whole percent from "
+                     f"{CAPACITY_TARGET_MIN} to {CAPACITY_TARGET_MAX} (unset for {CAPACITY_TARGET_DEFAULT}; "
+                     f"{_FIX_CAPACITY})")
+
+
+
 def otlp_endpoint() -> str | None:
     """INFRAI_OTLP_ENDPOINT: where the deliver function exports its spans over OTLP/HTTP (JSON),
     e.g. `http://localhost:4318` for the ADOT collector layer; unset (the default) exports none.

@@ -1,5 +1,7 @@
 # Deployment targets (issue 7). The main Makefile includes this file with `-include deploy/deploy.mk`.
 #   make deploy  [STAGE=prod] [ALARM_EMAIL=ops@example.com] [DELIVER_CONCURRENCY=n]
+#                [TABLE_CAPACITY=on-demand|provisioned] [WRITE_CAPACITY=min-max] [READ_CAPACITY=min-max]
+#                [CAPACITY_TARGET=percent]
 #                               provision (alarms: deploy/alarms.py) + chalice deploy +
 #                               event-source settings; idempotent
 #   make package [STAGE=prod] [DELIVER_CONCURRENCY=n] [API_GATEWAY=http|rest]
@@ -17,6 +19,11 @@
 #   (comma separated; default: the stage's INFRAI_DESTINATION_ARNS in .chalice/config.json, where
 #   `make deploy` records it): the functions' role is granted exactly these
 #   (docs/deployment.md#destinations-in-your-aws-account)
+#   TABLE_CAPACITY: the data table's capacity mode, on-demand (default) or provisioned, which
+#   auto-scales the table and each index between WRITE_CAPACITY and READ_CAPACITY units
+#   (min-max, default 25-40000) at CAPACITY_TARGET percent utilization (20 to 90, default 70);
+#   default: the stage's INFRAI_TABLE_CAPACITY etc. in .chalice/config.json
+#   (docs/deployment.md#table-capacity-on-demand-or-provisioned)
 # Credentials and region: the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
 
 VENV ?= .venv
@@ -25,13 +32,19 @@ ALARM_EMAIL ?=
 DELIVER_CONCURRENCY ?= $(INFRAI_DELIVER_CONCURRENCY)
 API_GATEWAY ?= $(INFRAI_API_GATEWAY)
 DESTINATION_ARNS ?= $(INFRAI_DESTINATION_ARNS)
+TABLE_CAPACITY ?= $(INFRAI_TABLE_CAPACITY)
+WRITE_CAPACITY ?= $(INFRAI_WRITE_CAPACITY)
+READ_CAPACITY ?= $(INFRAI_READ_CAPACITY)
+CAPACITY_TARGET ?= $(INFRAI_CAPACITY_TARGET)
 DEPLOY_PY := $(VENV)/bin/python
 DEPLOY_CHALICE := $(VENV)/bin/chalice
 DEPLOY_BUILD := build
 DEPLOY_TOOLS := $(VENV)/.requirements-deploy.stamp
 # Deploy settings, for every step that reads them (deploy/stage.py: DEPLOY_SETTINGS)
 DEPLOY_SETTINGS := INFRAI_DELIVER_CONCURRENCY='$(DELIVER_CONCURRENCY)' INFRAI_API_GATEWAY='$(API_GATEWAY)' \
-	INFRAI_DESTINATION_ARNS='$(DESTINATION_ARNS)'
+	INFRAI_DESTINATION_ARNS='$(DESTINATION_ARNS)' INFRAI_TABLE_CAPACITY='$(TABLE_CAPACITY)' \
+	INFRAI_WRITE_CAPACITY='$(WRITE_CAPACITY)' INFRAI_READ_CAPACITY='$(READ_CAPACITY)' \
+	INFRAI_CAPACITY_TARGET='$(CAPACITY_TARGET)'
 DEPLOY_IN_STAGE := $(DEPLOY_SETTINGS) $(DEPLOY_PY) -m deploy.stage $(STAGE) --
 
 .PHONY: deploy package check-template destroy

@@ -19,6 +19,7 @@ import os
 import sys
 
 from . import alarms as deploy_alarms
+from . import capacity as table_capacity
 from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
@@ -54,13 +55,20 @@ def up(stage: str, write_config: bool = False) -> dict:
     with stages.applied(stage):
         deploy_resources.deliver_max_concurrency()   # a bad value stops here, before anything is made
         destination_arns = deploy_resources.destination_arns()   # and so does a bad ARN
+        capacity = table_capacity.table_capacity()   # and a bad capacity setting
         clients.reset()
         dispatch.reset()
         sqs, ddb = _client("sqs"), _client("dynamodb")
         # create_queue refuses an existing queue whose attributes differ (an upgrade that changes
         # one): converge existing queues first, then let the shared code create what is missing.
         _converge_queues(sqs)
+        # the data table in the chosen capacity mode before the shared code adds an index to it
+        # (an index on a provisioned table is made with the table's minimum throughput)
+        data_spec = app_resources.table()
+        aas = _client("application-autoscaling")   # called only for a provisioned table
+        table_capacity.prepare(ddb, aas, data_spec, capacity)
         urls = core.provision()
+        table_capacity.scale(aas, data_spec, capacity)
         dlq_arn = _queue_arn(sqs, urls["dead_letter_queue_url"])
         dispatch_arn = _queue_arn(sqs, urls["dispatch_queue_url"])
         for spec, attr in ((app_resources.table(), app_resources.TABLE_TTL_ATTRIBUTE),
@@ -284,7 +292,6 @@ def deployed_rest_api_id(stage: str, project_dir=None) -> str | None:
 
 def describe(stage: str) -> dict:
     """A full description of the stage's provisioned resources, for comparing two runs."""
-    from chalicelib.aws import resources as app_resources
     from chalicelib import config
 
     with stages.applied(stage):
@@ -292,8 +299,9 @@ def describe(stage: str) -> dict:
         out = {"tables": {}, "queues": {}, "schedule_groups": [], "roles": {}, "log_groups": {}}
         out["seal_key"] = _describe_seal_key(_seal_key_name(stage))
         out["alarms"] = _describe_alarms(stage)
-        for spec in (app_resources.table(), app_resources.idempotency_table()):
-            name = spec["TableName"]
+        # whatever the capacity setting says now: what the table has
+        out["capacity"] = table_capacity.describe(ddb, _client("application-autoscaling"), config.table_name())
+        for name in (config.table_name(), config.idempotency_table_name()):
             out["tables"][name] = {"table": ddb.describe_table(TableName=name)["Table"],
                                    "ttl": ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]}
         for name in (config.dispatch_queue_name(), config.dead_letter_queue_name()):
@@ -337,15 +345,15 @@ def down(stage: str, delete_seal_key: bool = False) -> None:
     """Remove what `up` made (run `chalice delete` first: it removes the functions and the API),
     but the sealing key unless `delete_seal_key`: a stage made again over kept tables (a backup, a
     restore) needs it to read the credentials sealed in them."""
-    from chalicelib.aws import resources as app_resources
     from chalicelib import config
 
     with stages.applied(stage):
         ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
         existing = set(ddb.list_tables()["TableNames"])
-        for spec in (app_resources.table(), app_resources.idempotency_table()):
-            if spec["TableName"] in existing:
-                ddb.delete_table(TableName=spec["TableName"])
+        table_capacity.remove(ddb, _client("application-autoscaling"), config.table_name())
+        for name in (config.table_name(), config.idempotency_table_name()):
+            if name in existing:
+                ddb.delete_table(TableName=name)
         for name in (config.dispatch_queue_name(), config.dead_letter_queue_name()):
             try:
                 sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])

@@ -26,7 +26,8 @@ def stage_environment(stage: str, project_dir: Path = ROOT) -> dict:
 # Deploy settings: a stage may record one in its environment_variables (committed, so every
 # deploy of the stage keeps it); the deployer's own environment overrides it for that run
 # (`make deploy DELIVER_CONCURRENCY=800` sets INFRAI_DELIVER_CONCURRENCY).
-DEPLOY_SETTINGS = ("INFRAI_DELIVER_CONCURRENCY", "INFRAI_DESTINATION_ARNS")
+DEPLOY_SETTINGS = ("INFRAI_DELIVER_CONCURRENCY", "INFRAI_DESTINATION_ARNS", "INFRAI_TABLE_CAPACITY",
+                   "INFRAI_WRITE_CAPACITY", "INFRAI_READ_CAPACITY", "INFRAI_CAPACITY_TARGET")
 
 
 def deploy_environment(stage: str, project_dir: Path = ROOT) -> dict:

@@ -3,7 +3,8 @@ the functions and the API, from the same definitions provisioning uses, plus the
 cannot express (the event source's queue reference, batching window and concurrency cap, the
 last a deploy setting: INFRAI_DELIVER_CONCURRENCY; the scheduler role's ARN in the functions'
 environment; log groups with a retention; the functions' JSON logging with Lambda's own lines
-dropped; authorizer caching). Deploy the result with `aws cloudformation deploy` (see
+dropped; authorizer caching; the data table's capacity mode, a deploy setting: INFRAI_TABLE_CAPACITY,
+provisioned adding its auto scaling from deploy/capacity.py). Deploy the result with `aws cloudformation deploy` (see
 docs/deployment.md).
 
 The front door is a deploy setting (deploy/stage.py: api_gateway, `make package
@@ -24,6 +25,7 @@ from pathlib import Path
 from chalicelib import config
 
 from . import alarms as deploy_alarms
+from . import capacity as table_capacity
 from . import gateway_responses
 from . import resources as deploy_resources
 from . import stage as stages
@@ -44,8 +46,8 @@ def _cfn_name(name: str) -> str:
 
 
 def _table(spec: dict, ttl_attribute: str) -> dict:
-    props = {k: spec[k] for k in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema",
-                                  "GlobalSecondaryIndexes") if k in spec}
+    props = {k: spec[k] for k in ("TableName", "BillingMode", "ProvisionedThroughput", "AttributeDefinitions",
+                                  "KeySchema", "GlobalSecondaryIndexes") if k in spec}
     props["TimeToLiveSpecification"] = {"AttributeName": ttl_attribute, "Enabled": True}
     props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     # Data outlives a stack: deleting or replacing the stack keeps the tables.
@@ -79,12 +81,14 @@ def merge_template(stage: str, app=None) -> dict:
     front_door = stages.api_gateway(stage)   # a bad value stops here
     with stages.applied(stage):
         max_concurrency = deploy_resources.deliver_max_concurrency()   # a bad value stops here
+        capacity = table_capacity.table_capacity()   # and so does a bad capacity setting
         if app is None:
             from app import app
         fn_names = stages.function_names(stage)
         dlq_spec = app_resources.dead_letter_queue()
+        data_spec = app_resources.table()
         res = {
-            "DataTable": _table(app_resources.table(), app_resources.TABLE_TTL_ATTRIBUTE),
+            "DataTable": _table(data_spec, app_resources.TABLE_TTL_ATTRIBUTE),
             "IdempotencyTable": _table(app_resources.idempotency_table(),
                                        app_resources.IDEMPOTENCY_TTL_ATTRIBUTE),
             "DeadLetterQueue": _queue(dlq_spec),
@@ -100,6 +104,8 @@ def merge_template(stage: str, app=None) -> dict:
                                   {"Fn::GetAtt": ["DispatchQueue", "Arn"]},
                                   {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})}]}},
         }
+        # provisioned capacity: a scalable target and a policy per table and index, writes and reads
+        res.update(table_capacity.cloudformation(data_spec, capacity, "DataTable"))
         destination_arns = deploy_resources.destination_arns()
         role_env = {"Environment": {"Variables": {
             "INFRAI_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},

@@ -9,7 +9,10 @@ DLQ_RETENTION = 14 * 24 * 3600          # the SQS maximum
 
 
 def table():
-    return {
+    """The data table, on-demand unless the deploy setting INFRAI_TABLE_CAPACITY asks for
+    provisioned capacity (config.table_capacity): then the table and every index start at the
+    minimum units, which Application Auto Scaling moves (deploy/capacity.py)."""
+    spec = {
         "TableName": config.table_name(),
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
@@ -26,6 +29,13 @@ def table():
             *[_delivery_gsi(name, key) for name, key in DELIVERY_INDEXES.items()],
         ],
     }
+    capacity = config.table_capacity()
+    if capacity is None:
+        return spec
+    throughput = {"ReadCapacityUnits": capacity["read"][0], "WriteCapacityUnits": capacity["write"][0]}
+    return {**spec, "BillingMode": "PROVISIONED", "ProvisionedThroughput": throughput,
+            "GlobalSecondaryIndexes": [{**g, "ProvisionedThroughput": dict(throughput)}
+                                       for g in spec["GlobalSecondaryIndexes"]]}
 
 
 def _gsi(name, keys_only=False):

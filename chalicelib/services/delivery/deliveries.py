@@ -78,15 +78,17 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         marker, send_now = due.waiting_mark(pk, now + delay_seconds, now)
     else:
         marker, send_now = due.mark(pk, now + due.HELD_RECHECK, due.HELD), False
+    # what is empty, zero or derivable is left out: every byte is paid for each month it is kept
     record = {**marker,
         "pk": pk, "sk": sk, "delivery_id": delivery_id, "project_id": project_id, "kind": kind,
-        "gsi2sk": _order(kind, delivery_id, now, again=bool(fingerprint)),
-        "url": url, **payloads.stored(payload), "headers": headers or {}, "meta_headers": meta_headers or {},
-        "source": source or {}, "retries": retries, "timeout_seconds": timeout_seconds,
+        **({"gsi2sk": _order(kind, delivery_id, now, again=bool(fingerprint))} if kind.startswith("queue:") else {}),
+        "url": url, **payloads.stored(payload), **({"headers": headers} if headers else {}),
+        **({"meta_headers": meta_headers} if meta_headers else {}), **({"source": source} if source else {}),
+        "retries": retries, "timeout_seconds": timeout_seconds,
         "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
-        "hand": secrets.token_hex(4),   # names its first work: a losing duplicate submit's is dropped
+        "hand": secrets.token_hex(4),   # names its first work (a losing duplicate submit's is dropped) until attempt 1 is recorded
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
         "retry_schedule": retry_schedule, "callback_url": callback_url,
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
@@ -104,11 +106,13 @@ def state_keys(record: dict, state: str) -> dict:
     for there: a queue message in any state but `succeeded`, and `queued` only for work that
     waits on a timer or for a queue with flow limits (which checks the order of its queued);
     any other delivery only while held. Work handed to SQS at once is in no partition: its
-    message is its place. None removes the entry."""
+    message is its place. None removes the entry. A queue message keeps its sort key (its place
+    in the queue, set once); any other delivery's is its id, stored only while it is listed."""
     if not record["kind"].startswith("queue:"):
         listed = state == "held"
-    else:
-        listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
+        return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None,
+                "gsi2sk": record["delivery_id"] if listed else None}
+    listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
     return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None}
 
 
@@ -194,10 +198,11 @@ def replay(project_id: str, delivery_id: str, kind: str | None = None, counted: 
         try:
             queued = {**record, "state": "queued", "enqueued": n}
             record = store.update(record["pk"], record["sk"], {
-                "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": 0, "crashes": 0,
+                "state": "queued", "updated_at": now, "next_attempt_at": now, "repairs": None, "crashes": None,
                 "attempt_budget": record["attempt_count"] + record["retries"] + 1, "enqueued": n,
                 **due.unmark(), **state_keys(queued, "queued"), **ending(record, "queued", now),
-                "gsi2sk": _order(record["kind"], delivery_id, now, again=True),   # a replay goes behind
+                **({"gsi2sk": _order(record["kind"], delivery_id, now, again=True)}   # a replay goes behind
+                   if record["kind"].startswith("queue:") else {}),
                 **delivery_index.changed(record, delivery_index.fields(queued))},
                 removes=("dead_lettered", "deferred"), condition="#st = :failed",
                 names={"#st": "state"}, values={":failed": "failed"})
@@ -329,12 +334,15 @@ OPTIONAL_VIEW_FIELDS = ("retry_schedule", "callback_url", "failure_callback_url"
 
 
 def meta_headers(record: dict) -> dict:
-    """The infrai-* headers every attempt carries: those stored, and a topic's, which its
-    `source` already says (not stored twice: a fan-out record must stay under 1 KB)."""
+    """The infrai-* headers every attempt carries: those stored, and those its `source` already
+    says, not stored twice (a fan-out record must stay under 1 KB): a queue message's queue
+    (a topic's delivery never had it), a topic's topic, event type and subscription."""
     source = record.get("source") or {}
+    queue = {"infrai-queue": source["queue"]} if (record["kind"].startswith("queue:") and source.get("queue")
+                                                   and not source.get("topic")) else {}
     derived = {"infrai-topic": source["topic"], "infrai-event-type": source.get("event_type"),
                "infrai-subscription": source.get("subscription_id")} if source.get("topic") else {}
-    return {**(record.get("meta_headers") or {}), **{k: v for k, v in derived.items() if v}}
+    return {**queue, **(record.get("meta_headers") or {}), **{k: v for k, v in derived.items() if v}}
 
 
 def content(record: dict) -> dict:

@@ -30,7 +30,7 @@ def _record(project_id: str, queue: dict, fields: dict, message_id=None, meta=No
         project_id, kind=queues.kind(queue["name"]), url=None, payload=fields["payload"],
         retries=queue["retries"], timeout_seconds=queue["timeout_seconds"], delay_seconds=fields["delay"],
         state="held" if held else "queued", id_prefix="msg", delivery_id=message_id,
-        meta_headers={"infrai-queue": queue["name"], **(meta or {})}, source=source or {"queue": queue["name"]},
+        meta_headers=meta, source=source or {"queue": queue["name"]},   # infrai-queue: from source (deliveries.meta_headers)
         retry_schedule=fields.get("retry_schedule") or queue.get("retry_schedule"), callback_url=fields.get("callback_url"),
         failure_callback_url=fields.get("failure_callback_url"), target_url=queue.get("url"),
         ordered=any(queue.get(f) for f in flow_limits.FIELDS), fingerprint=fp, trace=trace)

@@ -3,6 +3,7 @@ on-demand by default; provisioned with auto scaling on the table and every index
 packaged template and through `make deploy`'s provisioning (against moto); a bad setting stops
 both before anything is made."""
 import json
+import subprocess
 
 import boto3
 import pytest
@@ -13,7 +14,7 @@ from deploy import capacity, provision
 from deploy import stage as stages
 from deploy import template
 
-from .conftest import PACKAGED_STAGE, package
+from .conftest import PACKAGED_STAGE, ROOT, package
 
 PROVISIONED = {"INFRAI_TABLE_CAPACITY": "provisioned", "INFRAI_WRITE_CAPACITY": "50-5000",
                "INFRAI_READ_CAPACITY": "10-800", "INFRAI_CAPACITY_TARGET": "60"}
@@ -236,3 +237,33 @@ def test_a_refused_mode_switch_stops_with_a_message_not_a_traceback(aws, monkeyp
     assert ddb.describe_table(TableName=data_table_name())["Table"]["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
     # and its scaling stays: the table keeps working as it was
     assert len(aas.describe_scaling_policies(ServiceNamespace="dynamodb")["ScalingPolicies"]) == len(expected_targets())
+
+
+# --- where the settings come from ---------------------------------------------------------------
+
+def test_a_stage_may_record_it_and_the_deployer_override_it(tmp_path, monkeypatch):
+    cfg = stages.load_config()
+    cfg["stages"]["prod"]["environment_variables"].update(
+        {"INFRAI_TABLE_CAPACITY": "provisioned", "INFRAI_WRITE_CAPACITY": "100-2000"})
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv("INFRAI_WRITE_CAPACITY", "")   # `make deploy` without WRITE_CAPACITY
+    with stages.applied("prod", tmp_path):
+        assert capacity.table_capacity() == {"write": (100, 2000), "read": (25, 40000), "target": 70}
+    monkeypatch.setenv("INFRAI_TABLE_CAPACITY", "on-demand")   # `make deploy TABLE_CAPACITY=on-demand`
+    with stages.applied("prod", tmp_path):
+        assert capacity.table_capacity() is None
+
+
+@pytest.mark.parametrize("target, steps", [
+    ("deploy", ["deploy.provision up", "chalice deploy", "deploy.provision tune"]),
+    ("package", ["deploy.template", "chalice package"]),
+])
+def test_make_gives_every_step_the_settings(target, steps):
+    run = subprocess.run(["make", "-n", target, "TABLE_CAPACITY=provisioned", "WRITE_CAPACITY=50-5000",
+                          "READ_CAPACITY=10-800", "CAPACITY_TARGET=60"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    for step in steps:
+        lines = [line for line in run.stdout.splitlines() if step in line]
+        assert lines and all(f"{k}='{v}'" in line for line in lines for k, v in PROVISIONED.items()), (step, run.stdout)

@@ -49,7 +49,12 @@ def first_work(record: dict) -> dict:
     """The work of a new record's first attempt, handed before the record is written. It names
     the record's hand-off token: if the write loses to a record already there (a repeated submit
     of a derived id), its work is dropped on arrival instead of sending a second copy."""
-    return {**work_of(record, 1, record["deliver_at"]), "v": record["hand"]}
+    return {**work_of(record, 1, deliver_at(record)), "v": record["hand"]}
+
+
+def deliver_at(record: dict) -> float:
+    """When its first attempt is due: stored only when it was delayed (else its creation)."""
+    return record.get("deliver_at") or record["created_at"]
 
 
 def work_of(record: dict, attempt: int | None = None, at: float | None = None) -> dict:
@@ -85,7 +90,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "url": url, **payloads.stored(payload), **({"headers": headers} if headers else {}),
         **({"meta_headers": meta_headers} if meta_headers else {}), **({"source": source} if source else {}),
         "retries": retries, "timeout_seconds": timeout_seconds,
-        "state": state, "created_at": now, "updated_at": now, "deliver_at": now + delay_seconds,
+        "state": state, "created_at": now, "updated_at": now, **({"deliver_at": now + delay_seconds} if delay_seconds else {}),
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
         "hand": secrets.token_hex(4),   # names its first work (a losing duplicate submit's is dropped) until attempt 1 is recorded
@@ -153,7 +158,7 @@ def send_first_attempts(records: list[dict]) -> None:
     if not ready:
         return
     try:
-        dispatch.enqueue_many([(first_work(r), r["deliver_at"] - now) for r in ready])
+        dispatch.enqueue_many([(first_work(r), deliver_at(r) - now) for r in ready])
     except Exception as e:
         log.warning("enqueue failed for %d deliveries; nothing was stored", len(ready), exc_info=True)
         raise ServiceUnavailable("The delivery could not be queued; nothing was stored. Retry the request "
@@ -305,7 +310,7 @@ def view(record: dict) -> dict:
         "state": record["state"], "url": record.get("url"),
         "created_at": clock.rfc3339(record["created_at"]),
         "updated_at": clock.rfc3339(record["updated_at"]),
-        "deliver_at": clock.rfc3339(record.get("deliver_at")),
+        "deliver_at": clock.rfc3339(deliver_at(record)),
         "next_attempt_at": clock.rfc3339(record.get("next_attempt_at"))
         if record["state"] in ACTIVE else None,
         "retries": record["retries"], "timeout_seconds": record["timeout_seconds"],

@@ -48,5 +48,5 @@ def _fingerprint(body: dict) -> str:
 def as_accepted(record: dict) -> dict:
     """A record as the request that made it saw it: what a retried request is answered again."""
     return {**record, "state": record.get("s0", "queued"), "updated_at": record["created_at"],
-            "next_attempt_at": record["deliver_at"] if record.get("s0", "queued") == "queued" else None,
+            "next_attempt_at": record.get("deliver_at") or record["created_at"] if record.get("s0", "queued") == "queued" else None,
             "attempt_count": 0, "attempts": [], "deferred": None, "repair_errors": None}

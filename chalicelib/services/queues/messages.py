@@ -170,7 +170,7 @@ def cancel(project_id: str, message_id: str) -> dict:
 
 def view_accepted(record: dict) -> dict:
     return {"message_id": record["delivery_id"], "queue": record["source"]["queue"], "state": record["state"],
-            "deliver_at": clock.rfc3339(record["deliver_at"]), "created_at": clock.rfc3339(record["created_at"]),
+            "deliver_at": clock.rfc3339(deliveries.deliver_at(record)), "created_at": clock.rfc3339(record["created_at"]),
             "trace_id": traces.of(record).trace_id}
 
 

@@ -81,7 +81,7 @@ def release(msgs: list[dict]) -> list[dict]:
     meanwhile keeps its state, and the work sent for it is dropped when it arrives
     (core/due.HANDOFF_GRACE). Returns the records released."""
     now = clock.now()
-    plans = [(m, max(now, m["deliver_at"])) for m in msgs]
+    plans = [(m, max(now, deliveries.deliver_at(m))) for m in msgs]
     dispatch.enqueue_many([(deliveries.work_of(m, m["attempt_count"] + 1, at), at - now)
                            for m, at in plans if at - now <= due.SQS_LEAD])
     return [r for r in (_unhold(m, at, now) for m, at in plans) if r]

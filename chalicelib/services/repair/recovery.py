@@ -68,7 +68,7 @@ def requeue_pending(records: list[dict] | None = None) -> int:
     now = clock.now()
     works = []
     for r in records:
-        at = r.get("next_attempt_at") or r.get("deliver_at") or now
+        at = r.get("next_attempt_at") or deliveries.deliver_at(r)
         if at - now <= due.SQS_LEAD:
             works.append((deliveries.work_of(r, r["attempt_count"] + 1, at), at - now))
     dispatch.enqueue_many(works)

@@ -197,7 +197,7 @@ def finish_delivery(record: dict, now: float) -> str:
     state, kind, pk = record["state"], record.get("due"), record["pk"]
     if state in deliveries.ACTIVE:
         n = record["attempt_count"] + 1
-        at = record.get("next_attempt_at") or record["deliver_at"]
+        at = record.get("next_attempt_at") or deliveries.deliver_at(record)
         if at - now > due.SQS_LEAD:   # not yet within SQS's reach: look again when it is
             return _move(record, due.mark(pk, at - due.SQS_LEAD, due.SEND), "waiting")
         repairs = record.get("repairs", 0) + (1 if kind == due.CHECK else 0)

@@ -250,3 +250,36 @@ def test_a_batch_answer_is_kept_compressed_and_a_retry_gets_it_back_whole(api, r
     items = clients.dynamodb().scan(TableName=config.idempotency_table_name())["Items"]
     [kept] = [i for i in items if "publish-batch" in i["id"]["S"] and "data" in i]
     assert len(kept["data"]["S"]) < len(json.dumps(first.data)) / 3, "kept compressed"
+
+
+# -- a finished record keeps only what cannot be derived ------------------------------------------------
+
+def test_a_finished_record_stores_nothing_empty_zero_or_derivable_and_reads_the_same(api, receiver):
+    payload = {"type": "order.paid", "items": [{"sku": f"SKU-{i * 7919 % 100000:05d}", "qty": i % 5 + 1} for i in range(32)]}
+    api.call("PUT", "/v1/scheduling/queue/slim", {"url": receiver.url("/q")})
+    sent = api.call("POST", SEND, {"url": receiver.url("/w"), "payload": payload}, headers={"Idempotency-Key": "slim-1"}).data
+    msg = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "slim", "payload": payload}).data
+    drain()
+    [w], [q] = receiver.at("/w"), receiver.at("/q")
+    assert w.verified and w.json == payload and "infrai-queue" not in w.headers
+    assert q.verified and q.json == payload and q.headers["infrai-queue"] == "slim"
+    hook, message = (store.get(*keys.delivery(i)) for i in (sent["delivery_id"], msg["message_id"]))
+    assert hook["state"] == message["state"] == "succeeded"
+    for raw in (hook, message):
+        assert not {"headers", "meta_headers", "crashes", "repairs", "hand", "deliver_at"} & set(raw), sorted(raw)
+    assert "source" not in hook and "gsi2sk" not in hook and message["source"] == {"queue": "slim"}
+    shown = api.call("GET", f"/v1/scheduling/webhook/deliveries/{sent['delivery_id']}").data
+    assert shown["deliver_at"] == shown["created_at"] and shown["payload"] == payload
+    assert shown["headers"] == {"content-type": "application/json", "user-agent": "infrai-scheduling/1.0",
+                                "webhook-id": sent["delivery_id"]}
+    got = api.call("GET", f"/v1/scheduling/queue/messages/{msg['message_id']}").data
+    assert got["deliver_at"] == got["created_at"]
+    shown = api.call("GET", f"/v1/scheduling/webhook/deliveries/{msg['message_id']}").data   # any delivery, with its content
+    assert shown["payload"] == payload and shown["headers"] == {
+        "infrai-queue": "slim", "content-type": "application/json", "user-agent": "infrai-scheduling/1.0",
+        "webhook-id": msg["message_id"]}
+    listed = {d["delivery_id"]: d for d in api.call("GET", LIST).data["items"]}
+    assert all(listed[i]["deliver_at"] == listed[i]["created_at"] for i in (sent["delivery_id"], msg["message_id"]))
+    later = api.call("POST", SEND, {"url": receiver.url("/w"), "payload": {}, "delay_seconds": 60}).data
+    assert store.get(*keys.delivery(later["delivery_id"]))["deliver_at"] > clock.now() + 50   # a delay is kept
+    assert later["deliver_at"] > later["created_at"]

@@ -112,13 +112,15 @@ def state_keys(record: dict, state: str) -> dict:
     waits on a timer or for a queue with flow limits (which checks the order of its queued);
     any other delivery only while held. Work handed to SQS at once is in no partition: its
     message is its place. None removes the entry. A queue message keeps its sort key (its place
-    in the queue, set once); any other delivery's is its id, stored only while it is listed."""
+    in the queue, set once) until it succeeds, never to be listed again (a replay is of a failed
+    one); any other delivery's is its id, stored only while it is listed."""
     if not record["kind"].startswith("queue:"):
         listed = state == "held"
         return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None,
                 "gsi2sk": record["delivery_id"] if listed else None}
     listed = state not in ("queued", "succeeded") or record.get("ordered") or not record.get("enqueued")
-    return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None}
+    return {"gsi2pk": keys.deliveries_in_state(record["project_id"], record["kind"], state) if listed else None,
+            **({"gsi2sk": None} if state == "succeeded" else {})}
 
 
 def ending(record: dict, state: str, now: float) -> dict:

@@ -158,6 +158,10 @@ def stored_bytes(sample_ids) -> float:
     return statistics.median(sizes) if sizes else 0.0
 
 
+POLLER_CALLS = ("sqs:ReceiveMessage", "sqs:DeleteMessageBatch")
+PARTS = ("lambda", "sqs", "dynamodb_writes", "dynamodb_reads", "logs", "storage_month", "api_rest", "api_http")
+
+
 def bill(r: dict, log_bytes_per_attempt: float, stored: float, retention_days=30) -> dict:
     """USD per million deliveries, itemised; `rest` and `http` totals for the two front doors."""
     d = r["det"]
@@ -167,7 +171,8 @@ def bill(r: dict, log_bytes_per_attempt: float, stored: float, retention_days=30
     # delivery made (DynamoDB and SQS answer in single-digit ms in-region) plus CPU_S per request
     # and per attempt (deploy/measure_memory.py: 4.5 ms a send, 36 ms a batch of 10 attempts).
     # The local wall time (moto, 8 client threads on 2 cores) is printed beside it as an upper bound.
-    calls = sum(v for k, v in r["per"].items() if k.startswith(("dynamodb:", "sqs:")))
+    # (the receives and deletes are the event source's, made by Lambda's pollers outside the function's time)
+    calls = sum(v for k, v in r["per"].items() if k.startswith(("dynamodb:", "sqs:")) and k not in POLLER_CALLS)
     seconds = calls * AWS_CALL_S + r["api_requests"] * CPU_API_S + r["attempts"] * CPU_ATTEMPT_S
     lam = (r["api_requests"] + 1 / 10) * 0.20 / 1e6 + seconds * GB * PRICES["lambda_gb_second"] * ARM
     r["lambda_upper"] = ((r["api_requests"] + 1 / 10) * 0.20 / 1e6
@@ -177,13 +182,60 @@ def bill(r: dict, log_bytes_per_attempt: float, stored: float, retention_days=30
              "logs": r["attempts"] * log_bytes_per_attempt / 1e9 * LOG_GB,
              "storage_month": stored / 1e9 * STORAGE_GB_MONTH * retention_days / 30}
     common = sum(parts.values())
+    per_delivery = common - parts["storage_month"]   # what the issue prices per delivery; storage is per month kept
     out = {k: round(v * 1e6, 3) for k, v in parts.items()}
+    out["delivery_rest"] = round((per_delivery + r["api_requests"] * PRICES["apigw_request"]) * 1e6, 2)
+    out["delivery_http"] = round((per_delivery + r["http_api_units"] * HTTP_API) * 1e6, 2)
+    out["reads"] = ru
+    out["api_requests"] = r["api_requests"]
+    out["http_api_units"] = r["http_api_units"]
     out["api_rest"] = round(r["api_requests"] * PRICES["apigw_request"] * 1e6, 3)
     out["api_http"] = round(r["http_api_units"] * HTTP_API * 1e6, 3)
     out["total_rest"] = round((common + r["api_requests"] * PRICES["apigw_request"]) * 1e6, 2)
     out["total_http"] = round((common + r["http_api_units"] * HTTP_API) * 1e6, 2)
     out["write_units"] = round(wu, 2)
     return out
+
+
+# At the volume issue 23 names (10,000 deliveries a second, sustained: 25.9 billion a month), from
+# AWS's published prices (us-east-1): API Gateway's volume tiers per month, and the table in
+# provisioned mode with auto scaling at its target utilization (the deploy option
+# INFRAI_TABLE_CAPACITY=provisioned, docs/deployment.md). Lambda, SQS and CloudWatch Logs have no
+# tier that this volume reaches or that changes these figures by a cent.
+MONTH_S = 30 * 86400
+VOLUME_PER_S = 10_000
+REST_TIERS = ((333e6, 3.50), (667e6, 2.80), (19e9, 2.38), (float("inf"), 1.51))   # per million
+HTTP_TIERS = ((300e6, 1.00), (float("inf"), 0.90))
+WCU_HOUR, RCU_HOUR = 0.00065, 0.00013     # provisioned capacity, per unit-hour
+TARGET_UTILIZATION = 0.70                 # auto scaling's target: capacity paid for but unused
+
+
+def tiered(requests: float, tiers) -> float:
+    """USD per million requests, averaged over a month of `requests` through the tiers."""
+    left, cost = requests, 0.0
+    for size, price in tiers:
+        take = min(left, size)
+        cost += take / 1e6 * price
+        left -= take
+        if left <= 0:
+            break
+    return cost / (requests / 1e6)
+
+
+def at_volume(b: dict) -> dict:
+    """The bill `b` (bill()) at VOLUME_PER_S deliveries a second: per delivery, storage apart."""
+    month = VOLUME_PER_S * MONTH_S
+    rest = tiered(month * b["api_requests"], REST_TIERS) * b["api_requests"]
+    http_ = tiered(month * b["http_api_units"], HTTP_TIERS) * b["http_api_units"]
+    rest_ = b["delivery_rest"] - b["api_rest"]   # everything but the front door, on demand
+    provisioned = (b["write_units"] * WCU_HOUR / 3600 / TARGET_UTILIZATION
+                   + b["reads"] * RCU_HOUR / 3600 / TARGET_UTILIZATION) * 1e6
+    saved = b["dynamodb_writes"] + b["dynamodb_reads"] - provisioned
+    return {"on_demand_http": round(rest_ + http_, 2), "on_demand_rest": round(rest_ + rest, 2),
+            "provisioned_http": round(rest_ + http_ - saved, 2), "provisioned_rest": round(rest_ + rest - saved, 2),
+            "rest_per_m": round(tiered(month * b["api_requests"], REST_TIERS), 3),
+            "http_per_m": round(tiered(month * b["http_api_units"], HTTP_TIERS), 3),
+            "dynamodb_provisioned": round(provisioned, 3)}
 
 
 def heat(det_total: dict, deliveries: int) -> list[tuple[str, str]]:
@@ -250,7 +302,7 @@ def main():
         receiver.stop()
     from deploy.log_volume import batch_bytes
     log_per_attempt = (0.99 * batch_bytes(["succeeded"] * 10) + 0.01 * batch_bytes(["succeeded"] * 10, sampled=True)) / 10
-    rows = []
+    rows, volume = [], []
     for r in results:
         b = bill(r, log_per_attempt, r["stored"])
         d = r["det"]
@@ -259,9 +311,16 @@ def main():
         calls = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["per"].items()))
         rows.append((f"{r['name']} (n={r['n']}): write units table + indexes",
                      f"{d.get('wu:table', 0):.2f} + {d.get('wu:index', 0):.2f} = {b['write_units']:.2f} ({idx or 'no index'})"))
-        rows.append((f"  $/M: REST {b['total_rest']:.2f}, HTTP API {b['total_http']:.2f}"
+        rows.append((f"  $/M per delivery: REST {b['delivery_rest']:.2f}, HTTP API {b['delivery_http']:.2f}; "
+                     f"with a month kept: REST {b['total_rest']:.2f}, HTTP API {b['total_http']:.2f}"
                      f" (Lambda at local wall time: {r['lambda_upper']:.2f})", json.dumps(
-            {k: v for k, v in b.items() if not k.startswith("total") and k != "write_units"})))
+            {k: v for k, v in b.items() if k in PARTS})))
+        v = at_volume(b)
+        volume.append((f"{r['name']}: per delivery, on demand / provisioned",
+                       f"HTTP API {v['on_demand_http']:.2f} / {v['provisioned_http']:.2f}, "
+                       f"REST {v['on_demand_rest']:.2f} / {v['provisioned_rest']:.2f} "
+                       f"(DynamoDB provisioned ${v['dynamodb_provisioned']:.2f}; "
+                       f"+ a month kept ${b['storage_month']:.2f})"))
         rows.append(("  read units by call; requests per delivery", f"{reads}; {calls}"))
     report("(a) per delivery, each request with an Idempotency-Key (USD per million, us-east-1 list prices)", rows + [
         ("logs per attempt (deploy/log_volume.py, 1 % of invocations sampled)", f"{log_per_attempt:.0f} bytes"),
@@ -270,6 +329,15 @@ def main():
           for r in results],
     ])
     report(f"(b) partition heat over the mixed run ({delivered} deliveries, one project)", heat(det_total, delivered))
+    month = VOLUME_PER_S * MONTH_S
+    report(f"(c) at {VOLUME_PER_S:,} deliveries/s sustained ({month / 1e9:.1f} billion a month): USD per million, "
+           "storage apart", [
+               ("API Gateway's volume tiers, per request", f"REST {tiered(month, REST_TIERS):.3f}, "
+                                                           f"HTTP API {tiered(month, HTTP_TIERS):.3f}"),
+               ("DynamoDB provisioned (auto scaling at 70 % utilization), per unit",
+                f"write {WCU_HOUR / 3600 / TARGET_UTILIZATION * 1e6:.3f}, read {RCU_HOUR / 3600 / TARGET_UTILIZATION * 1e6:.3f}"
+                f" (on demand: 0.625, 0.125)"),
+               *volume])
     return results
 
 

@@ -24,6 +24,12 @@ def payload(delivery_id: str) -> tuple[str, str]:
     return f"PAY#{delivery_id}", "PAY"
 
 
+def batch_written(first_id: str) -> tuple[str, str]:
+    """A batch's "written" marker: put once all its records are, so the deliver function waits
+    for one item per batch rather than reading each record again (services/deliver/attempts.py)."""
+    return f"BW#{first_id}", "BW"
+
+
 def deliveries_of(project_id: str, kind: str) -> str:
     """gsi1 partition: a project's deliveries of one kind (webhook, queue:<name>, cron:<id>)."""
     return f"{project_id}#{kind}"

@@ -145,22 +145,24 @@ def submit(record: dict) -> dict:
     stored, item = payloads.split(record)
     if item:
         store.put(item)
-    try:
-        store.put(stored, condition="attribute_not_exists(pk)")
-    except store.ConditionFailed:   # a retried request (services/idempotency/request_ids.py): made already
+    try:   # a derived id's delivery past its retention is gone: a new one takes its place
+        store.put(stored, condition="attribute_not_exists(pk) OR #ttl <= :now", names={"#ttl": "ttl"},
+                  values={":now": int(clock.now())})
+    except store.ConditionFailed:   # a retried request (delivery/keyed.py, idempotency/request_ids.py): made already
         return store.get(record["pk"], record["sk"])
     return stored
 
 
-def send_first_attempts(records: list[dict]) -> None:
+def send_first_attempts(records: list[dict], batch: str | None = None) -> None:
     """The SQS work of records about to be stored (those whose wait SQS can hold), sent before
-    they are. A failure is the caller's: nothing is stored, the request is refused (503)."""
+    they are. A failure is the caller's: nothing is stored, the request is refused (503).
+    `batch`: the id of the batch's "written" marker (keys.batch_written), which its works name."""
     now = clock.now()
     ready = [r for r in records if r.get("enqueued")]
     if not ready:
         return
     try:
-        dispatch.enqueue_many([(first_work(r), deliver_at(r) - now) for r in ready])
+        dispatch.enqueue_many([({**first_work(r), **({"b": batch} if batch else {})}, deliver_at(r) - now) for r in ready])
     except Exception as e:
         log.warning("enqueue failed for %d deliveries; nothing was stored", len(ready), exc_info=True)
         raise ServiceUnavailable("The delivery could not be queued; nothing was stored. Retry the request "

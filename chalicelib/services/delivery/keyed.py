@@ -1,34 +1,55 @@
 """Idempotency for the hot creates (a webhook send, a publish) without records of its own: the
-new delivery's id is derived from the key and the 24 h window it falls in, so a retried request
-finds its delivery with one read, and a twin racing it loses the record's conditional put
-(deliveries.submit) and is answered with it. Every other POST keeps its answer through
-services/idempotency/idempotency.py."""
+new delivery's id is derived from the key and the 48 h window it falls in, and the record's
+conditional put is the lookup: a retried request (or a twin racing it) loses the put and is
+answered with the delivery already there (`answer`). Reads are needed only where the put cannot
+see: the window before, in a window's first 24 h (an earlier request of the last 24 h may sit
+there), and a payload kept in its own item (written before the record, so it must not be
+written over a delivery already made). So a key is remembered for at least 24 h and at most
+48 h. Every other POST keeps its answer through services/idempotency/idempotency.py."""
 import hashlib
 import json
 
 from ...aws import keys, store
 from ...core import clock, ids
 from ...core.errors import IdempotencyMismatch
+from ..tenancy import quotas
 
-KEY_WINDOW = 24 * 3600     # a key's delivery is found again for this long
+KEY_WINDOW = 48 * 3600     # the window a derived id is made in
+KEY_KEPT = 24 * 3600       # a key's delivery is found again for at least this long
 
 
-def find(project_id: str, operation: str, key: str, body: dict, prefix: str) -> tuple[dict | None, str, str]:
-    """Returns (the delivery an earlier request with this key made in the last
-    24 h, or None; the id a new one takes; the body's fingerprint). The same key with another
-    body is a 422, as everywhere."""
+def find(project_id: str, operation: str, key: str, body: dict, prefix: str,
+         inline: bool = False) -> tuple[dict | None, str, str]:
+    """Returns (the delivery an earlier request with this key made, where only a read can find
+    it, or None; the id a new one takes; the body's fingerprint). `inline`: the payload is kept
+    in the record (payloads.fits), so the put alone finds a delivery of this window. The same
+    key with another body is a 422, as everywhere."""
     now = clock.now()
     window = int(now // KEY_WINDOW)
     this, last = (ids.derived_id(prefix, w * KEY_WINDOW, project_id, operation, key, str(w)) for w in (window, window - 1))
+    wanted = ([] if inline else [this]) + ([last] if now - window * KEY_WINDOW < KEY_KEPT else [])
     # eventually consistent (half the price): a retry quick enough to miss the first request's
     # write loses the conditional put to it instead, and is answered the same
-    found = store.get_many([keys.delivery(this), keys.delivery(last)], consistent=False)
+    found = store.get_many([keys.delivery(d) for d in wanted], consistent=False) if wanted else {}
     fp = _fingerprint(body)
-    for delivery_id in (this, last):
+    for delivery_id in wanted:
         record = found.get(keys.delivery(delivery_id))
-        if record and record["created_at"] > now - KEY_WINDOW:
+        if record and (delivery_id == this or record["created_at"] > now - KEY_KEPT) and not _ended(record, now):
             return same_request(record, fp), this, fp
     return None, this, fp
+
+
+def answer(project_id: str, taken: list, record: dict, stored: dict, fp: str | None) -> dict:
+    """What a submit of `record` answers: the delivery it made, or the one its id already named
+    (a retried request, a twin): then its count is given back, nothing was made, and another
+    body is a 422."""
+    if stored.get("hand") != record["hand"] or stored["created_at"] != record["created_at"]:
+        quotas.give_back(project_id, taken)
+    return same_request(stored, fp)
+
+
+def _ended(record: dict, now: float) -> bool:
+    return bool(record.get("ttl")) and record["ttl"] <= now
 
 
 def same_request(record: dict, fp: str | None) -> dict:

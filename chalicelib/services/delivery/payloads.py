@@ -27,6 +27,12 @@ def stored(payload: str) -> dict:
     return {"payload": payload}
 
 
+def fits(payload: str) -> bool:
+    """Whether a payload, as the record keeps it, stays in the record (no item of its own)."""
+    kept = stored(payload)
+    return len(kept["pz"] if "pz" in kept else kept["payload"].encode()) <= INLINE_MAX
+
+
 def text(record: dict) -> str:
     """The payload as it was sent, however the record keeps it (in itself, compressed or not,
     or in its payload item: split)."""

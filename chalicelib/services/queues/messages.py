@@ -1,5 +1,7 @@
 """Publishing to queues, one message or a batch, and reading or cancelling messages."""
-from ...aws import store
+import logging
+
+from ...aws import keys, store
 from ...core import clock, flow_limits, traces, validation
 from ...core.errors import Conflict, InfraiError, InvalidInput
 from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
@@ -8,9 +10,11 @@ from ..tenancy import quotas
 from ..idempotency import idempotency, request_ids
 from . import queues
 
+log = logging.getLogger(__name__)
 MAX_DELAY = 365 * 24 * 3600
 MAX_BATCH = 100
 CANCELLABLE = ("held", "queued", "waiting", "retrying")
+MARKER_KEPT = 3600              # s: a batch's "written" marker is only read in its first seconds
 BATCH_ENTRY_MARGIN_DAYS = 30   # a batch's list entry outlives its members' longest retention
 
 
@@ -40,15 +44,15 @@ def publish(project_id: str, body: dict, idem_key: str | None, trace=None) -> di
     """`trace`: the core/traces.Trace the request came with, if any (else the message starts its own)."""
     fields = _check(body)
 
-    found, message_id, fp = (keyed.find(project_id, "queue.publish", idem_key, body, "msg")
-                             if idem_key is not None else (None, None, None))
+    found, message_id, fp = (keyed.find(project_id, "queue.publish", idem_key, body, "msg",
+                                        payloads.fits(fields["payload"])) if idem_key is not None else (None, None, None))
     if found:   # a retried request (delivery/keyed.py): its answer again, nothing made
         return view_accepted(keyed.as_accepted(found))
     quotas.check_payload(project_id, fields["payload"])
-    with quotas.deliveries_taken(project_id):   # given back if the queue is over the plan
+    with quotas.deliveries_taken(project_id) as taken:   # given back if the queue is over the plan
         queue = queues.ensure(project_id, fields["queue"])
-    stored = deliveries.submit(_record(project_id, queue, fields, message_id, fp=fp, trace=trace))
-    return view_accepted(keyed.as_accepted(keyed.same_request(stored, fp)))
+    record = _record(project_id, queue, fields, message_id, fp=fp, trace=trace)
+    return view_accepted(keyed.as_accepted(keyed.answer(project_id, taken, record, deliveries.submit(record), fp)))
 
 
 def publish_batch(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
@@ -101,15 +105,28 @@ def _submit_many(records: list[dict], may_exist: bool) -> list[dict]:
     found = store.get_many([(r["pk"], r["sk"]) for r in records]) if may_exist else {}
     rest = [r for r in records if (r["pk"], r["sk"]) not in found]
     if rest:
-        deliveries.send_first_attempts(rest)
+        marker = keys.batch_written(rest[0]["delivery_id"]) if len(rest) > 1 else None
+        deliveries.send_first_attempts(rest, batch=rest[0]["delivery_id"] if marker else None)
         split = [payloads.split(r) for r in rest]
         items = [item for _, item in split if item]
         if items:   # every payload before any record that points to it
             store.put_many(items)
         store.put_many([r for r, _ in split] + entries)
+        if marker:
+            _mark_written(marker)
         stored = {(r["pk"], r["sk"]): r for r, _ in split}
         return [found.get((r["pk"], r["sk"])) or stored[(r["pk"], r["sk"])] for r in records]
     return [found.get((r["pk"], r["sk"]), r) for r in records]
+
+
+def _mark_written(marker: tuple[str, str]) -> None:
+    """The batch's "written" marker: its first attempts, often received before their records are
+    written, wait for this one item instead of reading each record again (deliver/attempts.py).
+    A hint, not a promise: if it is never written, they read their records after a second."""
+    try:
+        store.put({"pk": marker[0], "sk": marker[1], "ttl": int(clock.now()) + MARKER_KEPT})
+    except Exception:  # noqa: BLE001 - the batch is stored and on its way; only the hint is lost
+        log.warning("could not mark a batch written", exc_info=True)
 
 
 submit_many = _submit_many   # a topic's publish fans out through it (services/topics/publish.py)

@@ -63,7 +63,7 @@ def deliveries_taken(project_id: str, count: int = 1):
     a queue over the plan's queue limit, a retry that lost a race), give them back."""
     taken = take_deliveries(project_id, count)
     try:
-        yield
+        yield taken
     except InfraiError:
         give_back(project_id, taken)
         raise

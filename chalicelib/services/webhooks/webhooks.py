@@ -2,7 +2,7 @@
 from ...aws import store
 from ...core import breaker, clock, credential_headers, due, endpoint_auth, retry_policy, validation
 from ...core.errors import Conflict, InvalidInput
-from ..delivery import deliveries, delivery_index, delivery_list, keyed, options
+from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
 from ..tenancy import projects, quotas
@@ -31,19 +31,19 @@ def send(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
     fuse = breaker.fields(body)   # its endpoint's circuit breaker: the defaults, its own, or off
     calls = callbacks(body)
 
-    found, delivery_id, fp = (keyed.find(project_id, "webhook.send", idem_key, body, "dlv")
+    found, delivery_id, fp = (keyed.find(project_id, "webhook.send", idem_key, body, "dlv", payloads.fits(payload))
                               if idem_key is not None else (None, None, None))
     if found:   # a retried request: its answer again, nothing made, nothing counted
         return deliveries.view(keyed.as_accepted(found))
     quotas.check_payload(project_id, payload)
-    quotas.take_deliveries(project_id)
+    taken = quotas.take_deliveries(project_id)
     record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                    retries=retries, timeout_seconds=timeout,
                                    delay_seconds=delay, headers=headers,
                                    auth=auth, delivery_id=delivery_id,
                                    flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp,
                                    trace=trace, **calls)
-    return deliveries.view(keyed.as_accepted(keyed.same_request(deliveries.submit(record), fp)))
+    return deliveries.view(keyed.as_accepted(keyed.answer(project_id, taken, record, deliveries.submit(record), fp)))
 
 
 def get(project_id: str, delivery_id: str) -> dict:

@@ -331,3 +331,16 @@ def test_a_batch_whose_marker_never_came_is_delivered_all_the_same(api, receiver
     _publish_ten(api, receiver, "unmarked")
     drain()
     assert sorted(r.json["i"] for r in receiver.at("/unmarked")) == list(range(10))
+
+
+def test_every_key_finds_its_delivery_for_24_hours_wherever_its_window_starts(api, receiver, offset):
+    body = {"url": receiver.url("/w"), "payload": {"a": 1}}
+    for k in range(8):   # keys whose windows start at times of their own
+        key = f"window-{k}"
+        offset[0] = k * 6 * 3600.0
+        first = api.call("POST", SEND, body, headers={"Idempotency-Key": key}).data["delivery_id"]
+        for later in (1, 12 * 3600, 24 * 3600 - 60):
+            offset[0] = k * 6 * 3600.0 + later
+            assert api.call("POST", SEND, body, headers={"Idempotency-Key": key}).data["delivery_id"] == first, (k, later)
+        offset[0] = k * 6 * 3600.0 + 48 * 3600 + 60
+        assert api.call("POST", SEND, body, headers={"Idempotency-Key": key}).data["delivery_id"] != first, k

@@ -3,9 +3,9 @@ new delivery's id is derived from the key and the 48 h window it falls in, and t
 conditional put is the lookup: a retried request (or a twin racing it) loses the put and is
 answered with the delivery already there (`answer`). Reads are needed only where the put cannot
 see: the window before, in a window's first 24 h (an earlier request of the last 24 h may sit
-there), and a payload kept in its own item (written before the record, so it must not be
-written over a delivery already made). So a key is remembered for at least 24 h and at most
-48 h. Every other POST keeps its answer through services/idempotency/idempotency.py."""
+there; each key's windows start at a time of its own), and a payload kept in its own item
+(written before the record, so it must not be written over a delivery already made). So a key
+is remembered for at least 24 h and at most 48 h. Every other POST keeps its answer through services/idempotency/idempotency.py."""
 import hashlib
 import json
 
@@ -25,9 +25,14 @@ def find(project_id: str, operation: str, key: str, body: dict, prefix: str,
     in the record (payloads.fits), so the put alone finds a delivery of this window. The same
     key with another body is a 422, as everywhere."""
     now = clock.now()
-    window = int(now // KEY_WINDOW)
-    this, last = (ids.derived_id(prefix, w * KEY_WINDOW, project_id, operation, key, str(w)) for w in (window, window - 1))
-    wanted = ([] if inline else [this]) + ([last] if now - window * KEY_WINDOW < KEY_KEPT else [])
+    # each key's windows start at a time of its own, so a day's keys read the window before
+    # half the time on average, rather than all of them on one day and none on the next
+    shift = int.from_bytes(hashlib.sha256(f"{project_id}\x1f{key}".encode()).digest()[:4], "big") % KEY_WINDOW
+    window = int((now + shift) // KEY_WINDOW)
+    start = window * KEY_WINDOW - shift
+    this, last = (ids.derived_id(prefix, w * KEY_WINDOW - shift, project_id, operation, key, str(w))
+                  for w in (window, window - 1))
+    wanted = ([] if inline else [this]) + ([last] if now - start < KEY_KEPT else [])
     # eventually consistent (half the price): a retry quick enough to miss the first request's
     # write loses the conditional put to it instead, and is answered the same
     found = store.get_many([keys.delivery(d) for d in wanted], consistent=False) if wanted else {}

@@ -39,8 +39,13 @@ PARTITION_WU = 1000             # write units a second one partition takes
 TABLE_QUOTA_WU = 40_000         # an on-demand table's default throughput quota (write units a second)
 LOG_GB = 0.50                   # CloudWatch Logs ingestion
 AWS_CALL_S = 0.010               # an in-region DynamoDB or SQS request, generously
-CPU_API_S = 0.0045                # the API function's CPU per request (deploy/measure_memory.py)
-CPU_ATTEMPT_S = 0.0036            # the deliver function's CPU per attempt (36 ms a batch of 10)
+# CPU at a full core's speed (deploy/measure_memory.py, 2026-12-08, median of 3 runs, clients warm):
+# a webhook send 2.8 ms, a publish-batch of 100 48 ms, i.e. 2.34 ms a request + 0.46 ms a message;
+# the deliver function 33 ms a batch of 10 attempts.
+CPU_REQUEST_S = 0.00234
+CPU_MESSAGE_S = 0.00046
+CPU_ATTEMPT_S = 0.0033
+VCPU_GB = 1.769                 # Lambda gives one vCPU at 1,769 MB: c s of a full core's CPU is c x 1.769 GB-s at any size
 SIZES = {"1 KB": 1024, "10 KB": 10 * 1024}
 
 
@@ -167,14 +172,16 @@ def bill(r: dict, log_bytes_per_attempt: float, stored: float, retention_days=30
     d = r["det"]
     wu = d.get("wu:table", 0) + d.get("wu:index", 0)
     ru = sum(v for k, v in d.items() if k.startswith("ru:"))
-    # Lambda time on AWS, estimated from what was counted: AWS_CALL_S per AWS request the
-    # delivery made (DynamoDB and SQS answer in single-digit ms in-region) plus CPU_S per request
-    # and per attempt (deploy/measure_memory.py: 4.5 ms a send, 36 ms a batch of 10 attempts).
-    # The local wall time (moto, 8 client threads on 2 cores) is printed beside it as an upper bound.
+    # Lambda on AWS, estimated from what was counted: the waits, AWS_CALL_S per AWS request the
+    # delivery made (DynamoDB and SQS answer in single-digit ms in-region), billed at the
+    # function's memory; and the CPU (measured at a full core, above), which at M MB runs
+    # 1,769 / M times longer and so costs its full-core seconds x 1.769 GB whatever the memory.
+    # The local wall time (moto, 8 client threads on 2 cores) is printed beside it for comparison.
     # (the receives and deletes are the event source's, made by Lambda's pollers outside the function's time)
     calls = sum(v for k, v in r["per"].items() if k.startswith(("dynamodb:", "sqs:")) and k not in POLLER_CALLS)
-    seconds = calls * AWS_CALL_S + r["api_requests"] * CPU_API_S + r["attempts"] * CPU_ATTEMPT_S
-    lam = (r["api_requests"] + 1 / 10) * 0.20 / 1e6 + seconds * GB * PRICES["lambda_gb_second"] * ARM
+    cpu = r["api_requests"] * CPU_REQUEST_S + CPU_MESSAGE_S + r["attempts"] * CPU_ATTEMPT_S
+    gb_seconds = calls * AWS_CALL_S * GB + cpu * VCPU_GB
+    lam = (r["api_requests"] + 1 / 10) * 0.20 / 1e6 + gb_seconds * PRICES["lambda_gb_second"] * ARM
     r["lambda_upper"] = ((r["api_requests"] + 1 / 10) * 0.20 / 1e6
                          + (r["api_s"] + r["deliver_s"]) * GB * PRICES["lambda_gb_second"] * ARM) * 1e6
     parts = {"lambda": lam, "sqs": r["sqs"] * PRICES["sqs_request"],

@@ -1,5 +1,7 @@
 """Every AWS resource the service needs, written once. Local provisioning (local/provision.py),
 the tests and deployment (issue 7) all read these definitions."""
+import json
+
 from .. import config
 
 DELIVER_FUNCTION_TIMEOUT = 360          # seconds; > the longest attempt (300 s) plus bookkeeping
@@ -93,7 +95,6 @@ def dead_letter_queue():
 
 
 def dispatch_queue(dlq_arn: str):
-    import json
     return {"QueueName": config.dispatch_queue_name(),
             "Attributes": {
                 "VisibilityTimeout": str(DISPATCH_VISIBILITY_TIMEOUT),

@@ -3,6 +3,7 @@
 Layout: 48-bit millisecond timestamp + 80 random bits, Crockford base32 (ULID), so ids
 sort by creation time and DynamoDB can list newest first by sort key alone (within one
 millisecond, by the order this process made them)."""
+import hashlib
 import os
 import re
 import threading
@@ -53,7 +54,6 @@ def order_key(at: float, any_id: str) -> str:
 def derived_id(prefix: str, at: float, *parts: str) -> str:
     """The same id for the same inputs: a cron firing (cron id, scheduled time) always maps to
     one delivery, however many times Scheduler sends it. Still sorts by `at`."""
-    import hashlib
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return f"{prefix}_{_b32(int(at * 1000), 10)}{_b32(int.from_bytes(digest[:10], 'big'), 16)}"
 

@@ -77,3 +77,46 @@ def test_ls_put_subs_unsubscribe_and_the_deliveries_filters(fake):
     run(fake, "deliveries", "ls", "--topic", "orders", "--subscription-id", SUB)
     assert fake.requests[-1][1].startswith("/v1/scheduling/deliveries?") and "topic=orders" in fake.requests[-1][1]
     assert f"subscription_id={SUB}" in fake.requests[-1][1]
+
+
+def test_update_changes_a_subscriptions_target_to_a_url_or_a_queue_or_bus(fake):
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-in"
+    fake.default = (200, {"subscription_id": SUB, "topic": "orders", "url": None, "event_types": None, "filter": None,
+                          "destination": {"type": "sqs", "arn": arn}, "headers": {}, "auth": None, "retries": 3}, {})
+    out = run(fake, "topics", "update", SUB, "--destination", arn)
+    assert out.exit_code == 0, out.output
+    assert fake.requests[-1][:2] == ("PATCH", f"/v1/scheduling/subscriptions/{SUB}")
+    assert fake.requests[-1][3] == {"destination": {"type": "sqs", "arn": arn}}
+    assert arn in out.output
+    bus, role = "arn:aws:events:eu-west-1:123456789012:event-bus/orders", "arn:aws:iam::123456789012:role/r"
+    assert run(fake, "topics", "update", SUB, "--destination", bus, "--role-arn", role).exit_code == 0
+    assert fake.requests[-1][3] == {"destination": {"type": "eventbridge", "arn": bus, "role_arn": role}}
+    fake.default = (200, {"subscription_id": SUB, "topic": "orders", "url": "https://x.example.com/in",
+                          "destination": None, "event_types": None, "filter": None, "headers": {}, "auth": None}, {})
+    out = run(fake, "topics", "update", SUB, "--url", "https://x.example.com/in")
+    assert out.exit_code == 0, out.output
+    assert fake.requests[-1][3] == {"url": "https://x.example.com/in"}
+    assert "https://x.example.com/in" in out.output
+
+
+def test_update_refuses_both_targets_none_or_a_bad_arn_before_asking_the_api(fake):
+    sent = len(fake.requests)
+    both = run(fake, "topics", "update", SUB, "--url", "https://x.example.com", "--destination",
+               "arn:aws:sqs:eu-west-1:123456789012:q")
+    assert both.exit_code == 2 and "either --url or --destination, not both" in both.output
+    neither = run(fake, "topics", "update", SUB)
+    assert neither.exit_code == 2 and "--url URL or --destination ARN" in neither.output
+    not_arn = run(fake, "topics", "update", SUB, "--destination", "orders-in")
+    assert not_arn.exit_code == 2 and "--destination" in not_arn.output and "SQS queue or EventBridge bus ARN" in not_arn.output
+    role = run(fake, "topics", "update", SUB, "--url", "https://x.example.com", "--role-arn",
+               "arn:aws:iam::123456789012:role/r")
+    assert role.exit_code == 2 and "--role-arn" in role.output
+    assert len(fake.requests) == sent   # nothing was sent
+
+
+def test_update_shows_the_apis_refusal(fake):
+    fake.answer(400, {"error": {"code": "invalid_input", "field": "destination.arn",
+                                "message": "'destination.arn' must be an sqs ARN: arn:aws:sqs:<region>:<account>:<queue name>."}})
+    out = run(fake, "topics", "update", SUB, "--destination", "arn:aws:sqs:nowhere:1:q")
+    assert out.exit_code != 0
+    assert "must be an sqs ARN" in out.output

@@ -84,9 +84,40 @@ def topics_subscribe(ctx: Ctx, name: str, url: str, role_arn: Optional[str], eve
         raise click.BadParameter("only with a queue or bus ARN", param_hint="--role-arn")
     s = ctx.client.topics.subscribe(name, None if destination else url, destination=destination, event_types=list(event_types) or None, filter=pattern,
                                     retries=retries, description=description)
+    _show_subscription(ctx, s)
+
+
+def _show_subscription(ctx: Ctx, s: dict) -> None:
     emit(ctx, s, lambda r: console.print(kv_table(
         {**flat(r, "auth", "headers", "destination"), "event_types": ",".join(r["event_types"]) if r.get("event_types") else "all",
          "filter": json.dumps(r["filter"]) if r.get("filter") else "-"}, r["subscription_id"])))
+
+
+@command(topics, "update", help="Change a subscription's target: an HTTP endpoint (--url), or an SQS queue or "
+                                 "EventBridge bus of your AWS account (--destination ARN); one replaces the other.")
+@click.argument("subscription_id")
+@click.option("--url", help="The HTTP(S) endpoint to deliver to from now on.")
+@click.option("--destination", metavar="ARN", help="arn:aws:sqs:<region>:<account>:<queue> or "
+                                                  "arn:aws:events:<region>:<account>:event-bus/<bus>.")
+@click.option("--role-arn", help="With --destination: the role to assume for the send (another account).")
+def topics_update(ctx: Ctx, subscription_id: str, url: Optional[str], destination: Optional[str],
+                  role_arn: Optional[str]) -> None:
+    if url is not None and destination is not None:
+        raise click.UsageError("give either --url or --destination, not both (one replaces the other)")
+    if url is None and destination is None:
+        raise click.UsageError("give --url URL or --destination ARN")
+    if role_arn and destination is None:
+        raise click.BadParameter("only with --destination", param_hint="--role-arn")
+    if destination is None:
+        _show_subscription(ctx, ctx.client.topics.update_subscription(subscription_id, url=url))
+        return
+    service = destination.split(":")[2:3]
+    if not destination.startswith("arn:") or service not in (["sqs"], ["events"]):
+        raise click.BadParameter("an SQS queue or EventBridge bus ARN: arn:aws:sqs:<region>:<account>:<queue> or "
+                                 "arn:aws:events:<region>:<account>:event-bus/<bus>", param_hint="--destination")
+    target = {"type": "eventbridge" if service == ["events"] else "sqs", "arn": destination,
+              **({"role_arn": role_arn} if role_arn else {})}
+    _show_subscription(ctx, ctx.client.topics.update_subscription(subscription_id, destination=target))
 
 
 @command(topics, "subs", help="A topic's subscriptions.")

@@ -8,6 +8,7 @@ PLANS = {
     "trial": {
         "cron_jobs": 20,                 # active and paused: each is an EventBridge schedule
         "queues": 50,
+        "topics": 20,                    # each takes up to 1,000 subscriptions
         "deliveries_per_day": 1000,      # webhook sends, queue publishes and cron triggers accepted per UTC day
         "payload_bytes": 64 * 1024,
         "publishes_per_second": 10,      # API requests that create deliveries, per second
@@ -16,8 +17,8 @@ PLANS = {
     },
     # The local stack's own project, and self-hosted deployments' projects made by an operator.
     "unlimited": {
-        "cron_jobs": None, "queues": None, "deliveries_per_day": None, "payload_bytes": 256 * 1024,
-        "publishes_per_second": None, "api_keys": 20, "attempts_per_day": None,
+        "cron_jobs": None, "queues": None, "topics": None, "deliveries_per_day": None,
+        "payload_bytes": 256 * 1024, "publishes_per_second": None, "api_keys": 20, "attempts_per_day": None,
     },
 }
 

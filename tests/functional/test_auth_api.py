@@ -219,15 +219,16 @@ def test_me_says_what_is_used_of_each_limit_today(api, monkeypatch):
     """The console's Project page shows these beside the limits."""
     monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": 10}}))
     assert api.call("GET", "/v1/auth/me").data["usage"] == {
-        "cron_jobs": 0, "queues": 0, "api_keys": 1, "deliveries_per_day": 0, "attempts_per_day": 0}
+        "cron_jobs": 0, "queues": 0, "topics": 0, "api_keys": 1, "deliveries_per_day": 0, "attempts_per_day": 0}
     send = {"url": "https://hooks.example.com/", "payload": {}}
     for _ in range(3):
         assert api.call("POST", "/v1/scheduling/webhook/send", send).status_code == 202
     assert api.call("POST", "/v1/scheduling/queue/publish", {"queue": "q", "payload": {}}).status_code == 202
     api.call("POST", "/v1/scheduling/cron", {"name": "a", "schedule": "0 9 * * *", "url": "https://hooks.example.com/"})
     api.call("POST", "/v1/auth/keys")
+    api.call("PUT", "/v1/scheduling/topics/t", {})
     assert api.call("GET", "/v1/auth/me").data["usage"] == {
-        "cron_jobs": 1, "queues": 1, "api_keys": 2, "deliveries_per_day": 4, "attempts_per_day": 0}
+        "cron_jobs": 1, "queues": 1, "topics": 1, "api_keys": 2, "deliveries_per_day": 4, "attempts_per_day": 0}
     monkeypatch.setenv("INFRAI_PLAN_LIMITS", json.dumps({"trial": {"deliveries_per_day": None}}))
     assert api.call("GET", "/v1/auth/me").data["usage"]["deliveries_per_day"] is None, \
         "no daily limit: nothing counts deliveries, so no number is made up"

@@ -85,6 +85,42 @@ def test_concurrent_queue_creates_leave_exactly_the_limit(aws, project, monkeypa
     assert queues.put(pid, "another", {})["name"] == "another"
 
 
+def test_a_trial_projects_topics_are_limited_and_a_deleted_one_gives_its_place_back(api, monkeypatch):
+    T = "/v1/scheduling/topics"
+    limits(monkeypatch, topics=2)
+    assert api.call("PUT", f"{T}/a", {}).status_code == 200
+    assert api.call("PUT", f"{T}/b", {"description": "B"}).status_code == 200
+    refused = api.call("PUT", f"{T}/c", {})
+    assert refused.status_code == 429 and refused.data["error"]["code"] == "quota_exceeded"
+    assert refused.data["error"]["limit"] == "topics" and refused.data["error"]["limit_value"] == 2
+    assert "allows 2 topics; delete one first" in refused.data["error"]["message"]
+    assert api.call("GET", f"{T}/c").status_code == 404
+    assert [t["name"] for t in api.call("GET", T).data["items"]] == ["a", "b"]
+    # an existing topic, at the limit: its description changes and a repeated create answers, neither counted
+    assert api.call("PUT", f"{T}/b", {"description": "B2"}).data["description"] == "B2"
+    assert api.call("PUT", f"{T}/a", {}).status_code == 200
+    me = api.call("GET", "/v1/auth/me").data
+    assert me["limits"]["topics"] == 2 and me["usage"]["topics"] == 2
+    assert api.call("DELETE", f"{T}/a").status_code == 200
+    assert api.call("GET", "/v1/auth/me").data["usage"]["topics"] == 1
+    assert api.call("PUT", f"{T}/c", {}).status_code == 200, "the deleted topic gave its place back"
+    assert api.call("PUT", f"{T}/d", {}).status_code == 429
+
+
+def test_topics_made_before_the_limit_are_counted_on_the_first_write(aws, project, monkeypatch):
+    from chalicelib.aws import store
+    from chalicelib.services.tenancy import counters
+    from chalicelib.services.topics import topics
+    pid = project["project_id"]
+    for name in ("-x", "Z.9", "zz"):
+        topics.put(pid, name, {})
+    store.delete(*counters.counter_key(pid, "topics"))   # as a project from before the counter
+    limits(monkeypatch, topics=4)
+    out = at_once(lambda i: topics.put(pid, f"t{i}", {}), n=6)
+    assert sum(isinstance(o, dict) for o in out) == 1 and out.count("quota_exceeded") == 5, out
+    assert len(topics.list_(pid, {"limit": "100"})["items"]) == 4
+
+
 def test_concurrent_key_creates_and_revokes_keep_the_limits(aws, project, monkeypatch):
     limits(monkeypatch, api_keys=3)
     pid = project["project_id"]

@@ -1,5 +1,5 @@
-"""Resource counters: how many cron jobs, queues and active API keys a project has, each changed
-in the same DynamoDB transaction as the record it counts, under a condition, so N concurrent
+"""Resource counters: how many cron jobs, queues, topics and active API keys a project has, each
+changed in the same DynamoDB transaction as the record it counts, under a condition, so N concurrent
 creates against a limit of L leave exactly L (count-then-create lets them all through).
 A project made before the counters existed gets each seeded from a count on its first write."""
 from ...aws import store
@@ -9,6 +9,7 @@ from ...core.errors import Conflict, QuotaExceeded
 RESOURCES = {
     "cron_jobs": ("cron jobs (active or paused: each is a schedule)", "delete one first"),
     "queues": ("queues", "delete one first"),
+    "topics": ("topics", "delete one first, after deleting its subscriptions"),
     "api_keys": ("active API keys", "revoke one first"),
 }
 

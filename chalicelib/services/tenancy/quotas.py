@@ -5,9 +5,9 @@ writes (never count-then-create, which N concurrent requests all pass):
   * per-time counters (deliveries per day, requests per second) carry their expiry, checked by the
     condition itself (TTL deletes late on AWS and never on moto); plans without such a limit pay
     no counter write;
-  * resource counters (cron jobs, queues, API keys: each costs something while it exists) are
-    changed in the same transaction as the record they count, so the count is the number of
-    records, exactly, whatever the concurrency. Projects made before the counters existed get
+  * resource counters (cron jobs, queues, topics, API keys: each costs something while it
+    exists) are changed in the same transaction as the record they count, so the count is the
+    number of records, exactly, whatever the concurrency. Projects made before the counters existed get
     theirs seeded from a count on their first write."""
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -176,13 +176,33 @@ def delete_queue(queue: dict) -> None:
     _delete_counted(queue, "queues", lambda: store.count("gsi1", keys.queues_of(queue["project_id"])))
 
 
+def put_topic(topic: dict) -> None:
+    """Store a new topic within the plan's limit; store.ConditionFailed if it exists already."""
+    project_id = topic["project_id"]
+    counters.write(project_id, "topics", claim(project_id, "topics"),
+                  [{"put": topic, "condition": "attribute_not_exists(pk)"}],
+                  lambda: _count_partition(topic["pk"]))
+
+
+def delete_topic(topic: dict, **when) -> bool:
+    """Delete a topic and give its place back; False if it is gone or does not meet `when`."""
+    return _delete_counted(topic, "topics", lambda: _count_partition(topic["pk"]), **when)
+
+
+def _count_partition(pk: str) -> int:
+    # Topics have a table partition of their own, and their names (the sort keys) lie in '-'..'z'.
+    return store.count_between(pk, "-", "~")
+
+
 def _delete_counted(record: dict, resource: str, count_now, condition: str | None = None,
-                    names: dict | None = None, values: dict | None = None) -> None:
+                    names: dict | None = None, values: dict | None = None) -> bool:
+    """True if this request deleted the record (and gave its place back)."""
     op = {"delete": (record["pk"], record["sk"]),
           "condition": "attribute_exists(pk)" + (f" AND ({condition})" if condition else "")}
     op.update({k: v for k, v in (("names", names), ("values", values)) if v})
     try:
         counters.write(record["project_id"], resource, counters.give_back(record["project_id"], resource),
                        [op], count_now)
+        return True
     except store.ConditionFailed:
-        pass   # deleted by a concurrent request, which gave the place back
+        return False   # deleted by a concurrent request, which gave the place back (or `condition` failed)

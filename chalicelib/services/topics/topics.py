@@ -2,11 +2,12 @@
 subscriptions whose event types and filter match (publish.py). A topic counts its subscriptions
 (`subscriptions`, changed in the same transaction as a subscription is made or deleted), which
 caps them at MAX_SUBSCRIPTIONS and lets a delete refuse while any remain: deleting a topic never
-drops a subscriber silently."""
+drops a subscriber silently. A project's topics count against its plan's `topics` limit."""
 
 from ...aws import keys, store
 from ...core import clock, validation
 from ...core.errors import Conflict, InvalidInput, NotFound
+from ..tenancy import quotas
 
 NAME_RE = validation.NAME   # always fullmatch: `$` matches before a final newline
 FIELDS = ("description",)
@@ -43,16 +44,16 @@ def load(project_id: str, name: str) -> dict:
 
 
 def put(project_id: str, name: str, body: dict) -> dict:
-    """Create the topic or change its description (null: none)."""
+    """Create the topic within the plan's topics limit, or change its description (null: none):
+    only a new topic is counted."""
     check_name(name)
     validation.reject_unknown(body, FIELDS)
     text = description(body)
     now = clock.now()
     pk, sk = key(project_id, name)
     try:
-        store.put({"pk": pk, "sk": sk, "project_id": project_id, "name": name, "description": text,
-                   "subscriptions": 0, "created_at": now, "updated_at": now},
-                  condition="attribute_not_exists(pk)")
+        quotas.put_topic({"pk": pk, "sk": sk, "project_id": project_id, "name": name, "description": text,
+                          "subscriptions": 0, "created_at": now, "updated_at": now})
         return view(find(project_id, name))
     except store.ConditionFailed:
         if "description" not in body:
@@ -75,11 +76,10 @@ def get(project_id: str, name: str) -> dict:
 
 
 def delete(project_id: str, name: str) -> dict:
-    """Refused (409) while the topic has subscriptions: delete them first."""
+    """Refused (409) while the topic has subscriptions: delete them first. Gives its place in the
+    plan's topics limit back."""
     topic = load(project_id, name)
-    try:
-        store.delete(*key(project_id, name), condition="subscriptions = :zero", values={":zero": 0})
-    except store.ConditionFailed:
+    if not quotas.delete_topic(topic, condition="subscriptions = :zero", values={":zero": 0}):
         now = find(project_id, name)
         if now is None:
             raise NotFound(f"No topic '{name}' in this project.", field="name")

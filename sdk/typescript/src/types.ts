@@ -374,6 +374,7 @@ export interface DeliveryOutcome {
 export interface Limits {
   cron_jobs?: number | null;
   queues?: number | null;
+  topics?: number | null;
   deliveries_per_day?: number | null;
   payload_bytes?: number | null;
   publishes_per_second?: number | null;
@@ -409,7 +410,7 @@ export interface AuditEntry {
 }
 export interface AuditPage { entries: AuditEntry[]; next_cursor: string | null }
 /** What the project uses of its limits now; null where nothing counts it */
-export interface Usage { cron_jobs: number | null; queues: number | null; api_keys: number | null; deliveries_per_day: number | null; attempts_per_day: number | null }
+export interface Usage { cron_jobs: number | null; queues: number | null; topics: number | null; api_keys: number | null; deliveries_per_day: number | null; attempts_per_day: number | null }
 /** Days a delivery is kept once it ended, per outcome (1 to 400; defaults 30 and 90). */
 export interface RetentionDays { succeeded: number; failed: number }
 /** The project's settings, as stored (GET /v1/auth/me shows them too). */

@@ -1,11 +1,12 @@
 // The project: plan, limits (and today's usage where the API gives it), how long deliveries are
-// kept once they end (retention_days, changed in place), API keys (create with scopes and queues,
-// revoke), the signing secret (revealed on click; rotation keeps the old one signing 24 h).
+// kept once they end (retention_days, changed in place), which signatures deliveries carry (v1,
+// v1a: with v1a's public keys), API keys (create with scopes and queues, revoke), the signing
+// secret (revealed on click; rotation keeps the old one signing 24 h).
 import { api, getKey } from "./api.js";
 import { field, guarded, h, when } from "./dom.js";
 
 const LIMIT_WORDS = {
-  cron_jobs: "Cron jobs", queues: "Queues", deliveries_per_day: "Deliveries per day (UTC)",
+  cron_jobs: "Cron jobs", queues: "Queues", topics: "Topics", deliveries_per_day: "Deliveries per day (UTC)",
   payload_bytes: "Payload size (bytes)", publishes_per_second: "Requests per second", api_keys: "Active API keys",
   attempts_per_day: "Delivery attempts per day (UTC)",
 };
@@ -39,6 +40,7 @@ export async function page(ctx) {
   } }, "Create a key");
 
   const retention = retentionForm(me.retention_days || { succeeded: 30, failed: 90 });
+  const signatures = signaturesForm(ctx, me.signatures || ["v1"]);
 
   const secretOut = h("div", { id: "secret-box", "aria-live": "polite" });
   const reveal = h("button", { type: "button", onclick: async () => {
@@ -60,6 +62,7 @@ export async function page(ctx) {
     slot,
     h("h2", {}, "Limits and today's usage"), h("div", { class: "scroll" }, limits),
     h("h2", {}, "Retention"), retention,
+    h("h2", {}, "Signatures"), signatures,
     h("h2", {}, "API keys"), grant.node, h("div", { class: "actions" }, create), newKey, h("div", { class: "scroll" }, keys),
     h("h2", {}, "Signing secret"),
     h("p", {}, "Deliveries are signed with this secret (Standard Webhooks). Rotating keeps the old one signing for 24 h, so receivers can switch without missing a delivery."),
@@ -129,4 +132,51 @@ function retentionForm(days) {
   h("p", {}, "Days a delivery is kept once it ends, then it expires with its attempts. Each delivery keeps the setting it was made with."),
   h("div", { class: "row" }, field("After success (days)", succeeded), field("After failure or cancellation (days)", failed)),
   h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save retention")), saved, slot);
+}
+
+// Which Standard Webhooks signatures deliveries carry (docs/security.md): v1, HMAC with the whsec_
+// secret below; v1a, Ed25519, which receivers verify with a public key (listed here while v1a is
+// on, to copy into them); both while receivers move from one to the other.
+const SIGNATURES = [
+  ["v1", "v1 (HMAC, default)", "Signed with the shared whsec_ secret below; every receiver that holds it can verify (and could forge)."],
+  ["v1,v1a", "v1 and v1a (migrating)", "Both signatures side by side in webhook-signature, while receivers move to the public key."],
+  ["v1a", "v1a (Ed25519)", "Signed with a private key only infrai holds; receivers verify with the public key below."],
+];
+const signaturesValue = (list) => (list.includes("v1a") ? (list.includes("v1") ? "v1,v1a" : "v1a") : "v1");
+
+function signaturesForm(ctx, current) {
+  const slot = h("div", { class: "slot", "aria-live": "polite" });
+  const saved = h("p", { class: "hint", id: "signatures-saved", "aria-live": "polite" });
+  const keysBox = h("div", { id: "public-keys", "aria-live": "polite" });
+  const radios = SIGNATURES.map(([value]) => h("input", { type: "radio", name: "signatures", value,
+    id: `signatures-${value.replace(",", "-")}`, "aria-describedby": `signatures-${value.replace(",", "-")}-hint`,
+    checked: value === signaturesValue(current) }));
+  const showKeys = async (value) => {
+    keysBox.replaceChildren();
+    if (!value.includes("v1a")) return;
+    const out = await guarded(slot, () => api("GET", "/v1/scheduling/webhook/public-keys"));
+    if (!out || !ctx.alive()) return;
+    keysBox.replaceChildren(h("p", {}, "Public keys receivers verify v1a signatures with (also at GET /v1/scheduling/webhook/public-keys):"),
+      h("div", { class: "scroll" }, h("table", { class: "list public-keys" },
+        h("thead", {}, h("tr", {}, ["Key id", "Public key", "Expires"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, out.keys.map((k) => h("tr", { "data-key": k.key_id }, h("td", {}, h("code", {}, k.key_id)),
+          h("td", {}, h("code", { class: "public-key" }, k.public_key)),
+          h("td", {}, k.expires_at ? when(k.expires_at) : "no (current)")))))));
+  };
+  showKeys(signaturesValue(current));
+  return h("form", { "aria-label": "Signatures", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const chosen = radios.find((r) => r.checked);
+    saved.textContent = "";
+    const out = await guarded(slot, () => api("PATCH", "/v1/auth/project", { body: { signatures: chosen.value.split(",") } }));
+    if (!out) return;
+    const value = signaturesValue(out.signatures);
+    radios.forEach((r) => { r.checked = r.value === value; });
+    saved.textContent = `Saved: deliveries made from now on carry ${out.signatures.join(" and ")} signatures.`;
+    await showKeys(value);
+  } },
+  h("fieldset", { class: "card" }, h("legend", {}, "Signatures deliveries carry"),
+    SIGNATURES.map(([value, label, help], i) => h("div", {}, h("div", { class: "check" }, radios[i],
+      h("label", { for: radios[i].id }, label)), h("p", { class: "hint", id: `${radios[i].id}-hint` }, help)))),
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save signatures")), saved, slot, keysBox);
 }

@@ -380,3 +380,39 @@ def test_concurrent_first_keyed_requests_never_meet_a_half_configured_idempotenc
     out = at_once(lambda i: api.call("POST", "/v1/scheduling/queue/publish", {"queue": "k", "payload": {"i": i}},
                                      headers={"Idempotency-Key": f"key-{i}"}).status_code, n=8)
     assert out == [202] * 8, out
+
+
+def test_a_keyed_retry_at_the_daily_limit_is_answered_with_its_delivery_not_refused(api, monkeypatch):
+    limits(monkeypatch, deliveries_per_day=1)
+    send = {"url": "https://hooks.example.com/", "payload": {"n": 1}}
+    first = api.call("POST", "/v1/scheduling/webhook/send", send, headers={"Idempotency-Key": "at-limit-1"})
+    assert first.status_code == 202
+    again = api.call("POST", "/v1/scheduling/webhook/send", send, headers={"Idempotency-Key": "at-limit-1"})
+    assert again.status_code == 202 and again.data == first.data
+    other = api.call("POST", "/v1/scheduling/webhook/send", {**send, "payload": {"n": 2}},
+                     headers={"Idempotency-Key": "at-limit-1"})
+    assert other.status_code == 422 and other.data["error"]["code"] == "idempotency_key_reused"
+    new = api.call("POST", "/v1/scheduling/webhook/send", send, headers={"Idempotency-Key": "at-limit-2"})
+    assert new.status_code == 429 and new.data["error"]["limit"] == "deliveries_per_day"
+    api.call("PUT", "/v1/scheduling/queue/capped", {"url": "https://hooks.example.com/q"})
+    pub = {"queue": "capped", "payload": {"n": 1}}
+    limits(monkeypatch, deliveries_per_day=2)
+    made = api.call("POST", "/v1/scheduling/queue/publish", pub, headers={"Idempotency-Key": "at-limit-3"})
+    assert made.status_code == 202
+    retried = api.call("POST", "/v1/scheduling/queue/publish", pub, headers={"Idempotency-Key": "at-limit-3"})
+    assert retried.status_code == 202 and retried.data == made.data
+
+
+def test_a_send_refused_because_it_could_not_be_queued_gives_its_count_back(api, monkeypatch):
+    from chalicelib.aws import dispatch
+    limits(monkeypatch, deliveries_per_day=1)
+    send = {"url": "https://hooks.example.com/", "payload": {}}
+
+    def down(*a, **k):
+        raise RuntimeError("SQS is unreachable")
+    monkeypatch.setattr(dispatch, "enqueue_many", down)
+    refused = api.call("POST", "/v1/scheduling/webhook/send", send, headers={"Idempotency-Key": "sqs-down"})
+    assert refused.status_code == 503
+    monkeypatch.undo()
+    limits(monkeypatch, deliveries_per_day=1)
+    assert api.call("POST", "/v1/scheduling/webhook/send", send, headers={"Idempotency-Key": "sqs-down"}).status_code == 202

@@ -359,3 +359,16 @@ def test_a_keyed_publish_refused_inside_its_run_releases_the_key(api):
     assert refused.status_code == 413
     fixed = api.call("POST", f"{Q}/publish", {**big, "payload": {"blob": "small"}})
     assert fixed.status_code == 202 and fixed.data["state"] == "held"
+
+
+def test_a_keyed_publish_reused_with_another_body_to_a_new_queue_makes_no_queue(api):
+    first = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "kept", "payload": {"n": 1}},
+                     headers={"Idempotency-Key": "reused-1"})
+    assert first.status_code == 202
+    reused = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "never-made", "payload": {"n": 1}},
+                      headers={"Idempotency-Key": "reused-1"})
+    assert reused.status_code == 422 and reused.data["error"]["code"] == "idempotency_key_reused"
+    assert api.call("GET", "/v1/scheduling/queue/never-made").status_code == 404
+    again = api.call("POST", "/v1/scheduling/queue/publish", {"queue": "kept", "payload": {"n": 1}},
+                     headers={"Idempotency-Key": "reused-1"})
+    assert again.status_code == 202 and again.data == first.data

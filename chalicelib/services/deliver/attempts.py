@@ -339,7 +339,7 @@ def _record_attempt(record: dict, n: int, result, url: str | None = None) -> tup
     # None removes: counters start again from nothing (read as 0), and the first-work token is
     # spent once attempt 1 is on record (deliveries.first_work)
     sets = {"state": state, "attempt_count": n, "updated_at": now, "next_attempt_at": next_at, "crashes": None,
-            "repairs": None, "hand": None, "deferred": None, "flow_slot": None, "flow_waits": None,
+            "repairs": None, "deferred": None, "flow_slot": None, "flow_waits": None,
             **deliveries.ending(record, state, now)}
     if state == "retrying":
         sets.update(deliveries.waiting(record, n + 1, next_at, now)[0])

@@ -93,7 +93,7 @@ def new_record(project_id: str, *, kind: str, url: str, payload: str, retries: i
         "state": state, "created_at": now, "updated_at": now, **({"deliver_at": now + delay_seconds} if delay_seconds else {}),
         "next_attempt_at": now + delay_seconds if state == "queued" else None,
         "attempt_count": 0, "attempt_budget": retries + 1, "enqueued": 1 if send_now else 0,
-        "hand": secrets.token_hex(4),   # names its first work (a losing duplicate submit's is dropped) until attempt 1 is recorded
+        "hand": secrets.token_hex(4),   # names its first work: a losing duplicate submit's is dropped
         "attempts": [], **({"flow_key": flow_key} if flow_key else {}),
         "retry_schedule": retry_schedule, "callback_url": callback_url,
         "failure_callback_url": failure_callback_url, **{k: v for k, v in (breaker or {}).items() if v is not None},
@@ -143,7 +143,15 @@ def submit(record: dict) -> dict:
     dies between the two, nothing was accepted: the message finds no record and is dropped."""
     send_first_attempts([record])
     stored, item = payloads.split(record)
-    if item:
+    if item and record.get("fp"):   # a derived id: its payload item may be a delivery's already
+        try:
+            store.put(item, condition="attribute_not_exists(pk)")
+        except store.ConditionFailed:
+            made = store.get(record["pk"], record["sk"])
+            if made and not expired(made):
+                return made   # a retried request: answered with the delivery its key made
+            store.put(item)   # left by a request that died before its record, or past its retention
+    elif item:
         store.put(item)
     try:   # a derived id's delivery past its retention is gone: a new one takes its place
         store.put(stored, condition="attribute_not_exists(pk) OR #ttl <= :now", names={"#ttl": "ttl"},

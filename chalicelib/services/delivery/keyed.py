@@ -11,8 +11,9 @@ import json
 
 from ...aws import keys, store
 from ...core import clock, ids
-from ...core.errors import IdempotencyMismatch
+from ...core.errors import IdempotencyMismatch, ServiceUnavailable
 from ..tenancy import quotas
+from . import deliveries
 
 KEY_WINDOW = 48 * 3600     # the window a derived id is made in
 KEY_KEPT = 24 * 3600       # a key's delivery is found again for at least this long
@@ -33,15 +34,34 @@ def find(project_id: str, operation: str, key: str, body: dict, prefix: str,
     this, last = (ids.derived_id(prefix, w * KEY_WINDOW - shift, project_id, operation, key, str(w))
                   for w in (window, window - 1))
     wanted = ([] if inline else [this]) + ([last] if now - start < KEY_KEPT else [])
-    # eventually consistent (half the price): a retry quick enough to miss the first request's
-    # write loses the conditional put to it instead, and is answered the same
-    found = store.get_many([keys.delivery(d) for d in wanted], consistent=False) if wanted else {}
+    # eventually consistent (half the price) when the put decides: a retry quick enough to miss
+    # the first request's write loses the conditional put to it instead, and is answered the
+    # same; strongly when the payload has its own item, written before the record
+    found = store.get_many([keys.delivery(d) for d in wanted], consistent=not inline) if wanted else {}
     fp = _fingerprint(body)
     for delivery_id in wanted:
         record = found.get(keys.delivery(delivery_id))
         if record and (delivery_id == this or record["created_at"] > now - KEY_KEPT) and not _ended(record, now):
             return same_request(record, fp), this, fp
     return None, this, fp
+
+
+def already(delivery_id: str | None, fp: str | None) -> dict | None:
+    """The delivery a derived id names, read strongly consistent, if it is there and not past its
+    retention (the same body, else a 422): for a keyed request about to be refused by a plan
+    limit, or to make a queue, which a retry of an accepted request must not be."""
+    record = store.get(*keys.delivery(delivery_id)) if delivery_id else None
+    return same_request(record, fp) if record and not _ended(record, clock.now()) else None
+
+
+def submit(project_id: str, taken: list, record: dict, fp: str | None) -> dict:
+    """deliveries.submit, answered (`answer`); the count is given back if nothing was stored (503)."""
+    try:
+        stored = deliveries.submit(record)
+    except ServiceUnavailable:   # its hand-off failed: nothing was stored
+        quotas.give_back(project_id, taken)
+        raise
+    return answer(project_id, taken, record, stored, fp)
 
 
 def answer(project_id: str, taken: list, record: dict, stored: dict, fp: str | None) -> dict:

@@ -48,11 +48,21 @@ def publish(project_id: str, body: dict, idem_key: str | None, trace=None) -> di
                                         payloads.fits(fields["payload"])) if idem_key is not None else (None, None, None))
     if found:   # a retried request (delivery/keyed.py): its answer again, nothing made
         return view_accepted(keyed.as_accepted(found))
-    quotas.check_payload(project_id, fields["payload"])
-    with quotas.deliveries_taken(project_id) as taken:   # given back if the queue is over the plan
-        queue = queues.ensure(project_id, fields["queue"])
+    queue = holding.find(project_id, fields["queue"])
+    made = keyed.already(message_id, fp) if queue is None and message_id else None
+    if made:   # a retry whose queue was deleted since: answered, and no queue made again
+        return view_accepted(keyed.as_accepted(made))
+    try:
+        quotas.check_payload(project_id, fields["payload"])
+        with quotas.deliveries_taken(project_id) as taken:   # given back if the queue is over the plan
+            queue = queue or queues.ensure(project_id, fields["queue"])
+    except InfraiError:   # over a plan limit: a retry of a request accepted before is answered all the same
+        made = keyed.already(message_id, fp)
+        if made:
+            return view_accepted(keyed.as_accepted(made))
+        raise
     record = _record(project_id, queue, fields, message_id, fp=fp, trace=trace)
-    return view_accepted(keyed.as_accepted(keyed.answer(project_id, taken, record, deliveries.submit(record), fp)))
+    return view_accepted(keyed.as_accepted(keyed.submit(project_id, taken, record, fp)))
 
 
 def publish_batch(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:

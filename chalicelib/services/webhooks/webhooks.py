@@ -1,7 +1,7 @@
 """Outbound webhooks: one signed POST to a URL, retried until it lands or fails."""
 from ...aws import store
 from ...core import breaker, clock, credential_headers, due, endpoint_auth, retry_policy, validation
-from ...core.errors import Conflict, InvalidInput
+from ...core.errors import Conflict, InfraiError, InvalidInput
 from ..delivery import deliveries, delivery_index, delivery_list, keyed, options, payloads
 from ..delivery.options import CALLBACK_FIELDS, MAX_DELAY, MAX_RETRIES, MAX_TIMEOUT, callbacks, check_url
 from ..receivers import flows
@@ -35,15 +35,21 @@ def send(project_id: str, body: dict, idem_key: str | None, trace=None) -> dict:
                               if idem_key is not None else (None, None, None))
     if found:   # a retried request: its answer again, nothing made, nothing counted
         return deliveries.view(keyed.as_accepted(found))
-    quotas.check_payload(project_id, payload)
-    taken = quotas.take_deliveries(project_id)
+    try:
+        quotas.check_payload(project_id, payload)
+        taken = quotas.take_deliveries(project_id)
+    except InfraiError:   # over a plan limit: a retry of a request accepted before is answered all the same
+        made = keyed.already(delivery_id, fp)
+        if made:
+            return deliveries.view(keyed.as_accepted(made))
+        raise
     record = deliveries.new_record(project_id, kind=KIND, url=url, payload=payload,
                                    retries=retries, timeout_seconds=timeout,
                                    delay_seconds=delay, headers=headers,
                                    auth=auth, delivery_id=delivery_id,
                                    flow_key=flow_key, retry_schedule=schedule, breaker=fuse, fingerprint=fp,
                                    trace=trace, **calls)
-    return deliveries.view(keyed.as_accepted(keyed.answer(project_id, taken, record, deliveries.submit(record), fp)))
+    return deliveries.view(keyed.as_accepted(keyed.submit(project_id, taken, record, fp)))
 
 
 def get(project_id: str, delivery_id: str) -> dict:

@@ -1,11 +1,12 @@
 """Idempotency for the hot creates (a webhook send, a publish) without records of its own: the
 new delivery's id is derived from the key and the 48 h window it falls in, and the record's
 conditional put is the lookup: a retried request (or a twin racing it) loses the put and is
-answered with the delivery already there (`answer`). Reads are needed only where the put cannot
+answered with the delivery already there (`submit`). Reads are needed only where the put cannot
 see: the window before, in a window's first 24 h (an earlier request of the last 24 h may sit
 there; each key's windows start at a time of its own), and a payload kept in its own item
 (written before the record, so it must not be written over a delivery already made). So a key
-is remembered for at least 24 h and at most 48 h. Every other POST keeps its answer through services/idempotency/idempotency.py."""
+is remembered for at least 24 h and at most 48 h. Every other POST keeps its answer through
+services/idempotency/idempotency.py."""
 import hashlib
 import json
 
@@ -41,7 +42,7 @@ def find(project_id: str, operation: str, key: str, body: dict, prefix: str,
     fp = _fingerprint(body)
     for delivery_id in wanted:
         record = found.get(keys.delivery(delivery_id))
-        if record and (delivery_id == this or record["created_at"] > now - KEY_KEPT) and not _ended(record, now):
+        if record and (delivery_id == this or record["created_at"] > now - KEY_KEPT) and not deliveries.expired(record, now):
             return same_request(record, fp), this, fp
     return None, this, fp
 
@@ -51,30 +52,21 @@ def already(delivery_id: str | None, fp: str | None) -> dict | None:
     retention (the same body, else a 422): for a keyed request about to be refused by a plan
     limit, or to make a queue, which a retry of an accepted request must not be."""
     record = store.get(*keys.delivery(delivery_id)) if delivery_id else None
-    return same_request(record, fp) if record and not _ended(record, clock.now()) else None
+    return same_request(record, fp) if record and not deliveries.expired(record) else None
 
 
 def submit(project_id: str, taken: list, record: dict, fp: str | None) -> dict:
-    """deliveries.submit, answered (`answer`); the count is given back if nothing was stored (503)."""
+    """deliveries.submit, and what it answers; the count `taken` is given back if nothing was made."""
     try:
         stored = deliveries.submit(record)
     except ServiceUnavailable:   # its hand-off failed: nothing was stored
         quotas.give_back(project_id, taken)
         raise
-    return answer(project_id, taken, record, stored, fp)
-
-
-def answer(project_id: str, taken: list, record: dict, stored: dict, fp: str | None) -> dict:
-    """What a submit of `record` answers: the delivery it made, or the one its id already named
-    (a retried request, a twin): then its count is given back, nothing was made, and another
-    body is a 422."""
+    # the delivery it made, or the one its id already named (a retried request, a twin): then its
+    # count is given back, nothing was made, and another body is a 422
     if stored.get("hand") != record["hand"] or stored["created_at"] != record["created_at"]:
         quotas.give_back(project_id, taken)
     return same_request(stored, fp)
-
-
-def _ended(record: dict, now: float) -> bool:
-    return bool(record.get("ttl")) and record["ttl"] <= now
 
 
 def same_request(record: dict, fp: str | None) -> dict:

@@ -12,7 +12,6 @@ local stack and the tests run against moto); this adds what only a deployed stag
 Credentials and region come from the usual AWS environment; AWS_ENDPOINT_URL points it at moto.
 """
 import argparse
-import base64
 import functools
 import json
 import os
@@ -22,6 +21,7 @@ from . import alarms as deploy_alarms
 from . import capacity as table_capacity
 from . import gateway_responses
 from . import resources as deploy_resources
+from . import seal_key
 from . import stage as stages
 
 
@@ -33,7 +33,6 @@ def _session():
 
 
 def _client(service):
-    import os
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return _session().client(service, region_name=region)
 
@@ -92,27 +91,9 @@ def up(stage: str, write_config: bool = False) -> dict:
             "scheduler_role_arn": role_arn, "alarm_topic_arn": topic_arn, "seal_key_parameter": seal_key}
 
 
-def _seal_key_name(stage: str) -> str:
-    """The stage's own setting (.chalice/config.json), else the default name."""
-    return os.environ.get("INFRAI_SEAL_KEY_PARAMETER", "").strip() or \
-        deploy_resources.seal_key_parameter_name(stage)
-
-
 def seal_key_parameter(stage: str) -> str:
-    """The stage's sealing key (chalicelib/config.py seal_keys), an SSM SecureString under the
-    account's aws/ssm key, made once with 32 random bytes and never overwritten: a new key would
-    leave every value sealed with the old one unreadable. The value is never printed; the name is
-    returned."""
-    with stages.applied(stage):
-        name = _seal_key_name(stage)
-    ssm = _client("ssm")
-    try:
-        ssm.put_parameter(Name=name, Type="SecureString", Overwrite=False,
-                          Value=base64.b64encode(os.urandom(deploy_resources.SEAL_KEY_BYTES)).decode(),
-                          Description=f"infrai {stage}: the at-rest sealing key (docs/deployment.md#the-sealing-key)")
-    except ssm.exceptions.ParameterAlreadyExists:
-        pass
-    return name
+    """The stage's sealing key, made if it is not there (deploy/seal_key.py); its name."""
+    return seal_key.ensure(_client("ssm"), stage)
 
 
 def _converge_queues(sqs) -> None:
@@ -297,7 +278,7 @@ def describe(stage: str) -> dict:
     with stages.applied(stage):
         ddb, sqs, sched, iam, logs = (_client(s) for s in ("dynamodb", "sqs", "scheduler", "iam", "logs"))
         out = {"tables": {}, "queues": {}, "schedule_groups": [], "roles": {}, "log_groups": {}}
-        out["seal_key"] = _describe_seal_key(_seal_key_name(stage))
+        out["seal_key"] = seal_key.describe(_client("ssm"), seal_key.name(stage))
         out["alarms"] = _describe_alarms(stage)
         # whatever the capacity setting says now: what the table has
         out["capacity"] = table_capacity.describe(ddb, _client("application-autoscaling"), config.table_name())
@@ -318,12 +299,6 @@ def describe(stage: str) -> dict:
             out["log_groups"][name] = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
                                        if g["logGroupName"] == name]
     return out
-
-
-def _describe_seal_key(name: str) -> list[dict]:
-    """The parameter's metadata (its version shows an overwrite), never its value."""
-    found = _client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
-    return [{k: p.get(k) for k in ("Name", "Type", "KeyId", "Version", "LastModifiedDate")} for p in found]
 
 
 def _describe_alarms(stage: str) -> dict:
@@ -380,13 +355,9 @@ def down(stage: str, delete_seal_key: bool = False) -> None:
         for t in sns.list_topics()["Topics"]:
             if t["TopicArn"].endswith(":" + deploy_alarms.topic_name()):
                 sns.delete_topic(TopicArn=t["TopicArn"])   # and its subscriptions
-        name = _seal_key_name(stage)
+        name = seal_key.name(stage)
     if delete_seal_key:
-        ssm = _client("ssm")
-        try:
-            ssm.delete_parameter(Name=name)
-        except ssm.exceptions.ParameterNotFound:
-            pass
+        seal_key.delete(_client("ssm"), name)
     else:
         print(f"kept the sealing key {name} (SSM): values sealed with it stay readable if the stage comes "
               "back; --delete-seal-key removes it", file=sys.stderr)

@@ -3,7 +3,7 @@ operation's request body, query or path (by the same name), and every field the 
 SDK parameter. The only other names allowed are the seed's own spellings, listed in SEED_NAMES.
 
 Python: read from the methods' signatures (the operation each calls is read from its source).
-TypeScript: read from the option interfaces in sdk/typescript/src/types.ts and the methods of the
+TypeScript: read from the option interfaces in sdk/typescript/src/types/*.ts and the methods of the
 resource files (sdk/typescript/src/cron.ts, queue.ts, …) that take them."""
 import inspect
 import re
@@ -114,9 +114,14 @@ def test_python_accepts_the_seed_spelling_and_sends_the_api_name():
 
 # -- TypeScript --------------------------------------------------------------------------------
 
+def ts_types() -> str:
+    """Every type file of the SDK (src/types.ts re-exports them from src/types/)."""
+    return "\n".join(f.read_text() for f in sorted((TS_SRC / "types").glob("*.ts")))
+
+
 def ts_interfaces() -> dict:
-    """interface name -> its property names, from types.ts (properties at the top level only)."""
-    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", (TS_SRC / "types.ts").read_text(), flags=re.S)
+    """interface name -> its property names, from types/*.ts (properties at the top level only)."""
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", ts_types(), flags=re.S)
     out = {}
     for m in re.finditer(r"export interface (\w+)(?:\s+extends\s+([\w, ]+))?\s*\{", text):
         depth, i, start = 1, m.end(), m.end()
@@ -210,7 +215,7 @@ def test_typescript_options_are_the_api_fields(op):
     source = ts_sources()
     interfaces = ts_interfaces()
     interfaces["CronUpdate"] = interfaces["CronOptions"] - {"idempotency_key"}
-    assert 'export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;' in (TS_SRC / "types.ts").read_text()
+    assert 'export type CronUpdate = Partial<Omit<CronOptions, "idempotency_key">>;' in ts_types()
     signature, names, positional = TS_METHODS.get(op) or (TS_IDEMPOTENT[op], ["IdempotencyOptions"], set())
     bodies = [source[m.start():source.find("\n  }", m.start())] for m in re.finditer(re.escape(signature), source)]
     assert any(f'"{op}"' in body for body in bodies), f"the TypeScript SDK has no method {signature} that calls {op}"

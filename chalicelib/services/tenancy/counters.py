@@ -3,7 +3,7 @@ changed in the same DynamoDB transaction as the record it counts, under a condit
 creates against a limit of L leave exactly L (count-then-create lets them all through).
 A project made before the counters existed gets each seeded from a count on its first write."""
 from ...aws import store
-from ...core.errors import Conflict, QuotaExceeded
+from ...core.errors import Conflict, QuotaExceeded, ServiceUnavailable
 
 # resource counter (also the plan limit's name) -> (what it is, how to make room)
 RESOURCES = {
@@ -12,6 +12,7 @@ RESOURCES = {
     "topics": ("topics", "delete one first, after deleting its subscriptions"),
     "api_keys": ("active API keys", "revoke one first"),
 }
+WRITE_TRIES = 4   # a write that lost only to a concurrent seeding or give-back is made again
 
 
 
@@ -43,9 +44,11 @@ def give_back(project_id: str, resource: str, keep: int = 0) -> dict:
 
 def write(project_id: str, resource: str, counter_op: dict, ops: list[dict], count_now) -> None:
     """Run `ops` and the counter op as one transaction. Raises QuotaExceeded (the limit is reached),
-    Conflict (a give-back below `keep`), or store.ConditionFailed (one of `ops` failed its own
-    condition: nothing was written). `count_now()` counts the records, to seed a missing counter."""
-    for seeded in (False, True):
+    Conflict (a give-back below `keep`), store.ConditionFailed (one of `ops` failed its own
+    condition: nothing was written), or ServiceUnavailable (it lost to concurrent changes of the
+    counter every time). `count_now()` counts the records, to seed a missing counter."""
+    seeded = False
+    for _ in range(WRITE_TRIES):
         try:
             store.transact_write([counter_op, *ops])
             return
@@ -55,11 +58,15 @@ def write(project_id: str, resource: str, counter_op: dict, ops: list[dict], cou
             counter = store.get(*counter_key(project_id, resource))
             if counter is None and not seeded:
                 _seed(project_id, resource, count_now())
+                seeded = True
                 continue
             if counter is None:
                 raise
             _explain(project_id, resource, counter_op, counter["n"])
-            raise
+            # the counter was missing (a concurrent request was seeding it) or at its limit when
+            # the transaction ran, and is neither now: the same write again
+    raise ServiceUnavailable(f"The project's {resource} changed under this request again and again; "
+                             "nothing was written: retry it.")
 
 
 def _seed(project_id: str, resource: str, count: int) -> None:

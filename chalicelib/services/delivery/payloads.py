@@ -14,11 +14,14 @@ MARGIN_DAYS = 30           # a payload item outlives its record's longest retent
 SHARE_OVER = 100           # bytes of payload (as kept) over which a publish's deliveries share one item
 
 
+@functools.lru_cache(maxsize=8)
 def stored(payload: str) -> dict:
     """The payload as the record keeps it: as sent, or zlib-compressed (`pz`) when that is
     smaller, for a payload over COMPRESS_OVER bytes. DynamoDB bills each write of the record
     per KB of the whole item, and the record is written at least twice (made, attempted): a
-    10 KB JSON event compresses to 2-3 KB (docs/costs.md)."""
+    10 KB JSON event compresses to 2-3 KB (docs/costs.md). Kept for the last few payloads: a
+    keyed send asks `fits` first, then its record is made from the same payload (compressed
+    once). Callers copy what it returns and never change it."""
     raw = payload.encode()
     if len(raw) > COMPRESS_OVER:
         packed = zlib.compress(raw, 6)
